@@ -1,1 +1,50 @@
-//! placeholder
+//! The text guard: decides whether a hashtag, search query, autocomplete suggestion,
+//! bio, caption, comment or username may be shown, suggested or searched.
+//!
+//! People who trade in child sexual exploitation disguise their words: separators
+//! (`p.e.d.o`), digits for letters (`s3ller`), look-alike letters from other scripts,
+//! fullwidth and mathematical alphabets, zero-width characters, combining marks, emoji
+//! codes, CamelCase and concatenated hashtags. The guard undoes all of that in a staged
+//! [`normalize`] pipeline that keeps, for every character, the bytes of the original
+//! input it came from; a [`Policy`] (terms and patterns as TOML data, compiled once)
+//! then finds every rule in the normalised views, and [`check`] turns the matches into
+//! a [`TextVerdict`] for a [`Surface`], with every match's span, tier, category, rule
+//! and the stages that were needed to see it.
+//!
+//! Two things the guard must never do: fail on content (bad input gets a verdict and a
+//! [`Diagnostic`], never an error or a panic), and flag a word for merely containing a
+//! term (`torpedo` is not `pedo`: word terms match whole words, or parts of
+//! concatenated hashtags whose other parts are known words).
+//!
+//! ```
+//! use guardrail_text::{Decision, Policy, Surface, check};
+//!
+//! let policy = Policy::default_policy();
+//! let verdict = check(&policy, Surface::Hashtag, "#P\u{0435}doBa1t");
+//! assert_eq!(verdict.decision, Decision::Block);
+//! assert_eq!(verdict.matches[0].rule, "pedobait");
+//! assert_eq!(verdict.matches[0].span.start, 1); // after the `#`
+//! ```
+//!
+//! This crate is pure: no IO, no clocks, no global state.
+
+mod autocomplete;
+mod lexicon;
+mod matcher;
+pub mod normalize;
+mod policy;
+mod verdict;
+
+pub use autocomplete::{CandidateOutcome, Suggestions, filter_suggestions};
+pub use matcher::Match;
+pub use normalize::{
+    Diagnostic, DiagnosticKind, NormalizeOptions, NormalizedText, Span, Stage, normalize,
+    normalize_str,
+};
+pub use policy::{
+    DEFAULT_POLICY_TOML, MatchMode, PatternRule, Policy, PolicyError, RuleKind, Scoring, TermRule,
+    Tier,
+};
+pub use verdict::{
+    Decision, MAX_LISTED_MATCHES, Surface, TextVerdict, UnknownSurface, check, check_bytes,
+};

@@ -1,0 +1,353 @@
+//! Stage 3: the term view. Reads the folded characters the way a person reads a
+//! disguised word: digits and symbols inside words are letters (`p3d0` is `pedo`),
+//! separators between letters are ignored (`p.e.d.o`), hashtags split at CamelCase and
+//! number boundaries (`#PedoBait2024`), and repeated letters collapse (`peedoo`).
+//!
+//! Separators are removed, but where they were is kept as a word boundary, so the
+//! matcher can still insist that a word term starts and ends on a word boundary
+//! (`torpedo` is not `pedo`) while tolerating separators *inside* a match.
+
+use super::fold::emoji_name;
+use super::{NormalizeOptions, Span, Stage, StageSet, Unit};
+
+/// Bytes that bracket an emoji's name in the term view. They cannot come from text
+/// (control characters are separators), so an emoji never matches a plain word.
+pub(crate) const EMOJI_OPEN: u8 = 0x01;
+pub(crate) const EMOJI_CLOSE: u8 = 0x02;
+
+/// One character of the term view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TermChar {
+    /// Byte range of this character in [`TermView::bytes`].
+    pub byte_start: u32,
+    pub byte_end: u32,
+    /// Span of the original input it came from.
+    pub span: Span,
+    pub stages: StageSet,
+    /// A word starts here (after a separator, a CamelCase or number boundary, or at the start).
+    pub begins_word: bool,
+    /// A word ends here.
+    pub ends_word: bool,
+    /// A separator stood between the previous character and this one.
+    pub gap_before: bool,
+    /// This character was a digit or symbol read as a letter.
+    pub leet: bool,
+    /// The word boundary before this character came from a CamelCase or number split.
+    pub split_before: bool,
+    /// This character is an emoji.
+    pub emoji: bool,
+}
+
+/// The term view of one input.
+#[derive(Debug, Clone, Default)]
+pub struct TermView {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) chars: Vec<TermChar>,
+    /// For each byte of `bytes`, the index of its character in `chars`.
+    pub(crate) byte_owner: Vec<u32>,
+}
+
+impl TermView {
+    /// The view as readable text (emoji as `:shortcode:`).
+    pub fn display(&self) -> String {
+        let mut text = String::with_capacity(self.bytes.len());
+        for ch in &self.chars {
+            let bytes = &self.bytes[ch.byte_start as usize..ch.byte_end as usize];
+            if ch.emoji {
+                text.push(':');
+                text.push_str(&String::from_utf8_lossy(&bytes[1..bytes.len() - 1]));
+                text.push(':');
+            } else {
+                text.push_str(&String::from_utf8_lossy(bytes));
+            }
+        }
+        text
+    }
+
+    /// The raw bytes the term automaton runs over.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether any character of the view was read as leetspeak.
+    pub(crate) fn any_leet(&self) -> bool {
+        self.chars.iter().any(|c| c.leet)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Letter,
+    Digit,
+    /// `@ $ ! | +`: a letter inside a word, punctuation elsewhere.
+    Symbol,
+    Emoji,
+    Separator,
+}
+
+fn classify(unit: &Unit) -> Class {
+    if unit.emoji.is_some() {
+        return Class::Emoji;
+    }
+    match unit.ch {
+        '0'..='9' => Class::Digit,
+        '@' | '$' | '!' | '|' | '+' => Class::Symbol,
+        ch if ch.is_alphabetic() => Class::Letter,
+        _ => Class::Separator,
+    }
+}
+
+/// What a digit or symbol stands for inside a word. `1`, `!` and `|` are read as `i`;
+/// terms are compiled with `l`→`i` variants to cover the other reading.
+fn leet_letter(ch: char) -> Option<char> {
+    Some(match ch {
+        '0' => 'o',
+        '1' | '!' | '|' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' | '+' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Letter,
+    Leet(char),
+    Number,
+    Emoji,
+    Separator,
+}
+
+/// Decides, for every folded unit, how the term view reads it.
+fn readings(units: &[Unit]) -> Vec<Reading> {
+    let classes: Vec<Class> = units.iter().map(classify).collect();
+    let mut readings: Vec<Reading> = classes
+        .iter()
+        .map(|class| match class {
+            Class::Letter => Reading::Letter,
+            Class::Emoji => Reading::Emoji,
+            Class::Separator => Reading::Separator,
+            Class::Digit | Class::Symbol => Reading::Number,
+        })
+        .collect();
+    let is_letter = |i: usize| classes.get(i) == Some(&Class::Letter);
+    let mut index = 0;
+    while index < units.len() {
+        match classes[index] {
+            Class::Digit => {
+                let run_start = index;
+                while index < units.len() && classes[index] == Class::Digit {
+                    index += 1;
+                }
+                let run_len = index - run_start;
+                let left = run_start > 0 && is_letter(run_start - 1);
+                let right = is_letter(index);
+                let mappable = units[run_start..index]
+                    .iter()
+                    .all(|u| leet_letter(u.ch).is_some());
+                // A lone digit touching a letter is a letter in disguise (`p3do`); a
+                // longer run is one only when letters surround it (`p00p`). Other digit
+                // runs are numbers (`pedobait2024`, `chapter 14`).
+                let leet = mappable
+                    && ((run_len == 1 && (left || right)) || (run_len <= 3 && left && right));
+                for position in run_start..index {
+                    readings[position] = match (leet, leet_letter(units[position].ch)) {
+                        (true, Some(letter)) => Reading::Leet(letter),
+                        _ => Reading::Number,
+                    };
+                }
+            }
+            Class::Symbol => {
+                let ch = units[index].ch;
+                let before =
+                    index > 0 && matches!(classes[index - 1], Class::Letter | Class::Digit);
+                let after = matches!(classes.get(index + 1), Some(Class::Letter | Class::Digit));
+                let at_word_start = index == 0 || classes[index - 1] == Class::Separator;
+                // `@name` is a mention and `$5` a price, but `$eller` and `p@ss` are words.
+                let starts_word = is_letter(index + 1)
+                    || (classes.get(index + 1) == Some(&Class::Digit) && is_letter(index + 2));
+                let leet = (before && after) || (ch == '$' && at_word_start && starts_word);
+                readings[index] = match (leet, leet_letter(ch)) {
+                    (true, Some(letter)) => Reading::Leet(letter),
+                    _ => Reading::Separator,
+                };
+                index += 1;
+            }
+            _ => index += 1,
+        }
+    }
+    readings
+}
+
+/// Whether a CamelCase boundary falls before `index` (`pedoBait`, `PEDOBait`).
+fn camel_boundary(units: &[Unit], readings: &[Reading], index: usize) -> bool {
+    if index == 0 || readings[index] != Reading::Letter || readings[index - 1] != Reading::Letter {
+        return false;
+    }
+    let here = units[index].upper;
+    let previous = units[index - 1].upper;
+    let next_lower = units
+        .get(index + 1)
+        .is_some_and(|u| !u.upper && readings[index + 1] == Reading::Letter);
+    (here && !previous) || (here && previous && next_lower)
+}
+
+/// Builds the term view from the folded units.
+pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
+    let readings = readings(units);
+    let mut view = TermView {
+        bytes: Vec::with_capacity(units.len()),
+        chars: Vec::with_capacity(units.len()),
+        byte_owner: Vec::with_capacity(units.len()),
+    };
+    let mut gap = false;
+    let mut forced_boundary = false;
+    let mut split = false;
+    // Whether the current token is a hashtag or handle, where CamelCase marks words.
+    let mut camel_token = options.split_camel_case_everywhere;
+    let mut previous_reading = Reading::Separator;
+    for (index, unit) in units.iter().enumerate() {
+        let reading = readings[index];
+        if reading == Reading::Separator {
+            gap = true;
+            if matches!(unit.ch, '#' | '@') {
+                camel_token = true;
+            } else if unit.ch.is_whitespace() {
+                camel_token = options.split_camel_case_everywhere;
+            }
+            previous_reading = reading;
+            continue;
+        }
+        let number_edge = (reading == Reading::Number) != (previous_reading == Reading::Number)
+            && previous_reading != Reading::Separator;
+        let emoji_edge = reading == Reading::Emoji || previous_reading == Reading::Emoji;
+        let camel = camel_token && camel_boundary(units, &readings, index);
+        if number_edge || camel {
+            forced_boundary = true;
+            split = true;
+        }
+        if emoji_edge {
+            forced_boundary = true;
+        }
+        previous_reading = reading;
+
+        let mut stages = unit.stages;
+        let mut leet = false;
+        let mut encoded = [0u8; 4];
+        let bytes: Vec<u8>;
+        let text: &[u8] = match reading {
+            Reading::Letter | Reading::Number => unit.ch.encode_utf8(&mut encoded).as_bytes(),
+            Reading::Leet(letter) => {
+                leet = true;
+                stages.insert(Stage::Leetspeak);
+                letter.encode_utf8(&mut encoded).as_bytes()
+            }
+            Reading::Emoji => {
+                let name = unit.emoji.map(emoji_name).unwrap_or_default();
+                let mut framed = Vec::with_capacity(name.len() + 2);
+                framed.push(EMOJI_OPEN);
+                framed.extend_from_slice(name.as_bytes());
+                framed.push(EMOJI_CLOSE);
+                bytes = framed;
+                &bytes
+            }
+            Reading::Separator => continue,
+        };
+        let starts_word = view.chars.is_empty() || gap || forced_boundary;
+
+        // Collapse a repeat of the previous character within the same word.
+        if !starts_word && reading != Reading::Emoji {
+            if let Some(last) = view.chars.last_mut() {
+                let last_bytes = &view.bytes[last.byte_start as usize..last.byte_end as usize];
+                if last_bytes == text {
+                    last.span = last.span.union(unit.span());
+                    last.stages = last.stages.union(stages);
+                    last.stages.insert(Stage::Repeat);
+                    last.leet |= leet;
+                    continue;
+                }
+            }
+        }
+        if starts_word {
+            if let Some(last) = view.chars.last_mut() {
+                last.ends_word = true;
+            }
+        }
+        let byte_start = view.bytes.len() as u32;
+        view.bytes.extend_from_slice(text);
+        let char_index = view.chars.len() as u32;
+        view.byte_owner.resize(view.bytes.len(), char_index);
+        view.chars.push(TermChar {
+            byte_start,
+            byte_end: view.bytes.len() as u32,
+            span: unit.span(),
+            stages,
+            begins_word: starts_word,
+            ends_word: false,
+            gap_before: gap && !view.chars.is_empty(),
+            leet,
+            split_before: split,
+            emoji: reading == Reading::Emoji,
+        });
+        gap = false;
+        forced_boundary = false;
+        split = false;
+    }
+    if let Some(last) = view.chars.last_mut() {
+        last.ends_word = true;
+    }
+    view
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{NormalizeOptions, normalize};
+
+    fn term_view(input: &str) -> (String, String) {
+        let normalized = normalize(input.as_bytes(), &NormalizeOptions::default());
+        let view = &normalized.terms;
+        let mut words = String::new();
+        for ch in &view.chars {
+            if ch.begins_word && !words.is_empty() {
+                words.push('|');
+            }
+            words.push_str(&String::from_utf8_lossy(
+                &view.bytes[ch.byte_start as usize..ch.byte_end as usize],
+            ));
+        }
+        (view.display(), words)
+    }
+
+    #[test]
+    fn reads_disguised_words() {
+        // (input, term view, words separated by `|`)
+        let cases = [
+            ("pedo bait", "pedobait", "pedo|bait"),
+            ("p.e.d.o", "pedo", "p|e|d|o"),
+            ("p3d0", "pedo", "pedo"),
+            ("$eller", "seler", "seler"),
+            ("s3ll3r", "seler", "seler"),
+            ("p@ss", "pas", "pas"),
+            ("@pedo", "pedo", "pedo"),
+            ("chapter 14", "chapter14", "chapter|14"),
+            ("pedobait2024", "pedobait2024", "pedobait|2024"),
+            ("#PedoBait", "pedobait", "pedo|bait"),
+            ("PedoBait", "pedobait", "pedobait"),
+            ("#PEDOBait", "pedobait", "pedo|bait"),
+            ("peeddoo", "pedo", "pedo"),
+            ("hello!", "helo", "helo"),
+            ("$5 off", "5of", "5|of"),
+        ];
+        for (input, view, words) in cases {
+            assert_eq!(
+                term_view(input),
+                (view.to_string(), words.to_string()),
+                "input {input:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! The staged normaliser: turns raw input bytes into the two views the matcher reads,
+//! while remembering, for every character of every view, which bytes of the original
+//! input it came from.
+//!
+//! Stages, in order:
+//! 1. [`decode`]: UTF-8 repair, HTML entities, percent-encoding, emoji shortcodes;
+//! 2. [`fold`]: invisible and bidi characters dropped, NFKD compatibility decomposition,
+//!    combining marks dropped, case folding, UTS #39 confusable prototypes, emoji recognised;
+//! 3. [`compact`]: the *term view*: leetspeak resolved by context, separators removed
+//!    (their positions kept as word boundaries), CamelCase and number boundaries,
+//!    repeated letters collapsed.
+//!
+//! The *folded view* (after stage 2, emoji written as `:shortcode:`) is what policy
+//! regular expressions run over; the *term view* (stage 3) is what term matching runs
+//! over. Neither view ever loses the link back to the original bytes, so every match can
+//! be reported as a byte span of the input that really contains it.
+//!
+//! The normaliser never fails: malformed input is repaired and reported as a
+//! [`Diagnostic`], and its work is linear in the input length.
+
+pub(crate) mod compact;
+pub(crate) mod decode;
+pub(crate) mod fold;
+
+use serde::Serialize;
+
+pub use compact::TermView;
+
+/// A half-open byte range `start..end` of the original input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Span {
+    /// First byte of the range.
+    pub start: usize,
+    /// One past the last byte of the range.
+    pub end: usize,
+}
+
+impl Span {
+    /// The smallest span covering both.
+    pub fn union(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// The number of bytes covered.
+    pub fn len(self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether the span covers no bytes.
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// One normalisation step that had to act for a match to be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Invalid UTF-8 was replaced by U+FFFD.
+    Utf8Repair,
+    /// An HTML entity (`&#112;`, `&amp;`) was decoded.
+    HtmlEntity,
+    /// Percent-encoding (`%70`) was decoded.
+    PercentDecode,
+    /// An emoji shortcode (`:pizza:`) was read as its emoji.
+    Shortcode,
+    /// An emoji was recognised and named.
+    Emoji,
+    /// Invisible, zero-width or bidi control characters were dropped.
+    Invisible,
+    /// Compatibility decomposition (NFKD: fullwidth, mathematical, circled letters).
+    Compatibility,
+    /// Combining marks were dropped.
+    CombiningMark,
+    /// Upper case was folded to lower case.
+    CaseFold,
+    /// A look-alike character from another script was mapped to its prototype (UTS #39).
+    Confusable,
+    /// A digit or symbol was read as the letter it stands for.
+    Leetspeak,
+    /// Separators between letters were ignored (`p.e.d.o`).
+    Separator,
+    /// Repeated letters were collapsed (`peedoo`).
+    Repeat,
+    /// A CamelCase or number boundary split a hashtag into words.
+    WordSplit,
+    /// A concatenated hashtag was segmented into known words.
+    Segmentation,
+}
+
+impl Stage {
+    const ALL: [Stage; 15] = [
+        Stage::Utf8Repair,
+        Stage::HtmlEntity,
+        Stage::PercentDecode,
+        Stage::Shortcode,
+        Stage::Emoji,
+        Stage::Invisible,
+        Stage::Compatibility,
+        Stage::CombiningMark,
+        Stage::CaseFold,
+        Stage::Confusable,
+        Stage::Leetspeak,
+        Stage::Separator,
+        Stage::Repeat,
+        Stage::WordSplit,
+        Stage::Segmentation,
+    ];
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+
+    /// The snake_case name used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Utf8Repair => "utf8_repair",
+            Stage::HtmlEntity => "html_entity",
+            Stage::PercentDecode => "percent_decode",
+            Stage::Shortcode => "shortcode",
+            Stage::Emoji => "emoji",
+            Stage::Invisible => "invisible",
+            Stage::Compatibility => "compatibility",
+            Stage::CombiningMark => "combining_mark",
+            Stage::CaseFold => "case_fold",
+            Stage::Confusable => "confusable",
+            Stage::Leetspeak => "leetspeak",
+            Stage::Separator => "separator",
+            Stage::Repeat => "repeat",
+            Stage::WordSplit => "word_split",
+            Stage::Segmentation => "segmentation",
+        }
+    }
+}
+
+/// A small set of [`Stage`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct StageSet(u16);
+
+impl StageSet {
+    /// The empty set.
+    pub const EMPTY: StageSet = StageSet(0);
+
+    /// Adds a stage.
+    pub fn insert(&mut self, stage: Stage) {
+        self.0 |= stage.bit();
+    }
+
+    /// Whether a stage is present.
+    pub fn contains(self, stage: Stage) -> bool {
+        self.0 & stage.bit() != 0
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: StageSet) -> StageSet {
+        StageSet(self.0 | other.0)
+    }
+
+    /// The stages in pipeline order.
+    pub fn to_vec(self) -> Vec<Stage> {
+        Stage::ALL
+            .into_iter()
+            .filter(|stage| self.contains(*stage))
+            .collect()
+    }
+}
+
+/// What kind of trouble the input had. Diagnostics never stop evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// Bytes that are not UTF-8 were replaced.
+    InvalidUtf8,
+    /// The input was longer than the configured limit; only a prefix was evaluated.
+    Truncated,
+    /// Unusually many combining marks or invisible characters (a Zalgo or padding attack).
+    SuspiciousPadding,
+    /// More matches than the limit; the rest were not listed.
+    TooManyMatches,
+}
+
+/// A note about the input, attached to the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// What kind of trouble.
+    pub kind: DiagnosticKind,
+    /// A human-readable explanation.
+    pub message: String,
+    /// Where in the input, when it is one place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+/// One character of a view, tied back to the original bytes it came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unit {
+    pub ch: char,
+    pub start: u32,
+    pub end: u32,
+    pub stages: StageSet,
+    /// The character was upper case before folding (for CamelCase splits).
+    pub upper: bool,
+    /// The unit is a recognised emoji (its shortcode is written into the folded view).
+    pub emoji: Option<&'static emojis::Emoji>,
+}
+
+impl Unit {
+    pub(crate) fn new(ch: char, start: usize, end: usize) -> Unit {
+        Unit {
+            ch,
+            start: start as u32,
+            end: end as u32,
+            stages: StageSet::EMPTY,
+            upper: false,
+            emoji: None,
+        }
+    }
+
+    pub(crate) fn span(&self) -> Span {
+        Span {
+            start: self.start as usize,
+            end: self.end as usize,
+        }
+    }
+}
+
+/// Options that change how text is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NormalizeOptions {
+    /// Split CamelCase inside every token, not only in `#hashtags` and `@handles`
+    /// (set for the hashtag and username surfaces, where the whole input is one tag).
+    pub split_camel_case_everywhere: bool,
+    /// Inputs longer than this many bytes are evaluated on their first this-many bytes
+    /// (cut at a character boundary) and carry a [`DiagnosticKind::Truncated`] diagnostic.
+    pub max_input_bytes: usize,
+}
+
+impl Default for NormalizeOptions {
+    fn default() -> Self {
+        NormalizeOptions {
+            split_camel_case_everywhere: false,
+            max_input_bytes: 4 << 20,
+        }
+    }
+}
+
+/// The result of normalising one input: both views and what was wrong with the input.
+#[derive(Debug, Clone)]
+pub struct NormalizedText {
+    pub(crate) folded_units: Vec<Unit>,
+    pub(crate) folded: String,
+    /// For each byte of `folded`, the index of the unit it belongs to.
+    pub(crate) folded_owner: Vec<u32>,
+    pub(crate) terms: TermView,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) input_len: usize,
+}
+
+impl NormalizedText {
+    /// The folded view: decoded, invisible characters gone, NFKD without marks, lower
+    /// case, confusables mapped, emoji as `:shortcode:`. Policy patterns run over it.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// The term view as text (separators removed, leetspeak resolved, repeats collapsed;
+    /// emoji as `:shortcode:`), for explanations.
+    pub fn term_text(&self) -> String {
+        self.terms.display()
+    }
+
+    /// What was wrong with the input.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The length of the original input in bytes.
+    pub fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    /// The original span and stages behind a byte range of the folded view.
+    pub(crate) fn folded_range_origin(&self, start: usize, end: usize) -> Option<(Span, StageSet)> {
+        if start >= end || end > self.folded_owner.len() {
+            return None;
+        }
+        let first = self.folded_owner[start] as usize;
+        let last = self.folded_owner[end - 1] as usize;
+        let mut span = self.folded_units[first].span();
+        let mut stages = StageSet::EMPTY;
+        for unit in &self.folded_units[first..=last] {
+            span = span.union(unit.span());
+            stages = stages.union(unit.stages);
+        }
+        Some((span, stages))
+    }
+}
+
+/// Normalises raw input bytes (which need not be UTF-8).
+pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
+    let mut diagnostics = Vec::new();
+    let mut evaluated = input;
+    if input.len() > options.max_input_bytes {
+        let mut cut = options.max_input_bytes;
+        // Back up to a character boundary so the cut does not invent an invalid byte.
+        while cut > 0 && (input[cut] & 0xC0) == 0x80 {
+            cut -= 1;
+        }
+        evaluated = &input[..cut];
+        diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Truncated,
+            message: format!(
+                "input is {} bytes; only the first {} were evaluated",
+                input.len(),
+                cut
+            ),
+            span: Some(Span {
+                start: cut,
+                end: input.len(),
+            }),
+        });
+    }
+    let decoded = decode::decode(evaluated, &mut diagnostics);
+    let folded_units = fold::fold(decoded, &mut diagnostics);
+    let (folded, folded_owner) = fold::render(&folded_units);
+    let terms = compact::build(&folded_units, options);
+    NormalizedText {
+        folded_units,
+        folded,
+        folded_owner,
+        terms,
+        diagnostics,
+        input_len: input.len(),
+    }
+}
+
+/// Normalises text (a convenience over [`normalize`] for valid UTF-8).
+pub fn normalize_str(input: &str) -> NormalizedText {
+    normalize(input.as_bytes(), &NormalizeOptions::default())
+}
