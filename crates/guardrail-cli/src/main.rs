@@ -1,1 +1,43 @@
-fn main() {}
+//! `guardrail`: the command-line front door to Guardrail's engines.
+//!
+//! This binary is wiring only: it parses arguments, reads files and standard input,
+//! calls the pure engines and prints their verdicts. Exit codes: 0 ok, 1 a finding the
+//! command was asked to fail on (`--fail-on`), 2 bad usage or input.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod text;
+
+/// Child-safety guardrails for a social platform's discovery systems.
+///
+/// Guardrail decides what search, hashtags, autocomplete and recommendations may show,
+/// explains every decision, and measures what its guardrails remove.
+#[derive(Debug, Parser)]
+#[command(name = "guardrail", version, propagate_version = true)]
+#[command(after_help = "Run `guardrail <COMMAND> --help` for the options of each command.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The text guard: check hashtags, queries, bios, captions, comments and usernames.
+    Text(text::TextArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Text(args) => text::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("guardrail: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

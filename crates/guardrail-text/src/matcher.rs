@@ -144,10 +144,7 @@ fn word_fit(policy: &Policy, text: &NormalizedText, first: usize, last: usize) -
         return None;
     }
     if !chars[first].begins_word {
-        let word_start = (0..first)
-            .rev()
-            .find(|&i| chars[i].begins_word)
-            .unwrap_or(0);
+        let word_start = view.word_bounds[first].0 as usize;
         let prefix =
             &view.bytes[chars[word_start].byte_start as usize..chars[first].byte_start as usize];
         if !policy.lexicon.segments(prefix) {
@@ -156,9 +153,7 @@ fn word_fit(policy: &Policy, text: &NormalizedText, first: usize, last: usize) -
         stages.insert(Stage::Segmentation);
     }
     if !chars[last].ends_word {
-        let word_end = (last + 1..chars.len())
-            .find(|&i| chars[i].ends_word)
-            .unwrap_or(chars.len() - 1);
+        let word_end = view.word_bounds[last].1 as usize;
         let suffix = &view.bytes[chars[last].byte_end as usize..chars[word_end].byte_end as usize];
         if !policy.lexicon.segments(suffix) {
             return None;

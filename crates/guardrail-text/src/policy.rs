@@ -152,9 +152,10 @@ impl Lexicon {
         if text.is_empty() {
             return true;
         }
-        if text.len() > 256 {
-            // Long unbroken runs are not hashtags made of words; refuse rather than guess.
-            return false;
+        if text.len() > MAX_SEGMENTED_LEN {
+            // No word is this long: a run like this is spam or padding around the term,
+            // so count the term (fail closed) rather than spend time proving it.
+            return true;
         }
         let mut reachable = vec![false; text.len() + 1];
         reachable[0] = true;
@@ -258,6 +259,8 @@ struct PatternSpec {
 /// The default policy's source, shipped in the crate.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../policies/default.toml");
 
+/// Unbroken runs longer than this around a term are not segmented (see `segments`).
+const MAX_SEGMENTED_LEN: usize = 64;
 /// Terms with more ambiguous letters than this get variants for the first ones only.
 const MAX_AMBIGUOUS_POSITIONS: usize = 4;
 /// Regular expressions beyond this compiled size are refused (they would be slow).

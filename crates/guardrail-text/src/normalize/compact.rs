@@ -45,6 +45,8 @@ pub struct TermView {
     pub(crate) chars: Vec<TermChar>,
     /// For each byte of `bytes`, the index of its character in `chars`.
     pub(crate) byte_owner: Vec<u32>,
+    /// For each character, the first and last character of the word it belongs to.
+    pub(crate) word_bounds: Vec<(u32, u32)>,
 }
 
 impl TermView {
@@ -203,6 +205,7 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
         bytes: Vec::with_capacity(units.len()),
         chars: Vec::with_capacity(units.len()),
         byte_owner: Vec::with_capacity(units.len()),
+        word_bounds: Vec::new(),
     };
     let mut gap = false;
     let mut forced_boundary = false;
@@ -259,15 +262,30 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
         };
         let starts_word = view.chars.is_empty() || gap || forced_boundary;
 
-        // Collapse a repeat of the previous character within the same word.
-        if !starts_word && reading != Reading::Emoji {
+        // Collapse a repeat of the previous character. Across a separator or a
+        // CamelCase split too (`p e e d o`, `qu.ux`, `#PedoOrgy`), in which case a word
+        // both ends and begins inside the merged character (`pedo obsessed` still ends
+        // `pedo` and begins `obsessed`).
+        if reading != Reading::Emoji {
             if let Some(last) = view.chars.last_mut() {
                 let last_bytes = &view.bytes[last.byte_start as usize..last.byte_end as usize];
-                if last_bytes == text {
+                if !last.emoji && last_bytes == text {
                     last.span = last.span.union(unit.span());
                     last.stages = last.stages.union(stages);
                     last.stages.insert(Stage::Repeat);
                     last.leet |= leet;
+                    if gap || forced_boundary {
+                        last.stages.insert(if gap {
+                            Stage::Separator
+                        } else {
+                            Stage::WordSplit
+                        });
+                        last.begins_word = true;
+                        last.ends_word = true;
+                        gap = false;
+                        forced_boundary = false;
+                        split = false;
+                    }
                     continue;
                 }
             }
@@ -300,7 +318,29 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
     if let Some(last) = view.chars.last_mut() {
         last.ends_word = true;
     }
+    view.word_bounds = word_bounds(&view.chars);
     view
+}
+
+/// For each character, the first and last character of its word, found in two linear
+/// passes so that matching inside very long words stays linear.
+fn word_bounds(chars: &[TermChar]) -> Vec<(u32, u32)> {
+    let mut bounds = vec![(0u32, 0u32); chars.len()];
+    let mut start = 0u32;
+    for (index, ch) in chars.iter().enumerate() {
+        if ch.begins_word {
+            start = index as u32;
+        }
+        bounds[index].0 = start;
+    }
+    let mut end = chars.len().saturating_sub(1) as u32;
+    for (index, ch) in chars.iter().enumerate().rev() {
+        if ch.ends_word {
+            end = index as u32;
+        }
+        bounds[index].1 = end;
+    }
+    bounds
 }
 
 #[cfg(test)]
