@@ -8,9 +8,7 @@
 //! run over the folded view, behind a `RegexSet` prefilter so that a policy with many
 //! patterns costs one pass for the common case of no pattern matching.
 
-use std::collections::HashSet;
-
-use crate::normalize::{NormalizedText, Span, Stage, StageSet};
+use crate::normalize::{NormalizedText, Span, Stage, StageSet, compact};
 use crate::policy::{MatchMode, Policy, RuleKind, Tier};
 
 /// One rule that matched.
@@ -40,7 +38,10 @@ pub(crate) fn find_matches(
     limit: usize,
     out: &mut Vec<Match>,
 ) -> bool {
-    let mut seen: HashSet<(usize, Span)> = HashSet::new();
+    // Matches per input are few; a linear check beats hashing them.
+    let mut seen: Vec<(usize, Span)> = Vec::new();
+    // Word extents, computed on first need (most inputs never need them).
+    let mut word_bounds: Option<Vec<(u32, u32)>> = None;
     let mut truncated = false;
     let view = &text.terms;
     let bytes = view.bytes();
@@ -49,8 +50,8 @@ pub(crate) fn find_matches(
             let rule_index = policy.variant_rule[found.pattern().as_usize()] as usize;
             let rule = &policy.terms[rule_index];
             let (first, last) = (
-                view.byte_owner[found.start()] as usize,
-                view.byte_owner[found.end() - 1] as usize,
+                view.char_at_byte(found.start()),
+                view.char_at_byte(found.end() - 1),
             );
             let chars = &view.chars;
             // Whole characters only: never half of a multi-byte letter or an emoji name.
@@ -70,7 +71,7 @@ pub(crate) fn find_matches(
                 stages.insert(Stage::Separator);
             }
             if rule.mode == MatchMode::Word {
-                match word_fit(policy, text, first, last) {
+                match word_fit(policy, text, &mut word_bounds, first, last) {
                     Some(fit_stages) => stages = stages.union(fit_stages),
                     None => continue,
                 }
@@ -78,9 +79,10 @@ pub(crate) fn find_matches(
             let span = covered
                 .iter()
                 .fold(covered[0].span, |acc, c| acc.union(c.span));
-            if !seen.insert((rule_index, span)) {
+            if seen.contains(&(rule_index, span)) {
                 continue;
             }
+            seen.push((rule_index, span));
             if out.len() >= limit {
                 truncated = true;
                 break;
@@ -129,7 +131,13 @@ pub(crate) fn find_matches(
 /// Whether term-view characters `first..=last` stand as a word: on word boundaries at
 /// both ends, or inside a word whose remaining parts are known words. Returns the extra
 /// stages that were needed, or `None` when the match is part of an unrelated word.
-fn word_fit(policy: &Policy, text: &NormalizedText, first: usize, last: usize) -> Option<StageSet> {
+fn word_fit(
+    policy: &Policy,
+    text: &NormalizedText,
+    word_bounds: &mut Option<Vec<(u32, u32)>>,
+    first: usize,
+    last: usize,
+) -> Option<StageSet> {
     let view = &text.terms;
     let chars = &view.chars;
     let mut stages = StageSet::EMPTY;
@@ -144,7 +152,8 @@ fn word_fit(policy: &Policy, text: &NormalizedText, first: usize, last: usize) -
         return None;
     }
     if !chars[first].begins_word {
-        let word_start = view.word_bounds[first].0 as usize;
+        let bounds = word_bounds.get_or_insert_with(|| compact::word_bounds(&view.chars));
+        let word_start = bounds[first].0 as usize;
         let prefix =
             &view.bytes[chars[word_start].byte_start as usize..chars[first].byte_start as usize];
         if !policy.lexicon.segments(prefix) {
@@ -153,7 +162,8 @@ fn word_fit(policy: &Policy, text: &NormalizedText, first: usize, last: usize) -
         stages.insert(Stage::Segmentation);
     }
     if !chars[last].ends_word {
-        let word_end = view.word_bounds[last].1 as usize;
+        let bounds = word_bounds.get_or_insert_with(|| compact::word_bounds(&view.chars));
+        let word_end = bounds[last].1 as usize;
         let suffix = &view.bytes[chars[last].byte_end as usize..chars[word_end].byte_end as usize];
         if !policy.lexicon.segments(suffix) {
             return None;

@@ -132,19 +132,18 @@ pub struct Policy {
 
 /// Words a concatenated hashtag may be made of besides the match (built-in common
 /// words plus the policy's own word terms), in term-view form.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Lexicon {
-    words: HashSet<Vec<u8>>,
-    longest: usize,
+    /// Every lexicon word, found in one overlapping pass over a segment.
+    automaton: AhoCorasick,
 }
 
 impl Lexicon {
-    fn insert(&mut self, word: Vec<u8>) {
-        if word.is_empty() {
-            return;
-        }
-        self.longest = self.longest.max(word.len());
-        self.words.insert(word);
+    fn new(words: &[Vec<u8>]) -> Result<Lexicon, aho_corasick::BuildError> {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(words.iter().filter(|w| !w.is_empty()))?;
+        Ok(Lexicon { automaton })
     }
 
     /// Whether `text` splits entirely into lexicon words (empty text does).
@@ -157,20 +156,20 @@ impl Lexicon {
             // so count the term (fail closed) rather than spend time proving it.
             return true;
         }
-        let mut reachable = vec![false; text.len() + 1];
+        // reachable[i]: text[..i] splits into words. Overlapping matches arrive in order
+        // of their end, so every word that could extend a split is seen after it.
+        let mut reachable = [false; MAX_SEGMENTED_LEN + 1];
         reachable[0] = true;
-        for start in 0..text.len() {
-            if !reachable[start] {
-                continue;
-            }
-            let limit = (start + self.longest).min(text.len());
-            for end in start + 1..=limit {
-                if !reachable[end] && self.words.contains(&text[start..end]) {
-                    reachable[end] = true;
-                }
+        for found in self.automaton.find_overlapping_iter(text) {
+            if reachable[found.start()] {
+                reachable[found.end()] = true;
             }
         }
         reachable[text.len()]
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
     }
 }
 
@@ -386,7 +385,7 @@ impl Policy {
         let mut terms = Vec::with_capacity(file.term.len());
         let mut variants: Vec<Vec<u8>> = Vec::new();
         let mut variant_rule = Vec::new();
-        let mut lexicon = Lexicon::default();
+        let mut lexicon_words: Vec<Vec<u8>> = Vec::new();
         for (index, spanned) in file.term.iter().enumerate() {
             let spec = spanned.get_ref();
             let field = |name: &str| format!("term[{index}].{name}");
@@ -434,7 +433,7 @@ impl Policy {
             let rule_index = terms.len() as u32;
             for variant in ambiguous_variants(view.bytes()) {
                 if mode == MatchMode::Word {
-                    lexicon.insert(variant.clone());
+                    lexicon_words.push(variant.clone());
                 }
                 variants.push(variant);
                 variant_rule.push(rule_index);
@@ -493,9 +492,16 @@ impl Policy {
 
         for word in BUILTIN_WORDS {
             let normalized = normalize(word.as_bytes(), &options);
-            lexicon.insert(normalized.terms.bytes().to_vec());
+            lexicon_words.push(normalized.terms.bytes().to_vec());
         }
 
+        let lexicon = Lexicon::new(&lexicon_words).map_err(|error| {
+            locator.error(
+                0..0,
+                Some("term".into()),
+                format!("terms do not compile: {error}"),
+            )
+        })?;
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&variants)
@@ -557,14 +563,7 @@ impl Policy {
 
     /// Approximate heap memory held by the compiled automata, in bytes.
     pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
-            + self.variant_rule.len() * 4
-            + self
-                .lexicon
-                .words
-                .iter()
-                .map(|w| w.len() + 32)
-                .sum::<usize>()
+        self.automaton.memory_usage() + self.variant_rule.len() * 4 + self.lexicon.memory_usage()
     }
 }
 
@@ -696,13 +695,16 @@ category = "csea.age_code"
 
     #[test]
     fn lexicon_segments_words() {
-        let mut lexicon = Lexicon::default();
-        for word in ["i", "love", "for", "you"] {
-            lexicon.insert(word.as_bytes().to_vec());
-        }
+        let words: Vec<Vec<u8>> = ["i", "love", "for", "you", "lo"]
+            .iter()
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
+        let lexicon = Lexicon::new(&words).expect("lexicon builds");
         assert!(lexicon.segments(b"ilove"));
         assert!(lexicon.segments(b"foryou"));
+        assert!(lexicon.segments(b"iloveforyou"));
         assert!(lexicon.segments(b""));
         assert!(!lexicon.segments(b"tor"));
+        assert!(!lexicon.segments(b"lov"));
     }
 }

@@ -230,10 +230,11 @@ fn decide(
         }
     }
     // Each signal rule counts once, however often it matches.
-    let mut counted = std::collections::HashSet::new();
+    let mut counted: Vec<&str> = Vec::new();
     let mut keep = 1.0;
     for found in matches.iter().filter(|m| m.tier == Tier::Signal) {
-        if counted.insert(found.rule.as_str()) {
+        if !counted.contains(&found.rule.as_str()) {
+            counted.push(found.rule.as_str());
             keep *= 1.0 - found.weight;
         }
     }

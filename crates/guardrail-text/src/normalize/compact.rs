@@ -36,6 +36,8 @@ pub(crate) struct TermChar {
     pub split_before: bool,
     /// This character is an emoji.
     pub emoji: bool,
+    /// The character written into the view (for collapsing repeats).
+    pub letter: char,
 }
 
 /// The term view of one input.
@@ -43,10 +45,6 @@ pub(crate) struct TermChar {
 pub struct TermView {
     pub(crate) bytes: Vec<u8>,
     pub(crate) chars: Vec<TermChar>,
-    /// For each byte of `bytes`, the index of its character in `chars`.
-    pub(crate) byte_owner: Vec<u32>,
-    /// For each character, the first and last character of the word it belongs to.
-    pub(crate) word_bounds: Vec<(u32, u32)>,
 }
 
 impl TermView {
@@ -69,6 +67,13 @@ impl TermView {
     /// The raw bytes the term automaton runs over.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The index of the character that holds byte `at` of the view.
+    pub(crate) fn char_at_byte(&self, at: usize) -> usize {
+        self.chars
+            .partition_point(|c| c.byte_end as usize <= at)
+            .min(self.chars.len().saturating_sub(1))
     }
 
     /// Whether any character of the view was read as leetspeak.
@@ -126,23 +131,23 @@ enum Reading {
 
 /// Decides, for every folded unit, how the term view reads it.
 fn readings(units: &[Unit]) -> Vec<Reading> {
-    let classes: Vec<Class> = units.iter().map(classify).collect();
-    let mut readings: Vec<Reading> = classes
+    let class_at = |i: usize| units.get(i).map(classify);
+    let mut readings: Vec<Reading> = units
         .iter()
-        .map(|class| match class {
+        .map(|unit| match classify(unit) {
             Class::Letter => Reading::Letter,
             Class::Emoji => Reading::Emoji,
             Class::Separator => Reading::Separator,
             Class::Digit | Class::Symbol => Reading::Number,
         })
         .collect();
-    let is_letter = |i: usize| classes.get(i) == Some(&Class::Letter);
+    let is_letter = |i: usize| class_at(i) == Some(Class::Letter);
     let mut index = 0;
     while index < units.len() {
-        match classes[index] {
+        match classify(&units[index]) {
             Class::Digit => {
                 let run_start = index;
-                while index < units.len() && classes[index] == Class::Digit {
+                while index < units.len() && class_at(index) == Some(Class::Digit) {
                     index += 1;
                 }
                 let run_len = index - run_start;
@@ -166,12 +171,12 @@ fn readings(units: &[Unit]) -> Vec<Reading> {
             Class::Symbol => {
                 let ch = units[index].ch;
                 let before =
-                    index > 0 && matches!(classes[index - 1], Class::Letter | Class::Digit);
-                let after = matches!(classes.get(index + 1), Some(Class::Letter | Class::Digit));
-                let at_word_start = index == 0 || classes[index - 1] == Class::Separator;
+                    index > 0 && matches!(class_at(index - 1), Some(Class::Letter | Class::Digit));
+                let after = matches!(class_at(index + 1), Some(Class::Letter | Class::Digit));
+                let at_word_start = index == 0 || class_at(index - 1) == Some(Class::Separator);
                 // `@name` is a mention and `$5` a price, but `$eller` and `p@ss` are words.
                 let starts_word = is_letter(index + 1)
-                    || (classes.get(index + 1) == Some(&Class::Digit) && is_letter(index + 2));
+                    || (class_at(index + 1) == Some(Class::Digit) && is_letter(index + 2));
                 let leet = (before && after) || (ch == '$' && at_word_start && starts_word);
                 readings[index] = match (leet, leet_letter(ch)) {
                     (true, Some(letter)) => Reading::Leet(letter),
@@ -195,7 +200,7 @@ fn camel_boundary(units: &[Unit], readings: &[Reading], index: usize) -> bool {
     let next_lower = units
         .get(index + 1)
         .is_some_and(|u| !u.upper && readings[index + 1] == Reading::Letter);
-    (here && !previous) || (here && previous && next_lower)
+    here && (!previous || next_lower)
 }
 
 /// Builds the term view from the folded units.
@@ -204,8 +209,6 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
     let mut view = TermView {
         bytes: Vec::with_capacity(units.len()),
         chars: Vec::with_capacity(units.len()),
-        byte_owner: Vec::with_capacity(units.len()),
-        word_bounds: Vec::new(),
     };
     let mut gap = false;
     let mut forced_boundary = false;
@@ -260,45 +263,44 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
             }
             Reading::Separator => continue,
         };
+        let written = match reading {
+            Reading::Leet(letter) => letter,
+            _ => unit.ch,
+        };
         let starts_word = view.chars.is_empty() || gap || forced_boundary;
 
         // Collapse a repeat of the previous character. Across a separator or a
         // CamelCase split too (`p e e d o`, `qu.ux`, `#PedoOrgy`), in which case a word
         // both ends and begins inside the merged character (`pedo obsessed` still ends
         // `pedo` and begins `obsessed`).
-        if reading != Reading::Emoji {
-            if let Some(last) = view.chars.last_mut() {
-                let last_bytes = &view.bytes[last.byte_start as usize..last.byte_end as usize];
-                if !last.emoji && last_bytes == text {
-                    last.span = last.span.union(unit.span());
-                    last.stages = last.stages.union(stages);
-                    last.stages.insert(Stage::Repeat);
-                    last.leet |= leet;
-                    if gap || forced_boundary {
-                        last.stages.insert(if gap {
-                            Stage::Separator
-                        } else {
-                            Stage::WordSplit
-                        });
-                        last.begins_word = true;
-                        last.ends_word = true;
-                        gap = false;
-                        forced_boundary = false;
-                        split = false;
-                    }
-                    continue;
-                }
-            }
-        }
-        if starts_word {
-            if let Some(last) = view.chars.last_mut() {
+        if reading != Reading::Emoji
+            && let Some(last) = view.chars.last_mut()
+            && !last.emoji
+            && last.letter == written
+        {
+            last.span = last.span.union(unit.span());
+            last.stages = last.stages.union(stages);
+            last.stages.insert(Stage::Repeat);
+            last.leet |= leet;
+            if gap || forced_boundary {
+                last.stages.insert(if gap {
+                    Stage::Separator
+                } else {
+                    Stage::WordSplit
+                });
+                last.begins_word = true;
                 last.ends_word = true;
+                gap = false;
+                forced_boundary = false;
+                split = false;
             }
+            continue;
+        }
+        if starts_word && let Some(last) = view.chars.last_mut() {
+            last.ends_word = true;
         }
         let byte_start = view.bytes.len() as u32;
         view.bytes.extend_from_slice(text);
-        let char_index = view.chars.len() as u32;
-        view.byte_owner.resize(view.bytes.len(), char_index);
         view.chars.push(TermChar {
             byte_start,
             byte_end: view.bytes.len() as u32,
@@ -310,6 +312,7 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
             leet,
             split_before: split,
             emoji: reading == Reading::Emoji,
+            letter: written,
         });
         gap = false;
         forced_boundary = false;
@@ -318,13 +321,12 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions) -> TermView {
     if let Some(last) = view.chars.last_mut() {
         last.ends_word = true;
     }
-    view.word_bounds = word_bounds(&view.chars);
     view
 }
 
 /// For each character, the first and last character of its word, found in two linear
 /// passes so that matching inside very long words stays linear.
-fn word_bounds(chars: &[TermChar]) -> Vec<(u32, u32)> {
+pub(crate) fn word_bounds(chars: &[TermChar]) -> Vec<(u32, u32)> {
     let mut bounds = vec![(0u32, 0u32); chars.len()];
     let mut start = 0u32;
     for (index, ch) in chars.iter().enumerate() {

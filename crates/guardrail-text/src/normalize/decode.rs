@@ -26,6 +26,14 @@ pub(crate) fn decode(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Uni
 }
 
 fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+    if input.is_ascii() {
+        // The common case: every byte is a character.
+        return input
+            .iter()
+            .enumerate()
+            .map(|(index, &byte)| Unit::new(char::from(byte), index, index + 1))
+            .collect();
+    }
     let mut units = Vec::with_capacity(input.len());
     let mut offset = 0;
     let mut invalid_runs = 0usize;

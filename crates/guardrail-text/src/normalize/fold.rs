@@ -36,6 +36,18 @@ fn is_regional_indicator(ch: char) -> bool {
 }
 
 pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+    if units.iter().all(|u| u.ch.is_ascii()) {
+        // The common case folds in place: only case changes.
+        let mut units = units;
+        for unit in &mut units {
+            if unit.ch.is_ascii_uppercase() {
+                unit.ch = unit.ch.to_ascii_lowercase();
+                unit.upper = true;
+                unit.stages.insert(Stage::CaseFold);
+            }
+        }
+        return units;
+    }
     let mut out: Vec<Unit> = Vec::with_capacity(units.len());
     let mut dropped_invisible = 0usize;
     let mut dropped_marks = 0usize;
@@ -186,13 +198,10 @@ pub(crate) fn emoji_name(emoji: &emojis::Emoji) -> String {
     }
 }
 
-/// Writes the folded view: each unit's character, emoji as `:shortcode:`. Returns the
-/// text and, for each of its bytes, the index of the unit it came from.
-pub(crate) fn render(units: &[Unit]) -> (String, Vec<u32>) {
+/// Writes the folded view: each unit's character, emoji as `:shortcode:`.
+pub(crate) fn render(units: &[Unit]) -> String {
     let mut text = String::with_capacity(units.len());
-    let mut owner = Vec::with_capacity(units.len());
-    for (index, unit) in units.iter().enumerate() {
-        let before = text.len();
+    for unit in units {
         match unit.emoji {
             Some(emoji) => {
                 text.push(':');
@@ -201,10 +210,16 @@ pub(crate) fn render(units: &[Unit]) -> (String, Vec<u32>) {
             }
             None => text.push(unit.ch),
         }
-        owner.resize(text.len(), index as u32);
-        debug_assert!(owner.len() > before);
     }
-    (text, owner)
+    text
+}
+
+/// How many bytes a unit takes in the folded view.
+pub(crate) fn rendered_len(unit: &Unit) -> usize {
+    match unit.emoji {
+        Some(emoji) => emoji_name(emoji).len() + 2,
+        None => unit.ch.len_utf8(),
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +232,7 @@ mod tests {
             .char_indices()
             .map(|(i, c)| Unit::new(c, i, i + c.len_utf8()))
             .collect();
-        render(&fold(units, &mut diagnostics)).0
+        render(&fold(units, &mut diagnostics))
     }
 
     #[test]

@@ -252,8 +252,6 @@ impl Default for NormalizeOptions {
 pub struct NormalizedText {
     pub(crate) folded_units: Vec<Unit>,
     pub(crate) folded: String,
-    /// For each byte of `folded`, the index of the unit it belongs to.
-    pub(crate) folded_owner: Vec<u32>,
     pub(crate) terms: TermView,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) input_len: usize,
@@ -282,20 +280,30 @@ impl NormalizedText {
         self.input_len
     }
 
-    /// The original span and stages behind a byte range of the folded view.
+    /// The original span and stages behind a byte range of the folded view. Walks the
+    /// units (linear), which is only done for the rare pattern match.
     pub(crate) fn folded_range_origin(&self, start: usize, end: usize) -> Option<(Span, StageSet)> {
-        if start >= end || end > self.folded_owner.len() {
+        if start >= end || end > self.folded.len() {
             return None;
         }
-        let first = self.folded_owner[start] as usize;
-        let last = self.folded_owner[end - 1] as usize;
-        let mut span = self.folded_units[first].span();
-        let mut stages = StageSet::EMPTY;
-        for unit in &self.folded_units[first..=last] {
-            span = span.union(unit.span());
-            stages = stages.union(unit.stages);
+        let mut offset = 0;
+        let mut origin: Option<(Span, StageSet)> = None;
+        for unit in &self.folded_units {
+            let width = fold::rendered_len(unit);
+            let (unit_start, unit_end) = (offset, offset + width);
+            offset = unit_end;
+            if unit_end <= start {
+                continue;
+            }
+            if unit_start >= end {
+                break;
+            }
+            origin = Some(match origin {
+                None => (unit.span(), unit.stages),
+                Some((span, stages)) => (span.union(unit.span()), stages.union(unit.stages)),
+            });
         }
-        Some((span, stages))
+        origin
     }
 }
 
@@ -325,12 +333,11 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
     }
     let decoded = decode::decode(evaluated, &mut diagnostics);
     let folded_units = fold::fold(decoded, &mut diagnostics);
-    let (folded, folded_owner) = fold::render(&folded_units);
+    let folded = fold::render(&folded_units);
     let terms = compact::build(&folded_units, options);
     NormalizedText {
         folded_units,
         folded,
-        folded_owner,
         terms,
         diagnostics,
         input_len: input.len(),
