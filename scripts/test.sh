@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (README.md): every test of every crate, including the
+# differential tests against reference implementations, which need Python peers from
+# PyPI. Safe to run again: installs are skipped when already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Python peers for differential tests (each crate lists its own).
+for requirements in crates/*/peers/requirements.txt; do
+  [ -f "$requirements" ] || continue
+  python3 -m pip install --quiet --disable-pip-version-check -r "$requirements"
+done
+
+# Differential tests must run, not skip, when this script runs them.
+export GUARDRAIL_REQUIRE_PEERS="${GUARDRAIL_REQUIRE_PEERS:-1}"
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast --lib --bins --tests
+fi
+# nextest does not run doctests; the examples in the docs are tests too.
+cargo test --workspace --doc
