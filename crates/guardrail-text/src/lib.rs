@@ -22,7 +22,7 @@
 //! let policy = Policy::default_policy();
 //! let verdict = check(&policy, Surface::Hashtag, "#P\u{0435}doBa1t");
 //! assert_eq!(verdict.decision, Decision::Block);
-//! assert_eq!(verdict.matches[0].rule, "pedobait");
+//! assert_eq!(&*verdict.matches[0].rule, "pedobait");
 //! assert_eq!(verdict.matches[0].span.start, 1); // after the `#`
 //! ```
 //!
@@ -38,7 +38,7 @@ mod verdict;
 pub use autocomplete::{CandidateOutcome, Suggestions, filter_suggestions};
 pub use matcher::Match;
 pub use normalize::{
-    Diagnostic, DiagnosticKind, NormalizeOptions, NormalizedText, Span, Stage, normalize,
+    Diagnostic, DiagnosticKind, NormalizeOptions, NormalizedText, Span, Stage, StageSet, normalize,
     normalize_str,
 };
 pub use policy::{

@@ -8,6 +8,8 @@
 //! run over the folded view, behind a `RegexSet` prefilter so that a policy with many
 //! patterns costs one pass for the common case of no pattern matching.
 
+use std::sync::Arc;
+
 use crate::normalize::{NormalizedText, Span, Stage, StageSet, compact};
 use crate::policy::{MatchMode, Policy, RuleKind, Tier};
 
@@ -15,19 +17,19 @@ use crate::policy::{MatchMode, Policy, RuleKind, Tier};
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Match {
     /// The rule's id.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Term or pattern.
     pub kind: RuleKind,
     /// The rule's tier.
     pub tier: Tier,
     /// The rule's category.
-    pub category: String,
+    pub category: Arc<str>,
     /// The bytes of the original input that matched.
     pub span: Span,
     /// What the matched text reads as after normalisation.
     pub normalized: String,
     /// The normalisation stages that were needed to see the match.
-    pub stages: Vec<Stage>,
+    pub stages: StageSet,
     /// The rule's weight in the risk score (for `signal` matches).
     pub weight: f64,
 }
@@ -88,13 +90,13 @@ pub(crate) fn find_matches(
                 break;
             }
             out.push(Match {
-                rule: rule.id.clone(),
+                rule: Arc::clone(&rule.id),
                 kind: RuleKind::Term,
                 tier: rule.tier,
-                category: rule.category.clone(),
+                category: Arc::clone(&rule.category),
                 span,
                 normalized: display_bytes(&bytes[found.start()..found.end()]),
-                stages: stages.to_vec(),
+                stages,
                 weight: rule.weight,
             });
         }
@@ -113,13 +115,13 @@ pub(crate) fn find_matches(
                     break;
                 }
                 out.push(Match {
-                    rule: rule.id.clone(),
+                    rule: Arc::clone(&rule.id),
                     kind: RuleKind::Pattern,
                     tier: rule.tier,
-                    category: rule.category.clone(),
+                    category: Arc::clone(&rule.category),
                     span,
                     normalized: found.as_str().to_string(),
-                    stages: stages.to_vec(),
+                    stages,
                     weight: rule.weight,
                 });
             }

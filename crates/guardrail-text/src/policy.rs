@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexSet};
@@ -68,13 +69,13 @@ pub enum RuleKind {
 #[derive(Debug, Clone)]
 pub struct TermRule {
     /// Stable identifier, reported with every match.
-    pub id: String,
+    pub id: Arc<str>,
     /// The text as written in the policy.
     pub text: String,
     /// Severity.
     pub tier: Tier,
     /// Category, e.g. `csea.solicitation`.
-    pub category: String,
+    pub category: Arc<str>,
     /// Word or anywhere.
     pub mode: MatchMode,
     /// Weight of a `signal` match in the risk score, in (0, 1].
@@ -90,13 +91,13 @@ pub struct TermRule {
 #[derive(Debug, Clone)]
 pub struct PatternRule {
     /// Stable identifier.
-    pub id: String,
+    pub id: Arc<str>,
     /// The compiled regular expression over the folded view.
     pub regex: Regex,
     /// Severity.
     pub tier: Tier,
     /// Category.
-    pub category: String,
+    pub category: Arc<str>,
     /// Weight of a `signal` match in the risk score, in (0, 1].
     pub weight: f64,
     /// Free text for reviewers.
@@ -440,10 +441,10 @@ impl Policy {
             }
             let _ = &spec.source;
             terms.push(TermRule {
-                id,
+                id: id.into(),
                 text: text.clone(),
                 tier,
-                category,
+                category: category.into(),
                 mode,
                 weight,
                 notes: spec.notes.clone(),
@@ -481,10 +482,10 @@ impl Policy {
             };
             let _ = &spec.source;
             patterns.push(PatternRule {
-                id,
+                id: id.into(),
                 regex,
                 tier,
-                category,
+                category: category.into(),
                 weight,
                 notes: spec.notes.clone(),
             });

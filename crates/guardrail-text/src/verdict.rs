@@ -18,6 +18,7 @@
 //! Input that could not be evaluated in full (longer than the limit) is at least
 //! `restrict`: the guard fails closed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -174,7 +175,7 @@ pub struct TextVerdict {
     /// The surface the text was checked for.
     pub surface: Surface,
     /// What decided: a rule id, `risk_score`, `truncated_input`, or `none` for allow.
-    pub decided_by: String,
+    pub decided_by: Cow<'static, str>,
     /// Combined weight of `signal` matches, `1 - Π(1 - weight)`, in [0, 1].
     pub risk_score: f64,
     /// Every match, in the order found.
@@ -215,17 +216,17 @@ fn decide(
 ) -> TextVerdict {
     let treatment = surface.treatment();
     let mut decision = Decision::Allow;
-    let mut decided_by = String::from("none");
-    let mut consider = |candidate: Decision, reason: &str| {
+    let mut decided_by: Cow<'static, str> = Cow::Borrowed("none");
+    let mut consider = |candidate: Decision, reason: Cow<'static, str>| {
         if candidate > decision {
             decision = candidate;
-            decided_by = reason.to_string();
+            decided_by = reason;
         }
     };
     for found in &matches {
         match found.tier {
-            Tier::Block => consider(treatment.block, &found.rule),
-            Tier::Restrict => consider(treatment.restrict, &found.rule),
+            Tier::Block => consider(treatment.block, Cow::Owned(found.rule.to_string())),
+            Tier::Restrict => consider(treatment.restrict, Cow::Owned(found.rule.to_string())),
             Tier::Signal => {}
         }
     }
@@ -233,23 +234,23 @@ fn decide(
     let mut counted: Vec<&str> = Vec::new();
     let mut keep = 1.0;
     for found in matches.iter().filter(|m| m.tier == Tier::Signal) {
-        if !counted.contains(&found.rule.as_str()) {
-            counted.push(found.rule.as_str());
+        if !counted.contains(&&*found.rule) {
+            counted.push(&*found.rule);
             keep *= 1.0 - found.weight;
         }
     }
     let risk_score = 1.0 - keep;
     let restrict_at = policy.scoring().restrict_at;
     if risk_score >= restrict_at - 1e-9 {
-        consider(treatment.high_risk, "risk_score");
+        consider(treatment.high_risk, Cow::Borrowed("risk_score"));
     } else if risk_score >= restrict_at / 2.0 - 1e-9 {
-        consider(treatment.elevated_risk, "risk_score");
+        consider(treatment.elevated_risk, Cow::Borrowed("risk_score"));
     }
     if diagnostics
         .iter()
         .any(|d| d.kind == DiagnosticKind::Truncated)
     {
-        consider(Decision::Restrict, "truncated_input");
+        consider(Decision::Restrict, Cow::Borrowed("truncated_input"));
     }
     TextVerdict {
         decision,

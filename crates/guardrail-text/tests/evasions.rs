@@ -17,7 +17,7 @@ fn check_row(policy: &Policy, surface: Surface, input: &str, expected_rule: Opti
         Some(rule) => {
             assert!(
                 verdict.decision != Decision::Allow
-                    && verdict.matches.iter().any(|m| m.rule == rule),
+                    && verdict.matches.iter().any(|m| &*m.rule == rule),
                 "{input:?} on {surface} should hit {rule}; verdict: {verdict:#?}"
             );
             for found in &verdict.matches {
@@ -122,7 +122,7 @@ fn default_policy_catches_the_published_codes() {
     for (surface, input, decision, rule) in rows {
         let verdict = check(&policy, *surface, input);
         assert_eq!(
-            (verdict.decision, verdict.decided_by.as_str()),
+            (verdict.decision, verdict.decided_by.as_ref()),
             (*decision, *rule),
             "{input:?} on {surface}: {verdict:#?}"
         );
@@ -133,7 +133,7 @@ fn default_policy_catches_the_published_codes() {
         verdict
             .matches
             .iter()
-            .any(|m| m.rule == "reversed-age-code"),
+            .any(|m| &*m.rule == "reversed-age-code"),
         "{verdict:#?}"
     );
 }

@@ -3,6 +3,7 @@
 //! emoji shortcodes. Decoding repeats until nothing changes (bounded), so doubly
 //! encoded text (`&amp;#112;`) decodes fully and normalising twice equals once.
 
+use super::fold::is_invisible;
 use super::{Diagnostic, DiagnosticKind, Span, Stage, Unit};
 
 /// Passes of entity/percent/shortcode decoding; more nesting than this is left as is.
@@ -11,18 +12,61 @@ const MAX_ENTITY_LEN: usize = 12;
 const MAX_SHORTCODE_LEN: usize = 48;
 
 pub(crate) fn decode(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
-    let mut units = repair_utf8(input, diagnostics);
+    let units = repair_utf8(input, diagnostics);
+    decode_units(units, diagnostics).0
+}
+
+/// Decodes characters that are already units: invisible characters go first, so that
+/// they cannot hide an encoding (`%<zero-width space>70`), then entity, percent and
+/// shortcode passes until nothing changes (bounded). Returns whether anything changed.
+pub(crate) fn decode_units(
+    units: Vec<Unit>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<Unit>, bool) {
+    let mut hidden = 0;
+    let mut units = strip_invisible(units, &mut hidden);
+    let mut changed_any = hidden > 0;
     for _ in 0..MAX_DECODE_PASSES {
         if !units.iter().any(|u| matches!(u.ch, '&' | '%' | ':')) {
             break;
         }
         let (next, changed) = decode_pass(&units);
-        units = next;
+        units = strip_invisible(next, &mut hidden);
+        changed_any |= changed;
         if !changed {
             break;
         }
     }
-    units
+    if hidden > super::fold::PADDING_REPORT_THRESHOLD {
+        diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::SuspiciousPadding,
+            message: format!("{hidden} invisible characters were dropped"),
+            span: None,
+        });
+    }
+    (units, changed_any)
+}
+
+/// Drops invisible characters; the next visible character records that some were there.
+fn strip_invisible(units: Vec<Unit>, count: &mut usize) -> Vec<Unit> {
+    if !units.iter().any(|u| is_invisible(u.ch)) {
+        return units;
+    }
+    let mut out = Vec::with_capacity(units.len());
+    let mut hidden = false;
+    for mut unit in units {
+        if is_invisible(unit.ch) {
+            hidden = true;
+            *count += 1;
+            continue;
+        }
+        if hidden {
+            unit.stages.insert(Stage::Invisible);
+            hidden = false;
+        }
+        out.push(unit);
+    }
+    out
 }
 
 fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
@@ -265,7 +309,8 @@ mod tests {
             ("&amp;#112;", "p"),
             ("a&amp;b", "a&b"),
             ("%70%65do", "pedo"),
-            ("%E2%80%8B", "\u{200B}"),
+            ("%E2%80%8B", ""),
+            ("%\u{200B}70", "p"),
             ("%2570", "p"),
             (":pizza: night", "\u{1F355} night"),
             ("time: 10:30", "time: 10:30"),

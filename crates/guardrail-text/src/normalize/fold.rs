@@ -10,7 +10,7 @@ use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 use super::{Diagnostic, DiagnosticKind, Stage, Unit};
 
 /// Invisible runs longer than this (per input) are reported as padding.
-const PADDING_REPORT_THRESHOLD: usize = 64;
+pub(crate) const PADDING_REPORT_THRESHOLD: usize = 64;
 
 /// Characters that render as nothing, or only steer rendering: zero-width characters,
 /// bidi controls, variation selectors, tags, fillers. Hidden inside words they split
@@ -33,6 +33,28 @@ pub(crate) fn is_invisible(ch: char) -> bool {
 
 fn is_regional_indicator(ch: char) -> bool {
     ('\u{1F1E6}'..='\u{1F1FF}').contains(&ch)
+}
+
+/// The common case in one pass: ASCII input with nothing to decode (no `&`, `%` or
+/// `:`) folds to its lower-case characters directly.
+pub(crate) fn plain_ascii(input: &[u8]) -> Option<Vec<Unit>> {
+    if !input.is_ascii() || input.iter().any(|b| matches!(b, b'&' | b'%' | b':')) {
+        return None;
+    }
+    Some(
+        input
+            .iter()
+            .enumerate()
+            .map(|(index, &byte)| {
+                let mut unit = Unit::new(char::from(byte.to_ascii_lowercase()), index, index + 1);
+                if byte.is_ascii_uppercase() {
+                    unit.upper = true;
+                    unit.stages.insert(Stage::CaseFold);
+                }
+                unit
+            })
+            .collect(),
+    )
 }
 
 pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
@@ -169,12 +191,16 @@ fn push_with_prototype(out: &mut Vec<Unit>, unit: Unit) {
 fn recognise_emoji(units: &[Unit], at: usize) -> Option<(&'static emojis::Emoji, usize)> {
     let first = units[at].ch;
     if is_regional_indicator(first) {
-        let second = units
-            .get(at + 1)
-            .map(|u| u.ch)
-            .filter(|c| is_regional_indicator(*c))?;
+        // Marks between the two halves of a flag are dropped later; look past them now.
+        let offset = units[at + 1..]
+            .iter()
+            .position(|u| !is_combining_mark(u.ch))?;
+        let second = units[at + 1 + offset].ch;
+        if !is_regional_indicator(second) {
+            return None;
+        }
         let pair: String = [first, second].iter().collect();
-        return emojis::get(&pair).map(|emoji| (emoji, 2));
+        return emojis::get(&pair).map(|emoji| (emoji, offset + 2));
     }
     let mut buffer = [0u8; 4];
     emojis::get(first.encode_utf8(&mut buffer)).map(|emoji| (emoji, 1))

@@ -136,9 +136,15 @@ impl Stage {
     }
 }
 
-/// A small set of [`Stage`]s.
+/// A small set of [`Stage`]s; serialised as the list of their names in pipeline order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct StageSet(u16);
+
+impl Serialize for StageSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
 
 impl StageSet {
     /// The empty set.
@@ -160,11 +166,15 @@ impl StageSet {
     }
 
     /// The stages in pipeline order.
-    pub fn to_vec(self) -> Vec<Stage> {
+    pub fn iter(self) -> impl Iterator<Item = Stage> {
         Stage::ALL
             .into_iter()
-            .filter(|stage| self.contains(*stage))
-            .collect()
+            .filter(move |stage| self.contains(*stage))
+    }
+
+    /// Whether no stage is present.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 }
 
@@ -331,8 +341,10 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
             }),
         });
     }
-    let decoded = decode::decode(evaluated, &mut diagnostics);
-    let folded_units = fold::fold(decoded, &mut diagnostics);
+    let folded_units = match fold::plain_ascii(evaluated) {
+        Some(units) => units,
+        None => decode_and_fold(evaluated, &mut diagnostics),
+    };
     let folded = fold::render(&folded_units);
     let terms = compact::build(&folded_units, options);
     NormalizedText {
@@ -342,6 +354,25 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
         diagnostics,
         input_len: input.len(),
     }
+}
+
+/// Passes of decoding again after folding; folding can reveal an encoding that a
+/// mark or a fullwidth character hid (`%<combining mark>70`, `％70`).
+const MAX_FOLD_ROUNDS: usize = 3;
+
+fn decode_and_fold(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+    let mut units = fold::fold(decode::decode(input, diagnostics), diagnostics);
+    for _ in 1..MAX_FOLD_ROUNDS {
+        if !units.iter().any(|u| matches!(u.ch, '&' | '%' | ':')) {
+            break;
+        }
+        let (decoded, changed) = decode::decode_units(units.clone(), diagnostics);
+        if !changed {
+            break;
+        }
+        units = fold::fold(decoded, diagnostics);
+    }
+    units
 }
 
 /// Normalises text (a convenience over [`normalize`] for valid UTF-8).
