@@ -29,6 +29,7 @@
 //! This crate is pure: no IO, no clocks, no global state.
 
 mod autocomplete;
+mod hashtag;
 mod lexicon;
 mod matcher;
 pub mod normalize;
@@ -36,6 +37,7 @@ mod policy;
 mod verdict;
 
 pub use autocomplete::{CandidateOutcome, Suggestions, filter_suggestions};
+pub use hashtag::{HashtagState, Review, hashtag_state};
 pub use matcher::Match;
 pub use normalize::{
     Diagnostic, DiagnosticKind, NormalizeOptions, NormalizedText, Span, Stage, StageSet, normalize,
