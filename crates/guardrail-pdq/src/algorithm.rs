@@ -30,74 +30,111 @@ fn jarosz_window(dimension: usize) -> usize {
     dimension.div_ceil(2 * 64)
 }
 
-/// A running box sum along one line of `length` samples spaced `stride` apart, written
-/// the way the reference does it: growing window, full window, shrinking window, each
-/// output divided by the number of samples actually summed.
-fn box_line(
-    input: &[f32],
-    output: &mut [f32],
-    start: usize,
-    length: usize,
-    stride: usize,
-    window: usize,
-) {
+/// Running box sums down every column of a `rows × columns` row-major buffer at once.
+///
+/// For each column this is exactly the reference's `box1DFloat` (growing window, full
+/// window, shrinking window; each output the f32 sum divided by the number of samples
+/// in it, with additions and subtractions in the same order), but it walks the rows
+/// with all columns side by side, so the work is sequential in memory and vectorises.
+/// Columns never interact, so every column's result is bit-identical to the scalar
+/// reference.
+fn box_columns(input: Strided, output: StridedMut, rows: usize, columns: usize, window: usize) {
+    let (input, input_stride) = input;
+    let (output, output_stride) = output;
     let half = (window + 2) / 2;
     let phase_one = half - 1;
     let phase_two = window - half + 1;
-    let phase_three = length.saturating_sub(window);
+    let phase_three = rows.saturating_sub(window);
     let phase_four = half - 1;
-    let mut sum = 0.0f32;
+    let mut sums = vec![0.0f32; columns];
     let mut count = 0usize;
-    let (mut left, mut right, mut out) = (start, start, start);
+    let row = |index: usize| &input[index * input_stride..index * input_stride + columns];
+    let (mut left, mut right, mut out) = (0usize, 0usize, 0usize);
     for _ in 0..phase_one {
-        sum += input[right];
+        for (sum, &value) in sums.iter_mut().zip(row(right)) {
+            *sum += value;
+        }
         count += 1;
-        right += stride;
+        right += 1;
     }
+    let write = |output: &mut [f32], out: usize, sums: &[f32], count: usize| {
+        let divisor = count as f32;
+        let start = out * output_stride;
+        for (target, &sum) in output[start..start + columns].iter_mut().zip(sums) {
+            *target = sum / divisor;
+        }
+    };
     for _ in 0..phase_two {
-        sum += input[right];
+        for (sum, &value) in sums.iter_mut().zip(row(right)) {
+            *sum += value;
+        }
         count += 1;
-        output[out] = sum / count as f32;
-        right += stride;
-        out += stride;
+        write(output, out, &sums, count);
+        right += 1;
+        out += 1;
     }
     for _ in 0..phase_three {
-        sum += input[right];
-        sum -= input[left];
-        output[out] = sum / count as f32;
-        left += stride;
-        right += stride;
-        out += stride;
+        for ((sum, &added), &removed) in sums.iter_mut().zip(row(right)).zip(row(left)) {
+            *sum += added;
+            *sum -= removed;
+        }
+        write(output, out, &sums, count);
+        left += 1;
+        right += 1;
+        out += 1;
     }
     for _ in 0..phase_four {
-        sum -= input[left];
+        for (sum, &removed) in sums.iter_mut().zip(row(left)) {
+            *sum -= removed;
+        }
         count -= 1;
-        output[out] = sum / count as f32;
-        left += stride;
-        out += stride;
+        write(output, out, &sums, count);
+        left += 1;
+        out += 1;
     }
 }
 
-/// Two passes of (box along rows, box along columns), in place in `buffer`.
-fn jarosz_filter(buffer: &mut [f32], scratch: &mut [f32], rows: usize, columns: usize) {
+/// A buffer and its row stride (in elements).
+type Strided<'a> = (&'a [f32], usize);
+/// A mutable buffer and its row stride (in elements).
+type StridedMut<'a> = (&'a mut [f32], usize);
+
+/// Rows of intermediate buffers are padded by this many elements, so that walking down
+/// a column does not hit the same cache sets on every row (image widths are often
+/// powers of two).
+const PADDING: usize = 16;
+
+/// Transposes `rows × columns` into `columns × rows`, in cache-sized tiles.
+fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
+    const TILE: usize = 32;
+    let (input, input_stride) = input;
+    let (output, output_stride) = output;
+    for row_start in (0..rows).step_by(TILE) {
+        for column_start in (0..columns).step_by(TILE) {
+            for row in row_start..(row_start + TILE).min(rows) {
+                for column in column_start..(column_start + TILE).min(columns) {
+                    output[column * output_stride + row] = input[row * input_stride + column];
+                }
+            }
+        }
+    }
+}
+
+/// Two passes of (box along rows, box along columns), in place in `buffer`. Boxes along
+/// rows run as boxes down the columns of the transposed image.
+fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize) {
     let window_along_rows = jarosz_window(columns);
     let window_along_columns = jarosz_window(rows);
+    let transposed_stride = rows + PADDING;
+    let stride = columns + PADDING;
+    let mut transposed = vec![0.0f32; columns * transposed_stride];
+    let mut filtered = vec![0.0f32; columns * transposed_stride];
+    let mut row_filtered = vec![0.0f32; rows * stride];
     for _ in 0..2 {
-        for row in 0..rows {
-            box_line(
-                buffer,
-                scratch,
-                row * columns,
-                columns,
-                1,
-                window_along_rows,
-            );
-        }
-        // Columns are independent: the reference's order across them does not matter,
-        // only the order of samples within one.
-        for column in 0..columns {
-            box_line(scratch, buffer, column, rows, columns, window_along_columns);
-        }
+        transpose((buffer, columns), (&mut transposed, transposed_stride), rows, columns);
+        box_columns((&transposed, transposed_stride), (&mut filtered, transposed_stride), columns, rows, window_along_rows);
+        transpose((&filtered, transposed_stride), (&mut row_filtered, stride), columns, rows);
+        box_columns((&row_filtered, stride), (buffer, columns), rows, columns, window_along_columns);
     }
 }
 
@@ -208,8 +245,7 @@ pub(crate) fn spectrum(
         }
         out
     } else {
-        let mut scratch = vec![0.0f32; luma.len()];
-        jarosz_filter(luma, &mut scratch, rows, columns);
+        jarosz_filter(luma, rows, columns);
         decimate(luma, rows, columns)
     };
     let quality = quality(&decimated);

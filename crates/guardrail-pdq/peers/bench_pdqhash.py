@@ -1,0 +1,32 @@
+"""Times PyPI `pdqhash` hashing JPEG files end to end, as its users run it: decode with
+Pillow, convert to RGB, `pdqhash.compute`. One core. Prints one JSON object.
+
+Usage: python3 bench_pdqhash.py DIR [ROUNDS]
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pdqhash
+from PIL import Image
+
+
+def main(directory, rounds):
+    paths = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".jpg"))
+    blobs = [open(p, "rb").read() for p in paths]
+    import io
+    best = None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for blob in blobs:
+            image = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+            pdqhash.compute(image)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    print(json.dumps({"images": len(blobs), "seconds": best, "images_per_second": len(blobs) / best}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3)
