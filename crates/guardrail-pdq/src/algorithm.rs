@@ -17,12 +17,22 @@ const LUMA_FROM_BLUE: f32 = 0.114;
 
 /// Luma of interleaved 8-bit RGB, as the reference computes it.
 pub(crate) fn luma_from_rgb(rgb: &[u8], out: &mut Vec<f32>) {
-    out.clear();
-    out.extend(rgb.chunks_exact(3).map(|pixel| {
-        LUMA_FROM_RED * f32::from(pixel[0])
+    let pixels = rgb.len() / 3;
+    out.resize(pixels, 0.0);
+    for (target, pixel) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *target = LUMA_FROM_RED * f32::from(pixel[0])
             + LUMA_FROM_GREEN * f32::from(pixel[1])
-            + LUMA_FROM_BLUE * f32::from(pixel[2])
-    }));
+            + LUMA_FROM_BLUE * f32::from(pixel[2]);
+    }
+}
+
+/// Buffers the filter reuses from one image to the next. Large images would otherwise
+/// cost more in fresh pages from the kernel than in arithmetic.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    pub(crate) luma: Vec<f32>,
+    first: Vec<f32>,
+    second: Vec<f32>,
 }
 
 /// The Jarosz window for one axis: ceil(dimension / 128).
@@ -104,37 +114,69 @@ type StridedMut<'a> = (&'a mut [f32], usize);
 /// powers of two).
 const PADDING: usize = 16;
 
-/// Transposes `rows × columns` into `columns × rows`, in cache-sized tiles.
+/// Transposes `rows × columns` into `columns × rows`: 8×8 blocks through registers,
+/// so each block costs eight row reads and eight row writes, with a scalar edge.
 fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
-    const TILE: usize = 32;
+    const BLOCK: usize = 8;
     let (input, input_stride) = input;
     let (output, output_stride) = output;
-    for row_start in (0..rows).step_by(TILE) {
-        for column_start in (0..columns).step_by(TILE) {
-            for row in row_start..(row_start + TILE).min(rows) {
-                for column in column_start..(column_start + TILE).min(columns) {
-                    output[column * output_stride + row] = input[row * input_stride + column];
+    let full_rows = rows - rows % BLOCK;
+    let full_columns = columns - columns % BLOCK;
+    for row_start in (0..full_rows).step_by(BLOCK) {
+        for column_start in (0..full_columns).step_by(BLOCK) {
+            let mut block = [[0.0f32; BLOCK]; BLOCK];
+            for (offset, line) in block.iter_mut().enumerate() {
+                let start = (row_start + offset) * input_stride + column_start;
+                line.copy_from_slice(&input[start..start + BLOCK]);
+            }
+            for offset in 0..BLOCK {
+                let start = (column_start + offset) * output_stride + row_start;
+                let target = &mut output[start..start + BLOCK];
+                for (k, value) in target.iter_mut().enumerate() {
+                    *value = block[k][offset];
                 }
             }
+        }
+    }
+    // Edges: the last rows and columns that do not fill a block.
+    for row in 0..rows {
+        let first_column = if row < full_rows { full_columns } else { 0 };
+        for column in first_column..columns {
+            output[column * output_stride + row] = input[row * input_stride + column];
         }
     }
 }
 
 /// Two passes of (box along rows, box along columns), in place in `buffer`. Boxes along
 /// rows run as boxes down the columns of the transposed image.
-fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize) {
+fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
     let window_along_rows = jarosz_window(columns);
     let window_along_columns = jarosz_window(rows);
     let transposed_stride = rows + PADDING;
     let stride = columns + PADDING;
-    let mut transposed = vec![0.0f32; columns * transposed_stride];
-    let mut filtered = vec![0.0f32; columns * transposed_stride];
-    let mut row_filtered = vec![0.0f32; rows * stride];
+    let size = (columns * transposed_stride).max(rows * stride);
+    if scratch.first.len() < size {
+        scratch.first.resize(size, 0.0);
+        scratch.second.resize(size, 0.0);
+    }
+    let (first, second) = (&mut scratch.first[..size], &mut scratch.second[..size]);
     for _ in 0..2 {
-        transpose((buffer, columns), (&mut transposed, transposed_stride), rows, columns);
-        box_columns((&transposed, transposed_stride), (&mut filtered, transposed_stride), columns, rows, window_along_rows);
-        transpose((&filtered, transposed_stride), (&mut row_filtered, stride), columns, rows);
-        box_columns((&row_filtered, stride), (buffer, columns), rows, columns, window_along_columns);
+        transpose((buffer, columns), (first, transposed_stride), rows, columns);
+        box_columns(
+            (first, transposed_stride),
+            (second, transposed_stride),
+            columns,
+            rows,
+            window_along_rows,
+        );
+        transpose((second, transposed_stride), (first, stride), columns, rows);
+        box_columns(
+            (first, stride),
+            (buffer, columns),
+            rows,
+            columns,
+            window_along_columns,
+        );
     }
 }
 
@@ -237,6 +279,7 @@ pub(crate) fn spectrum(
     rows: usize,
     columns: usize,
     shortcut_64: bool,
+    scratch: &mut Scratch,
 ) -> Spectrum {
     let decimated = if shortcut_64 && rows == 64 && columns == 64 {
         let mut out = [[0.0f32; 64]; 64];
@@ -245,7 +288,7 @@ pub(crate) fn spectrum(
         }
         out
     } else {
-        jarosz_filter(luma, rows, columns);
+        jarosz_filter(luma, rows, columns, scratch);
         decimate(luma, rows, columns)
     };
     let quality = quality(&decimated);

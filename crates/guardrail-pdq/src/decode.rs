@@ -18,7 +18,7 @@ use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits};
 
-use crate::{DihedralOutput, PdqError, PdqOutput, hash_rgb, hash_rgb_dihedral};
+use crate::{DihedralOutput, PdqError, PdqHasher, PdqOutput};
 
 /// Limits and options for decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,8 @@ pub fn decode_rgb(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, Has
     limits.max_alloc = Some(options.max_alloc_bytes);
     reader.limits(limits);
     let image = reader.decode().map_err(decode_error)?;
-    let rgb = image.to_rgb8();
+    // `into_rgb8` keeps the decoder's buffer when it already is 8-bit RGB (most JPEGs).
+    let rgb = image.into_rgb8();
     let (width, height) = (rgb.width() as usize, rgb.height() as usize);
     let pixels = rgb.into_raw();
     let decoded = RgbImage {
@@ -188,8 +189,7 @@ fn squash_512(image: RgbImage) -> RgbImage {
 
 /// Decodes and hashes an encoded image.
 pub fn hash_encoded(bytes: &[u8], options: &DecodeOptions) -> Result<PdqOutput, HashImageError> {
-    let image = decode_rgb(bytes, options)?;
-    Ok(hash_rgb(&image.pixels, image.width, image.height)?)
+    PdqHasher::new().hash_encoded(bytes, options)
 }
 
 /// Decodes an encoded image and computes its eight dihedral hashes.
@@ -197,6 +197,27 @@ pub fn hash_encoded_dihedral(
     bytes: &[u8],
     options: &DecodeOptions,
 ) -> Result<DihedralOutput, HashImageError> {
-    let image = decode_rgb(bytes, options)?;
-    Ok(hash_rgb_dihedral(&image.pixels, image.width, image.height)?)
+    PdqHasher::new().hash_encoded_dihedral(bytes, options)
+}
+
+impl PdqHasher {
+    /// Decodes and hashes an encoded image, reusing this hasher's buffers.
+    pub fn hash_encoded(
+        &mut self,
+        bytes: &[u8],
+        options: &DecodeOptions,
+    ) -> Result<PdqOutput, HashImageError> {
+        let image = decode_rgb(bytes, options)?;
+        Ok(self.hash_rgb(&image.pixels, image.width, image.height)?)
+    }
+
+    /// Decodes an encoded image and computes its eight dihedral hashes.
+    pub fn hash_encoded_dihedral(
+        &mut self,
+        bytes: &[u8],
+        options: &DecodeOptions,
+    ) -> Result<DihedralOutput, HashImageError> {
+        let image = decode_rgb(bytes, options)?;
+        Ok(self.hash_rgb_dihedral(&image.pixels, image.width, image.height)?)
+    }
 }

@@ -19,6 +19,7 @@ pub mod algorithm;
 pub mod decode;
 mod hash;
 
+pub use algorithm::Scratch;
 pub use decode::{DecodeOptions, HashImageError, hash_encoded, hash_encoded_dihedral};
 pub use hash::{HashParseError, PdqHash};
 
@@ -125,21 +126,118 @@ fn too_small(width: usize, height: usize) -> bool {
     width < MIN_HASHABLE_DIMENSION || height < MIN_HASHABLE_DIMENSION
 }
 
+/// A PDQ hasher that keeps its working buffers between images. Use one per thread
+/// when hashing many images; the free functions make a fresh one each call.
+#[derive(Debug, Default, Clone)]
+pub struct PdqHasher {
+    scratch: algorithm::Scratch,
+}
+
+impl PdqHasher {
+    /// A hasher with empty buffers (they grow to the largest image seen).
+    pub fn new() -> PdqHasher {
+        PdqHasher::default()
+    }
+
+    /// The hash of a luma buffer (row-major, `width × height`, values 0–255).
+    pub fn hash_luma(
+        &mut self,
+        luma: &[f32],
+        width: usize,
+        height: usize,
+    ) -> Result<PdqOutput, PdqError> {
+        check_size(luma.len(), width, height, 1)?;
+        let mut buffer = std::mem::take(&mut self.scratch.luma);
+        buffer.clear();
+        buffer.extend_from_slice(luma);
+        let output = self.hash_own_luma(&mut buffer, width, height);
+        self.scratch.luma = buffer;
+        Ok(output)
+    }
+
+    /// The eight dihedral hashes of a luma buffer.
+    pub fn hash_luma_dihedral(
+        &mut self,
+        luma: &[f32],
+        width: usize,
+        height: usize,
+    ) -> Result<DihedralOutput, PdqError> {
+        check_size(luma.len(), width, height, 1)?;
+        let mut buffer = std::mem::take(&mut self.scratch.luma);
+        buffer.clear();
+        buffer.extend_from_slice(luma);
+        let output = self.dihedral_own_luma(&mut buffer, width, height);
+        self.scratch.luma = buffer;
+        Ok(output)
+    }
+
+    /// The hash of interleaved 8-bit RGB (row-major, `width × height × 3` bytes).
+    pub fn hash_rgb(
+        &mut self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<PdqOutput, PdqError> {
+        check_size(rgb.len(), width, height, 3)?;
+        let mut buffer = std::mem::take(&mut self.scratch.luma);
+        algorithm::luma_from_rgb(rgb, &mut buffer);
+        let output = self.hash_own_luma(&mut buffer, width, height);
+        self.scratch.luma = buffer;
+        Ok(output)
+    }
+
+    /// The eight dihedral hashes of interleaved 8-bit RGB.
+    pub fn hash_rgb_dihedral(
+        &mut self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+    ) -> Result<DihedralOutput, PdqError> {
+        check_size(rgb.len(), width, height, 3)?;
+        let mut buffer = std::mem::take(&mut self.scratch.luma);
+        algorithm::luma_from_rgb(rgb, &mut buffer);
+        let output = self.dihedral_own_luma(&mut buffer, width, height);
+        self.scratch.luma = buffer;
+        Ok(output)
+    }
+
+    fn hash_own_luma(&mut self, luma: &mut [f32], width: usize, height: usize) -> PdqOutput {
+        if too_small(width, height) {
+            return PdqOutput {
+                hash: PdqHash::default(),
+                quality: 0,
+            };
+        }
+        let spectrum = algorithm::spectrum(luma, height, width, true, &mut self.scratch);
+        PdqOutput {
+            hash: algorithm::hash_of(&spectrum),
+            quality: spectrum.quality,
+        }
+    }
+
+    fn dihedral_own_luma(
+        &mut self,
+        luma: &mut [f32],
+        width: usize,
+        height: usize,
+    ) -> DihedralOutput {
+        if too_small(width, height) {
+            return DihedralOutput {
+                hashes: [PdqHash::default(); 8],
+                quality: 0,
+            };
+        }
+        let spectrum = algorithm::spectrum(luma, height, width, false, &mut self.scratch);
+        DihedralOutput {
+            hashes: algorithm::dihedral_hashes(&spectrum),
+            quality: spectrum.quality,
+        }
+    }
+}
+
 /// The hash of a luma buffer (row-major, `width × height`, values 0–255).
 pub fn hash_luma(luma: &[f32], width: usize, height: usize) -> Result<PdqOutput, PdqError> {
-    check_size(luma.len(), width, height, 1)?;
-    if too_small(width, height) {
-        return Ok(PdqOutput {
-            hash: PdqHash::default(),
-            quality: 0,
-        });
-    }
-    let mut buffer = luma.to_vec();
-    let spectrum = algorithm::spectrum(&mut buffer, height, width, true);
-    Ok(PdqOutput {
-        hash: algorithm::hash_of(&spectrum),
-        quality: spectrum.quality,
-    })
+    PdqHasher::new().hash_luma(luma, width, height)
 }
 
 /// The eight dihedral hashes of a luma buffer.
@@ -148,37 +246,12 @@ pub fn hash_luma_dihedral(
     width: usize,
     height: usize,
 ) -> Result<DihedralOutput, PdqError> {
-    check_size(luma.len(), width, height, 1)?;
-    if too_small(width, height) {
-        return Ok(DihedralOutput {
-            hashes: [PdqHash::default(); 8],
-            quality: 0,
-        });
-    }
-    let mut buffer = luma.to_vec();
-    let spectrum = algorithm::spectrum(&mut buffer, height, width, false);
-    Ok(DihedralOutput {
-        hashes: algorithm::dihedral_hashes(&spectrum),
-        quality: spectrum.quality,
-    })
+    PdqHasher::new().hash_luma_dihedral(luma, width, height)
 }
 
 /// The hash of interleaved 8-bit RGB (row-major, `width × height × 3` bytes).
 pub fn hash_rgb(rgb: &[u8], width: usize, height: usize) -> Result<PdqOutput, PdqError> {
-    check_size(rgb.len(), width, height, 3)?;
-    if too_small(width, height) {
-        return Ok(PdqOutput {
-            hash: PdqHash::default(),
-            quality: 0,
-        });
-    }
-    let mut luma = Vec::with_capacity(width * height);
-    algorithm::luma_from_rgb(rgb, &mut luma);
-    let spectrum = algorithm::spectrum(&mut luma, height, width, true);
-    Ok(PdqOutput {
-        hash: algorithm::hash_of(&spectrum),
-        quality: spectrum.quality,
-    })
+    PdqHasher::new().hash_rgb(rgb, width, height)
 }
 
 /// The eight dihedral hashes of interleaved 8-bit RGB.
@@ -187,18 +260,5 @@ pub fn hash_rgb_dihedral(
     width: usize,
     height: usize,
 ) -> Result<DihedralOutput, PdqError> {
-    check_size(rgb.len(), width, height, 3)?;
-    if too_small(width, height) {
-        return Ok(DihedralOutput {
-            hashes: [PdqHash::default(); 8],
-            quality: 0,
-        });
-    }
-    let mut luma = Vec::with_capacity(width * height);
-    algorithm::luma_from_rgb(rgb, &mut luma);
-    let spectrum = algorithm::spectrum(&mut luma, height, width, false);
-    Ok(DihedralOutput {
-        hashes: algorithm::dihedral_hashes(&spectrum),
-        quality: spectrum.quality,
-    })
+    PdqHasher::new().hash_rgb_dihedral(rgb, width, height)
 }
