@@ -116,6 +116,7 @@ const PADDING: usize = 16;
 
 /// Transposes `rows × columns` into `columns × rows`: 8×8 blocks through registers,
 /// so each block costs eight row reads and eight row writes, with a scalar edge.
+#[allow(clippy::needless_range_loop)] // The block is read column by column.
 fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
     const BLOCK: usize = 8;
     let (input, input_stride) = input;
