@@ -1,0 +1,267 @@
+//! The multi-index and the incremental bank against brute force, bank files round-trip,
+//! negative banks and flood quarantine.
+
+use guardrail_hashindex::bank::Storage;
+use guardrail_hashindex::{
+    AlignedBytes, Bank, BankBytes, BankConfig, BankKind, Entry, QuarantinePolicy, Query, Strategy,
+    check_flood, encode_bank, match_upload,
+};
+use guardrail_pdq::PdqHash;
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn entry(hash: PdqHash, id: usize) -> Entry {
+    Entry {
+        hash,
+        source: "test-list".into(),
+        entry_id: format!("e{id}"),
+        added_at: id as i64,
+    }
+}
+
+/// A hash `flips` bits away from `base`.
+fn perturb(base: PdqHash, flips: usize, rng: &mut ChaCha8Rng) -> PdqHash {
+    let mut bytes = base.0;
+    for _ in 0..flips {
+        let bit = rng.gen_range(0..256);
+        bytes[bit / 8] ^= 1 << (bit % 8);
+    }
+    PdqHash(bytes)
+}
+
+/// Clustered hashes, like real lists: a few originals and many near-duplicates.
+fn clustered(rng: &mut ChaCha8Rng, count: usize) -> Vec<PdqHash> {
+    let originals: Vec<PdqHash> = (0..(count / 20).max(1))
+        .map(|_| PdqHash(rng.r#gen()))
+        .collect();
+    (0..count)
+        .map(|i| {
+            if i % 3 == 0 {
+                PdqHash(rng.r#gen())
+            } else {
+                perturb(
+                    originals[rng.gen_range(0..originals.len())],
+                    rng.gen_range(0..40),
+                    rng,
+                )
+            }
+        })
+        .collect()
+}
+
+fn brute_force(
+    hashes: &[Option<PdqHash>],
+    queries: &[PdqHash],
+    threshold: u32,
+) -> Vec<(usize, usize, u32)> {
+    let mut out = Vec::new();
+    for (position, hash) in hashes.iter().enumerate() {
+        let Some(hash) = hash else { continue };
+        for (query_index, query) in queries.iter().enumerate() {
+            let d = hash.distance(query);
+            if d <= threshold {
+                out.push((position, query_index, d));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn the_multi_index_returns_exactly_what_the_flat_scan_returns(seed in any::<u64>(), count in 1usize..3_000, threshold in 0u32..48) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let hashes = clustered(&mut rng, count);
+        let mut bank = Bank::from_entries(BankConfig::positive("p"), hashes.iter().enumerate().map(|(i, h)| entry(*h, i)));
+        bank.build_multi_index().expect("builds");
+        // Queries near bank entries, exactly at distances around the threshold, and random.
+        let mut queries: Vec<PdqHash> = (0..6).map(|_| perturb(hashes[rng.gen_range(0..count)], rng.gen_range(0..(threshold as usize + 3)), &mut rng)).collect();
+        queries.push(PdqHash(rng.r#gen()));
+        let flat = bank.search(&queries, threshold, Strategy::Flat, false);
+        let indexed = bank.search(&queries, threshold, Strategy::MultiIndex, false);
+        prop_assert_eq!(&flat, &indexed);
+        let expected = brute_force(&hashes.iter().map(|h| Some(*h)).collect::<Vec<_>>(), &queries, threshold);
+        let found: Vec<(usize, usize, u32)> = flat.iter().map(|m| (m.position, m.query, m.distance)).collect();
+        prop_assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn adds_and_removes_match_a_brute_force_model(seed in any::<u64>(), operations in proptest::collection::vec((any::<bool>(), any::<u16>()), 1..200)) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let base = clustered(&mut rng, 300);
+        let mut bank = Bank::from_entries(BankConfig::positive("p"), base.iter().enumerate().map(|(i, h)| entry(*h, i)));
+        bank.build_multi_index().expect("builds");
+        let mut model: Vec<Option<PdqHash>> = base.iter().map(|h| Some(*h)).collect();
+        for (add, pick) in operations {
+            if add {
+                let hash = perturb(base[pick as usize % base.len()], (pick % 20) as usize, &mut rng);
+                let number = bank.add(entry(hash, model.len()));
+                prop_assert_eq!(number, model.len());
+                model.push(Some(hash));
+            } else {
+                let number = pick as usize % model.len();
+                prop_assert_eq!(bank.remove(number), model[number].is_some());
+                model[number] = None;
+            }
+        }
+        let queries: Vec<PdqHash> = (0..4).map(|_| perturb(base[rng.gen_range(0..base.len())], rng.gen_range(0..35), &mut rng)).collect();
+        for strategy in [Strategy::Flat, Strategy::MultiIndex] {
+            let found: Vec<(usize, usize, u32)> = bank.search(&queries, 31, strategy, false).iter().map(|m| (m.position, m.query, m.distance)).collect();
+            prop_assert_eq!(&found, &brute_force(&model, &queries, 31));
+        }
+        prop_assert_eq!(bank.len(), model.iter().flatten().count());
+    }
+}
+
+#[test]
+fn bank_files_round_trip_and_bad_files_are_refused() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let entries: Vec<Entry> = clustered(&mut rng, 37)
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| entry(h, i))
+        .collect();
+    let config = BankConfig {
+        name: "ncmec-test".into(),
+        kind: BankKind::Negative,
+        threshold: 20,
+        quality_floor: 60,
+    };
+    let bytes = encode_bank(&config, &entries);
+    let bank = BankBytes::new(AlignedBytes::from(bytes.as_slice()), "test.bank").expect("valid");
+    assert_eq!(bank.config(), &config);
+    assert_eq!(bank.len(), 37);
+    for (index, original) in entries.iter().enumerate() {
+        assert_eq!(&bank.entry(index), original);
+    }
+    // (what, bytes, message fragment)
+    let mut wrong_magic = bytes.clone();
+    wrong_magic[0] = b'X';
+    let mut wrong_version = bytes.clone();
+    wrong_version[8] = 9;
+    let rows: [(&str, Vec<u8>, &str); 4] = [
+        ("truncated", bytes[..bytes.len() / 2].to_vec(), "truncated"),
+        ("tiny", bytes[..10].to_vec(), "header"),
+        ("magic", wrong_magic, "magic"),
+        ("version", wrong_version, "version"),
+    ];
+    for (what, bytes, fragment) in rows {
+        let error = BankBytes::new(AlignedBytes::from(bytes.as_slice()), "bad.bank")
+            .expect_err(what)
+            .to_string();
+        assert!(
+            error.contains("bad.bank") && error.contains(fragment),
+            "{what}: {error}"
+        );
+    }
+}
+
+#[test]
+fn negative_banks_suppress_matches_and_quality_floors_hold() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let benign_logo = PdqHash(rng.r#gen());
+    let abuse = PdqHash(rng.r#gen());
+    let positive = Bank::from_entries(
+        BankConfig::positive("shared-list"),
+        [entry(benign_logo, 0), entry(abuse, 1)],
+    );
+    let negative = Bank::from_entries(
+        BankConfig {
+            name: "known-benign".into(),
+            kind: BankKind::Negative,
+            threshold: 31,
+            quality_floor: 0,
+        },
+        [entry(perturb(benign_logo, 3, &mut rng), 0)],
+    );
+    let banks = [positive, negative];
+    let logo_upload = Query {
+        hashes: vec![perturb(benign_logo, 5, &mut rng)],
+        quality: 90,
+    };
+    let outcome = match_upload(&banks, &logo_upload, None, Strategy::Flat);
+    assert!(outcome.matches.is_empty());
+    assert_eq!(outcome.suppressed.len(), 1);
+    assert_eq!(outcome.benign[0].bank, "known-benign");
+    let abuse_upload = Query {
+        hashes: vec![perturb(abuse, 10, &mut rng)],
+        quality: 90,
+    };
+    let outcome = match_upload(&banks, &abuse_upload, None, Strategy::MultiIndex);
+    assert_eq!(outcome.matches.len(), 1);
+    assert_eq!(outcome.matches[0].entry.entry_id, "e1");
+    let flat_upload = Query {
+        hashes: abuse_upload.hashes.clone(),
+        quality: 40,
+    };
+    assert!(
+        match_upload(&banks, &flat_upload, None, Strategy::Flat)
+            .matches
+            .is_empty(),
+        "below the quality floor"
+    );
+}
+
+#[test]
+fn a_flooding_update_is_quarantined_until_released() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let uploads: Vec<PdqHash> = (0..1_000).map(|_| PdqHash(rng.r#gen())).collect();
+    // A bad entry: near-duplicates of it are 5% of recent uploads (a logo, a blank frame).
+    let common = uploads[0];
+    let mut recent = uploads.clone();
+    for slot in recent.iter_mut().take(50) {
+        *slot = perturb(common, 4, &mut rng);
+    }
+    let check = check_flood(&[common], &recent, 31, QuarantinePolicy::default());
+    assert!(check.quarantine, "{check:?}");
+    assert_eq!(check.matched_uploads, 50);
+    let quiet = check_flood(
+        &[PdqHash(rng.r#gen())],
+        &recent,
+        31,
+        QuarantinePolicy::default(),
+    );
+    assert!(!quiet.quarantine);
+    let mut bank = Bank::from_entries(BankConfig::positive("update"), [entry(common, 0)]);
+    bank.quarantine(format!(
+        "matched {:.1}% of recent uploads",
+        check.share * 100.0
+    ));
+    let query = Query {
+        hashes: vec![common],
+        quality: 100,
+    };
+    assert!(
+        bank.match_query(&query, None, Strategy::Flat).is_empty(),
+        "held while quarantined"
+    );
+    bank.release();
+    assert_eq!(bank.match_query(&query, None, Strategy::Flat).len(), 1);
+}
+
+#[test]
+fn all_dihedrals_are_matched_in_one_pass() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let hashes: Vec<PdqHash> = (0..500).map(|_| PdqHash(rng.r#gen())).collect();
+    let bank = Bank::from_entries(
+        BankConfig::positive("p"),
+        hashes.iter().enumerate().map(|(i, h)| entry(*h, i)),
+    );
+    // The upload is a rotated copy: only its fifth dihedral is near a bank entry.
+    let mut dihedrals: Vec<PdqHash> = (0..8).map(|_| PdqHash(rng.r#gen())).collect();
+    dihedrals[4] = perturb(hashes[123], 7, &mut rng);
+    let found = bank.match_query(
+        &Query {
+            hashes: dihedrals,
+            quality: 100,
+        },
+        None,
+        Strategy::Flat,
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].entry_number, found[0].query_hash), (123, 4));
+}
