@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod media;
 mod text;
 
 /// Child-safety guardrails for a social platform's discovery systems.
@@ -26,12 +27,15 @@ struct Cli {
 enum Command {
     /// The text guard: check hashtags, queries, bios, captions, comments and usernames.
     Text(text::TextArgs),
+    /// Known-image matching: PDQ hashes and hash banks.
+    Media(media::MediaArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Text(args) => text::run(args),
+        Command::Media(args) => media::run(args),
     };
     match result {
         Ok(code) => code,

@@ -202,15 +202,17 @@ impl Bank {
         matches
     }
 
-    /// Matches of one query, honouring the bank's threshold (unless overridden), its
-    /// quality floor and its status. A quarantined bank reports nothing.
+    /// Matches of one query, honouring the bank's threshold and quality floor (unless
+    /// overridden) and its status. A quarantined bank reports nothing.
     pub fn match_query(
         &self,
         query: &Query,
         threshold: Option<u32>,
+        quality_floor: Option<u32>,
         strategy: Strategy,
     ) -> Vec<BankMatch> {
-        if query.quality < self.config.quality_floor || self.status != BankStatus::Active {
+        let floor = quality_floor.unwrap_or(self.config.quality_floor);
+        if query.quality < floor || self.status != BankStatus::Active {
             return Vec::new();
         }
         let threshold = threshold.unwrap_or(self.config.threshold);
@@ -258,12 +260,13 @@ pub fn match_upload(
     banks: &[Bank],
     query: &Query,
     threshold: Option<u32>,
+    quality_floor: Option<u32>,
     strategy: Strategy,
 ) -> Outcome {
     let mut positive = Vec::new();
     let mut benign = Vec::new();
     for bank in banks {
-        let found = bank.match_query(query, threshold, strategy);
+        let found = bank.match_query(query, threshold, quality_floor, strategy);
         match bank.config().kind {
             BankKind::Positive => positive.extend(found),
             BankKind::Negative => benign.extend(found),

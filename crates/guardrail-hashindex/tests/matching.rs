@@ -183,7 +183,7 @@ fn negative_banks_suppress_matches_and_quality_floors_hold() {
         hashes: vec![perturb(benign_logo, 5, &mut rng)],
         quality: 90,
     };
-    let outcome = match_upload(&banks, &logo_upload, None, Strategy::Flat);
+    let outcome = match_upload(&banks, &logo_upload, None, None, Strategy::Flat);
     assert!(outcome.matches.is_empty());
     assert_eq!(outcome.suppressed.len(), 1);
     assert_eq!(outcome.benign[0].bank, "known-benign");
@@ -191,7 +191,7 @@ fn negative_banks_suppress_matches_and_quality_floors_hold() {
         hashes: vec![perturb(abuse, 10, &mut rng)],
         quality: 90,
     };
-    let outcome = match_upload(&banks, &abuse_upload, None, Strategy::MultiIndex);
+    let outcome = match_upload(&banks, &abuse_upload, None, None, Strategy::MultiIndex);
     assert_eq!(outcome.matches.len(), 1);
     assert_eq!(outcome.matches[0].entry.entry_id, "e1");
     let flat_upload = Query {
@@ -199,7 +199,7 @@ fn negative_banks_suppress_matches_and_quality_floors_hold() {
         quality: 40,
     };
     assert!(
-        match_upload(&banks, &flat_upload, None, Strategy::Flat)
+        match_upload(&banks, &flat_upload, None, None, Strategy::Flat)
             .matches
             .is_empty(),
         "below the quality floor"
@@ -236,11 +236,15 @@ fn a_flooding_update_is_quarantined_until_released() {
         quality: 100,
     };
     assert!(
-        bank.match_query(&query, None, Strategy::Flat).is_empty(),
+        bank.match_query(&query, None, None, Strategy::Flat)
+            .is_empty(),
         "held while quarantined"
     );
     bank.release();
-    assert_eq!(bank.match_query(&query, None, Strategy::Flat).len(), 1);
+    assert_eq!(
+        bank.match_query(&query, None, None, Strategy::Flat).len(),
+        1
+    );
 }
 
 #[test]
@@ -259,6 +263,7 @@ fn all_dihedrals_are_matched_in_one_pass() {
             hashes: dihedrals,
             quality: 100,
         },
+        None,
         None,
         Strategy::Flat,
     );
