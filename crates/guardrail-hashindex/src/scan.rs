@@ -58,7 +58,13 @@ pub fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
 }
 
 #[inline(always)]
-fn scan_kernel(planes: Planes, blocks: std::ops::Range<usize>, queries: &[[u64; 4]], threshold: u32, out: &mut Vec<RawMatch>) {
+fn scan_kernel(
+    planes: Planes,
+    blocks: std::ops::Range<usize>,
+    queries: &[[u64; 4]],
+    threshold: u32,
+    out: &mut Vec<RawMatch>,
+) {
     for block in blocks {
         let base = block * BLOCK;
         let lanes = |w: usize| -> &[u64] { &planes.words[w][base..base + BLOCK] };
@@ -87,7 +93,11 @@ fn scan_kernel(planes: Planes, blocks: std::ops::Range<usize>, queries: &[[u64; 
                 for (index, query) in queries.iter().enumerate() {
                     let d = distance(&entry, query);
                     if d <= threshold {
-                        out.push(RawMatch { position, query: index, distance: d });
+                        out.push(RawMatch {
+                            position,
+                            query: index,
+                            distance: d,
+                        });
                     }
                 }
             }
