@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use guardrail_hashindex::formats::{export_csv, import};
+use guardrail_hashindex::formats::{ExportFormat, ImportOptions, ListFormat, export, import_list};
 use guardrail_hashindex::{
     Bank, BankConfig, BankKind, Entry, Query, Strategy, encode_bank, match_upload, open_bank,
 };
@@ -103,9 +103,9 @@ struct MatchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BankCommand {
-    /// Build a bank file from hash lists (hex lists, pytx/HMA CSV).
+    /// Build a bank file from hash lists (hex lists, python-threatexchange and HMA files).
     Import(ImportArgs),
-    /// Print a bank's entries as CSV (`hash,source,entry_id,added_at`).
+    /// Print a bank's entries (CSV `hash,source,entry_id,added_at` by default).
     Export(ExportArgs),
     /// Print a bank's settings and size.
     Info(InfoArgs),
@@ -131,13 +131,47 @@ struct ImportArgs {
     /// Source name for entries whose list names none (default: the list's file name).
     #[arg(long)]
     source: Option<String>,
+    /// The lists' layout (default: detected from each list's first line).
+    #[arg(long, value_enum, default_value = "auto")]
+    format: ListFormatArg,
     /// Hash lists to import.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
+/// List layouts `bank import` reads.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ListFormatArg {
+    /// Detect from the first line.
+    Auto,
+    /// One hex hash per line (extra fields ignored).
+    Hex,
+    /// CSV with a header naming the columns (ours, `threatexchange dataset --csv`, HMA).
+    Csv,
+    /// python-threatexchange local file: `SIGNAL_TYPE SIGNAL` per line.
+    Pytx,
+    /// HMA data file: `hash,id,timestamp,tags` without a header.
+    Hma,
+}
+
+/// Layouts `bank export` writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormatArg {
+    /// `hash,source,entry_id,added_at` with a header: all provenance.
+    Csv,
+    /// One hex hash per line.
+    Hex,
+    /// `collab,signal_type,signal_str,category,tags`, as `threatexchange dataset --csv`.
+    Pytx,
+    /// `hash,id,timestamp,tags` without a header, as HMA data files.
+    Hma,
+}
+
 #[derive(Debug, Args)]
 struct ExportArgs {
+    /// The layout to write.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: ExportFormatArg,
     /// The bank file.
     bank: PathBuf,
 }
@@ -435,8 +469,42 @@ fn run_import(args: ImportArgs) -> Result<ExitCode> {
                 |n| n.to_string_lossy().into_owned(),
             )
         });
-        match import(&text, &source) {
-            Ok(found) => entries.extend(found),
+        let options = ImportOptions {
+            format: match args.format {
+                ListFormatArg::Auto => ListFormat::Auto,
+                ListFormatArg::Hex => ListFormat::Hex,
+                ListFormatArg::Csv => ListFormat::Csv,
+                ListFormatArg::Pytx => ListFormat::PytxFile,
+                ListFormatArg::Hma => ListFormat::HmaDatafile,
+            },
+            default_source: &source,
+            kind: if args.negative {
+                BankKind::Negative
+            } else {
+                BankKind::Positive
+            },
+        };
+        match import_list(&text, &options) {
+            Ok(found) => {
+                // Skipped rows are normal in shared lists (other signal types, opinions
+                // for the other kind of bank) but are said aloud, never dropped silently.
+                if found.skipped_other_signal_types > 0 {
+                    eprintln!(
+                        "guardrail: {}: skipped {} row(s) of other signal types",
+                        file.display(),
+                        found.skipped_other_signal_types
+                    );
+                }
+                if found.skipped_by_category > 0 {
+                    eprintln!(
+                        "guardrail: {}: skipped {} row(s) whose category does not belong in a {} bank",
+                        file.display(),
+                        found.skipped_by_category,
+                        options.kind
+                    );
+                }
+                entries.extend(found.entries);
+            }
             Err(errors) => {
                 for error in errors.iter().take(20) {
                     eprintln!("guardrail: {}:{}", file.display(), error);
@@ -488,7 +556,14 @@ fn run_export(args: ExportArgs) -> Result<ExitCode> {
     let bank = open_bank(&args.bank)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    out.write_all(export_csv(bank.entries().map(|(_, e)| e)).as_bytes())?;
+    let format = match args.format {
+        ExportFormatArg::Csv => ExportFormat::Csv,
+        ExportFormatArg::Hex => ExportFormat::Hex,
+        ExportFormatArg::Pytx => ExportFormat::PytxDataset,
+        ExportFormatArg::Hma => ExportFormat::HmaDatafile,
+    };
+    let text = export(bank.entries().map(|(_, e)| e), format, bank.config().kind);
+    out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

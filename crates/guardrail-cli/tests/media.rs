@@ -169,3 +169,110 @@ fn bad_lists_and_bad_banks_are_refused_with_the_line() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a valid bank file"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn shared_list_formats_import_and_export_round_trip() {
+    let dir = temp_dir("formats");
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_string();
+    // A `threatexchange dataset -P --csv` export: a PDQ row, an MD5 row and a row the
+    // list itself marks as a false positive.
+    let other = "30a10efd71cc3d429013d48d0ffffc52e34e0e17ada952a9d29685211ea9e5af";
+    std::fs::write(
+        path("dataset.csv"),
+        format!(
+            "collab,signal_type,signal_str,category,tags\n\
+             Sample Data,pdq,{BRIDGE},TRUE_POSITIVE,\n\
+             Sample Data,video_md5,d41d8cd98f00b204e9800998ecf8427e,TRUE_POSITIVE,\n\
+             Sample Data,pdq,{other},FALSE_POSITIVE,\n"
+        ),
+    )
+    .expect("write");
+    let positive = guardrail(&[
+        "media",
+        "bank",
+        "import",
+        "--out",
+        &path("p.bank"),
+        &path("dataset.csv"),
+    ]);
+    assert!(positive.status.success(), "{positive:?}");
+    let stderr = String::from_utf8_lossy(&positive.stderr);
+    assert!(
+        stderr.contains("skipped 1 row(s) of other signal types")
+            && stderr
+                .contains("skipped 1 row(s) whose category does not belong in a positive bank"),
+        "{stderr}"
+    );
+    let negative = guardrail(&[
+        "media",
+        "bank",
+        "import",
+        "--negative",
+        "--out",
+        &path("n.bank"),
+        &path("dataset.csv"),
+    ]);
+    assert!(negative.status.success(), "{negative:?}");
+    // Each export format reads back into a bank with the same hashes.
+    let hex_of = |bank: &str| {
+        stdout(&guardrail(&[
+            "media", "bank", "export", "--format", "hex", bank,
+        ]))
+    };
+    assert_eq!(hex_of(&path("p.bank")), format!("{BRIDGE}\n"));
+    assert_eq!(hex_of(&path("n.bank")), format!("{other}\n"));
+    for format in ["csv", "hex", "pytx", "hma"] {
+        let text = stdout(&guardrail(&[
+            "media",
+            "bank",
+            "export",
+            "--format",
+            format,
+            &path("p.bank"),
+        ]));
+        std::fs::write(path("again.txt"), &text).expect("write");
+        let again = guardrail(&[
+            "media",
+            "bank",
+            "import",
+            "--out",
+            &path("again.bank"),
+            &path("again.txt"),
+        ]);
+        assert!(again.status.success(), "{format}: {again:?}");
+        assert_eq!(
+            hex_of(&path("again.bank")),
+            format!("{BRIDGE}\n"),
+            "{format}:\n{text}"
+        );
+    }
+    let pytx = stdout(&guardrail(&[
+        "media",
+        "bank",
+        "export",
+        "--format",
+        "pytx",
+        &path("p.bank"),
+    ]));
+    assert_eq!(
+        pytx,
+        format!(
+            "collab,signal_type,signal_str,category,tags\nSample Data,pdq,{BRIDGE},TRUE_POSITIVE,\n"
+        )
+    );
+    // python-threatexchange local files: `pdq HEX` per line.
+    std::fs::write(path("local.txt"), format!("pdq {BRIDGE}\n")).expect("write");
+    let local = guardrail(&[
+        "media",
+        "bank",
+        "import",
+        "--format",
+        "pytx",
+        "--out",
+        &path("l.bank"),
+        &path("local.txt"),
+    ]);
+    assert!(local.status.success(), "{local:?}");
+    assert_eq!(hex_of(&path("l.bank")), format!("{BRIDGE}\n"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -204,27 +204,39 @@ fn align(offset: usize) -> usize {
 
 /// Serialises a bank to bytes in the file layout.
 pub fn encode_bank(config: &BankConfig, entries: &[Entry]) -> Vec<u8> {
-    let count = entries.len();
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_bank(&mut out, config, entries.len(), |index| entries[index].clone());
+    out
+}
+
+/// Streams a bank of `count` entries to `out` in the file layout, asking `entry_at`
+/// for entries by index (five passes: one per word plane and one for provenance), so
+/// banks far larger than memory can be written. Source names are stored once each.
+pub fn write_bank(
+    out: &mut impl std::io::Write,
+    config: &BankConfig,
+    count: usize,
+    entry_at: impl Fn(usize) -> Entry,
+) -> std::io::Result<()> {
     let plane_len = count.div_ceil(BLOCK) * BLOCK;
-    let mut strings: Vec<u8> = Vec::new();
+    let mut strings: Vec<u8> = config.name.as_bytes().to_vec();
+    let name = (0u32, config.name.len() as u32);
+    let mut sources: std::collections::HashMap<String, (u32, u32)> = std::collections::HashMap::new();
     let mut records = Vec::with_capacity(count * RECORD_LEN);
-    let mut sources: std::collections::HashMap<&str, (u32, u32)> = std::collections::HashMap::new();
-    let intern = |text: &str, strings: &mut Vec<u8>| -> (u32, u32) {
-        let at = strings.len() as u32;
-        strings.extend_from_slice(text.as_bytes());
-        (at, text.len() as u32)
-    };
-    let name = intern(&config.name, &mut strings);
-    for entry in entries {
-        let source = match sources.get(entry.source.as_str()) {
+    for index in 0..count {
+        let entry = entry_at(index);
+        let source = match sources.get(&entry.source) {
             Some(&known) => known,
             None => {
-                let placed = intern(&entry.source, &mut strings);
-                sources.insert(&entry.source, placed);
+                let placed = (strings.len() as u32, entry.source.len() as u32);
+                strings.extend_from_slice(entry.source.as_bytes());
+                sources.insert(entry.source.clone(), placed);
                 placed
             }
         };
-        let id = intern(&entry.entry_id, &mut strings);
+        let id = (strings.len() as u32, entry.entry_id.len() as u32);
+        strings.extend_from_slice(entry.entry_id.as_bytes());
         for value in [source.0, source.1, id.0, id.1] {
             records.extend_from_slice(&value.to_le_bytes());
         }
@@ -233,36 +245,40 @@ pub fn encode_bank(config: &BankConfig, entries: &[Entry]) -> Vec<u8> {
     let planes_offset = HEADER_LEN;
     let records_offset = align(planes_offset + 4 * plane_len * 8);
     let strings_offset = align(records_offset + records.len());
-    let mut out = vec![0u8; strings_offset + strings.len()];
-    out[0..8].copy_from_slice(MAGIC);
-    let put32 = |out: &mut Vec<u8>, at: usize, value: u32| {
-        out[at..at + 4].copy_from_slice(&value.to_le_bytes())
-    };
-    let put64 = |out: &mut Vec<u8>, at: usize, value: u64| {
-        out[at..at + 8].copy_from_slice(&value.to_le_bytes())
-    };
-    put32(&mut out, 8, VERSION);
-    put32(&mut out, 12, u32::from(config.kind == BankKind::Negative));
-    put32(&mut out, 16, config.threshold);
-    put32(&mut out, 20, config.quality_floor);
-    put64(&mut out, 24, count as u64);
-    put64(&mut out, 32, plane_len as u64);
-    put64(&mut out, 40, planes_offset as u64);
-    put64(&mut out, 48, records_offset as u64);
-    put64(&mut out, 56, strings_offset as u64);
-    put64(&mut out, 64, strings.len() as u64);
-    put32(&mut out, 72, name.0);
-    put32(&mut out, 76, name.1);
-    for w in 0..4 {
-        for i in 0..plane_len {
-            let word = entries.get(i).map_or(u64::MAX, |e| e.hash.as_words()[w]);
-            let at = planes_offset + (w * plane_len + i) * 8;
-            out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+    let mut header = vec![0u8; HEADER_LEN];
+    header[0..8].copy_from_slice(MAGIC);
+    let put32 = |header: &mut Vec<u8>, at: usize, value: u32| header[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    let put64 = |header: &mut Vec<u8>, at: usize, value: u64| header[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    put32(&mut header, 8, VERSION);
+    put32(&mut header, 12, u32::from(config.kind == BankKind::Negative));
+    put32(&mut header, 16, config.threshold);
+    put32(&mut header, 20, config.quality_floor);
+    put64(&mut header, 24, count as u64);
+    put64(&mut header, 32, plane_len as u64);
+    put64(&mut header, 40, planes_offset as u64);
+    put64(&mut header, 48, records_offset as u64);
+    put64(&mut header, 56, strings_offset as u64);
+    put64(&mut header, 64, strings.len() as u64);
+    put32(&mut header, 72, name.0);
+    put32(&mut header, 76, name.1);
+    out.write_all(&header)?;
+    let mut buffer = Vec::with_capacity(1 << 16);
+    for word in 0..4 {
+        for index in 0..plane_len {
+            let value = if index < count { entry_at(index).hash.as_words()[word] } else { u64::MAX };
+            buffer.extend_from_slice(&value.to_le_bytes());
+            if buffer.len() >= 1 << 16 {
+                out.write_all(&buffer)?;
+                buffer.clear();
+            }
         }
     }
-    out[records_offset..records_offset + records.len()].copy_from_slice(&records);
-    out[strings_offset..].copy_from_slice(&strings);
-    out
+    out.write_all(&buffer)?;
+    out.write_all(&vec![0u8; records_offset - (planes_offset + 4 * plane_len * 8)])?;
+    out.write_all(&records)?;
+    out.write_all(&vec![0u8; strings_offset - (records_offset + records.len())])?;
+    out.write_all(&strings)?;
+    Ok(())
 }
 
 /// A bank file's bytes (memory-mapped, or any byte buffer), validated once.

@@ -2,6 +2,14 @@
 //! minus entries removed since. Adding and removing never rebuilds anything: additions
 //! go to a small owned segment that is scanned flat, removals are tombstones that
 //! filter results, and `compact` writes a fresh file when an operator chooses.
+//!
+//! A list update passes a flood check first ([`Bank::stage_update`]): if its new
+//! entries match more than a set share of recent uploads it is held, with the reason,
+//! until an admin releases or rejects it. A held update never touches the entries
+//! already live: quarantining a whole bank because of one bad update would silently
+//! stop matching known abuse, which is the failure this crate exists to prevent.
+//!
+//! Pure logic: the caller passes the recent-upload window; no clocks, no IO.
 
 use std::collections::BTreeSet;
 
@@ -44,16 +52,32 @@ pub struct BankMatch {
     pub distance: u32,
 }
 
-/// Lifecycle of a bank's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BankStatus {
-    /// Matches are reported.
-    Active,
-    /// An update matched a flood of recent uploads; matches are held until an admin releases it.
-    Quarantined {
-        /// Why.
-        reason: String,
-    },
+/// A list update held back by the flood check until an admin decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldUpdate {
+    /// The entries the update would add.
+    pub entries: Vec<Entry>,
+    /// What the flood check found.
+    pub check: FloodCheck,
+    /// Why it is held, in words for the admin (share, counts, policy).
+    pub reason: String,
+}
+
+/// What happened to a staged update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateDecision {
+    /// The entries went live under these entry numbers.
+    Applied(Vec<usize>),
+    /// The update is held (see [`Bank::held_update`]); nothing went live.
+    Held(FloodCheck),
+}
+
+/// Why an update cannot be staged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bank {bank} already holds an update for review; release or reject it first")]
+pub struct UpdateAlreadyHeld {
+    /// The bank's name.
+    pub bank: String,
 }
 
 /// A bank being matched against.
@@ -63,7 +87,7 @@ pub struct Bank {
     added: OwnedEntries,
     removed: BTreeSet<usize>,
     multi_index: Option<MultiIndex>,
-    status: BankStatus,
+    held: Option<HeldUpdate>,
 }
 
 impl std::fmt::Debug for Bank {
@@ -74,7 +98,7 @@ impl std::fmt::Debug for Bank {
             .field("added", &self.added.len())
             .field("removed", &self.removed.len())
             .field("multi_index", &self.multi_index.is_some())
-            .field("status", &self.status)
+            .field("held", &self.held.as_ref().map(|h| h.entries.len()))
             .finish()
     }
 }
@@ -88,7 +112,7 @@ impl Bank {
             added: OwnedEntries::new(),
             removed: BTreeSet::new(),
             multi_index: None,
-            status: BankStatus::Active,
+            held: None,
         }
     }
 
@@ -159,19 +183,60 @@ impl Bank {
         (0..total).filter_map(|n| self.entry(n).map(|e| (n, e)))
     }
 
-    /// The bank's status.
-    pub fn status(&self) -> &BankStatus {
-        &self.status
+    /// Stages a list update: checks its entries against the recent-upload window at
+    /// the bank's threshold and either adds them at once or holds them for an admin.
+    /// Only one update is held at a time, so the admin reviews updates in order.
+    pub fn stage_update(
+        &mut self,
+        entries: Vec<Entry>,
+        recent_uploads: &[PdqHash],
+        policy: QuarantinePolicy,
+    ) -> Result<UpdateDecision, UpdateAlreadyHeld> {
+        if self.held.is_some() {
+            return Err(UpdateAlreadyHeld {
+                bank: self.config.name.clone(),
+            });
+        }
+        let hashes: Vec<PdqHash> = entries.iter().map(|e| e.hash).collect();
+        let check = check_flood(&hashes, recent_uploads, self.config.threshold, policy);
+        if check.quarantine {
+            let reason = format!(
+                "the update's {} new entries match {} of the last {} uploads ({:.2}%), over the {:.2}% allowed",
+                entries.len(),
+                check.matched_uploads,
+                recent_uploads.len(),
+                check.share * 100.0,
+                policy.max_share * 100.0
+            );
+            self.held = Some(HeldUpdate {
+                entries,
+                check: check.clone(),
+                reason,
+            });
+            return Ok(UpdateDecision::Held(check));
+        }
+        Ok(UpdateDecision::Applied(
+            entries.into_iter().map(|e| self.add(e)).collect(),
+        ))
     }
 
-    /// Puts the bank in quarantine.
-    pub fn quarantine(&mut self, reason: String) {
-        self.status = BankStatus::Quarantined { reason };
+    /// The update held for review, if any.
+    pub fn held_update(&self) -> Option<&HeldUpdate> {
+        self.held.as_ref()
     }
 
-    /// An admin releases a quarantined bank.
-    pub fn release(&mut self) {
-        self.status = BankStatus::Active;
+    /// An admin releases the held update: its entries go live. Returns their entry
+    /// numbers (none if nothing was held).
+    pub fn release_update(&mut self) -> Vec<usize> {
+        match self.held.take() {
+            Some(update) => update.entries.into_iter().map(|e| self.add(e)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// An admin rejects the held update: it is dropped and returned for the record.
+    pub fn reject_update(&mut self) -> Option<HeldUpdate> {
+        self.held.take()
     }
 
     /// Raw matches of query hashes against the live entries, sorted by entry number.
@@ -186,7 +251,7 @@ impl Bank {
         let base = self.base.planes();
         let use_index = strategy == Strategy::MultiIndex && MultiIndex::radius(threshold) <= 2;
         let mut matches = match (&self.multi_index, use_index) {
-            (Some(index), true) => index.search(base, &queries, threshold),
+            (Some(index), true) => index.search(base, &queries, threshold, threads),
             _ => scan(base, &queries, threshold, threads),
         };
         let offset = base.count;
@@ -203,7 +268,7 @@ impl Bank {
     }
 
     /// Matches of one query, honouring the bank's threshold and quality floor (unless
-    /// overridden) and its status. A quarantined bank reports nothing.
+    /// overridden). Entries of a held update are not matched until released.
     pub fn match_query(
         &self,
         query: &Query,
@@ -212,7 +277,7 @@ impl Bank {
         strategy: Strategy,
     ) -> Vec<BankMatch> {
         let floor = quality_floor.unwrap_or(self.config.quality_floor);
-        if query.quality < floor || self.status != BankStatus::Active {
+        if query.quality < floor {
             return Vec::new();
         }
         let threshold = threshold.unwrap_or(self.config.threshold);
@@ -327,28 +392,24 @@ pub fn check_flood(
             quarantine: false,
         };
     }
-    let update = Bank::from_entries(
-        BankConfig::positive("update"),
-        new_entries.iter().map(|hash| Entry {
+    // One flat pass over the update with every recent upload as a query hash.
+    let mut update = OwnedEntries::new();
+    for hash in new_entries {
+        update.push(Entry {
             hash: *hash,
             source: String::new(),
             entry_id: String::new(),
             added_at: 0,
-        }),
-    );
-    let matched_uploads = recent_uploads
-        .iter()
-        .filter(|upload| {
-            !update
-                .search(
-                    std::slice::from_ref(upload),
-                    threshold,
-                    Strategy::Flat,
-                    false,
-                )
-                .is_empty()
-        })
-        .count();
+        });
+    }
+    let uploads: Vec<[u64; 4]> = recent_uploads.iter().map(PdqHash::as_words).collect();
+    let mut matched: Vec<usize> = scan(update.planes(), &uploads, threshold, true)
+        .into_iter()
+        .map(|m| m.query)
+        .collect();
+    matched.sort_unstable();
+    matched.dedup();
+    let matched_uploads = matched.len();
     let share = matched_uploads as f64 / recent_uploads.len() as f64;
     FloodCheck {
         share,

@@ -7,7 +7,7 @@
 //! with run-time CPU dispatch ([`scan`]), and a multi-index for very large banks
 //! ([`mih`]) that returns exactly what the flat scan returns. Banks grow and shrink
 //! without rebuilds, negative banks of known benign images suppress matches, and an
-//! update that suddenly matches a flood of uploads is quarantined ([`index`]).
+//! update that suddenly matches a flood of uploads is held for an admin ([`index`]).
 //!
 //! Never approximate: a missed match is a missed child. The flat scan is the oracle and
 //! the property tests hold the multi-index to it.
@@ -22,11 +22,11 @@ pub mod scan;
 
 pub use bank::{
     AlignedBytes, BankBytes, BankConfig, BankError, BankKind, Entry, OwnedEntries, Storage,
-    encode_bank,
+    encode_bank, write_bank,
 };
 pub use index::{
-    Bank, BankMatch, BankStatus, FloodCheck, Outcome, QuarantinePolicy, Query, Strategy,
-    check_flood, match_upload,
+    Bank, BankMatch, FloodCheck, HeldUpdate, Outcome, QuarantinePolicy, Query, Strategy,
+    UpdateAlreadyHeld, UpdateDecision, check_flood, match_upload,
 };
 
 /// Opens a bank file by memory map.

@@ -97,37 +97,91 @@ impl MultiIndex {
     }
 
     /// Every entry within `threshold` of any query, exactly; sorted by position, then query.
-    pub fn search(&self, planes: Planes, queries: &[[u64; 4]], threshold: u32) -> Vec<RawMatch> {
-        let radius = Self::radius(threshold);
-        let mut matches = Vec::new();
-        let mut probes = Vec::new();
-        for (query_index, query) in queries.iter().enumerate() {
-            for slot in 0..SLOTS {
-                probes.clear();
-                neighbours(slot_value(query, slot) as u16, radius, &mut probes);
-                for &probe in &probes {
-                    let (start, end) = (
-                        self.offsets[slot][probe as usize] as usize,
-                        self.offsets[slot][probe as usize + 1] as usize,
-                    );
-                    for &position in &self.positions[slot][start..end] {
-                        let position = position as usize;
-                        let d = distance(&planes.entry(position), query);
-                        if d <= threshold {
-                            matches.push(RawMatch {
-                                position,
-                                query: query_index,
-                                distance: d,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+    /// With `threads`, the (query hash, slot) pairs are shared out over the thread pool.
+    pub fn search(
+        &self,
+        planes: Planes,
+        queries: &[[u64; 4]],
+        threshold: u32,
+        threads: bool,
+    ) -> Vec<RawMatch> {
+        use rayon::prelude::*;
+        let work: Vec<(usize, usize)> = (0..queries.len())
+            .flat_map(|query| (0..SLOTS).map(move |slot| (query, slot)))
+            .collect();
+        let probe = |&(query_index, slot): &(usize, usize)| {
+            let mut found = Vec::new();
+            self.probe_slot(
+                planes,
+                &queries[query_index],
+                query_index,
+                slot,
+                threshold,
+                &mut found,
+            );
+            found
+        };
+        let mut matches: Vec<RawMatch> = if threads {
+            work.par_iter().flat_map_iter(probe).collect()
+        } else {
+            work.iter().flat_map(probe).collect()
+        };
         // An entry close in several slots is found once per slot.
         matches.sort_unstable();
         matches.dedup();
         matches
+    }
+
+    /// Checks the candidates of one slot of one query hash.
+    ///
+    /// Candidates are scattered over the bank, so each word read is a cache miss, and
+    /// the cost of a search is the number of words read. The slot's own word and the
+    /// word opposite give a lower bound of the distance (for an unrelated candidate
+    /// about 56 of 256 bits, far above any threshold), so the other two words are read
+    /// only for the few candidates that may match: half the misses of a full check,
+    /// and just as exact. The loop keeps no state from one candidate to the next, so
+    /// the CPU overlaps their misses.
+    fn probe_slot(
+        &self,
+        planes: Planes,
+        query: &[u64; 4],
+        query_index: usize,
+        slot: usize,
+        threshold: u32,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let near = slot / 4;
+        let far = (near + 2) % 4;
+        let (near_plane, far_plane) = (planes.words[near], planes.words[far]);
+        let mut probes = Vec::with_capacity(137);
+        neighbours(
+            slot_value(query, slot) as u16,
+            Self::radius(threshold),
+            &mut probes,
+        );
+        let offsets = &self.offsets[slot];
+        for probe in probes {
+            let (start, end) = (
+                offsets[probe as usize] as usize,
+                offsets[probe as usize + 1] as usize,
+            );
+            for &position in &self.positions[slot][start..end] {
+                let position = position as usize;
+                let bound = (near_plane[position] ^ query[near]).count_ones()
+                    + (far_plane[position] ^ query[far]).count_ones();
+                if bound > threshold {
+                    continue;
+                }
+                let d = distance(&planes.entry(position), query);
+                if d <= threshold {
+                    out.push(RawMatch {
+                        position,
+                        query: query_index,
+                        distance: d,
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use guardrail_hashindex::bank::Storage;
 use guardrail_hashindex::{
     AlignedBytes, Bank, BankBytes, BankConfig, BankKind, Entry, QuarantinePolicy, Query, Strategy,
-    check_flood, encode_bank, match_upload,
+    UpdateDecision, check_flood, encode_bank, match_upload,
 };
 use guardrail_pdq::PdqHash;
 use proptest::prelude::*;
@@ -25,6 +25,17 @@ fn perturb(base: PdqHash, flips: usize, rng: &mut ChaCha8Rng) -> PdqHash {
     let mut bytes = base.0;
     for _ in 0..flips {
         let bit = rng.gen_range(0..256);
+        bytes[bit / 8] ^= 1 << (bit % 8);
+    }
+    PdqHash(bytes)
+}
+
+/// A hash exactly `flips` bits from `base`, the flips dealt round-robin over the sixteen
+/// 16-bit slots (slot `k % 16`, bit `k / 16` within it).
+fn spread_flips(base: PdqHash, flips: usize) -> PdqHash {
+    let mut bytes = base.0;
+    for k in 0..flips {
+        let bit = (k % 16) * 16 + k / 16;
         bytes[bit / 8] ^= 1 << (bit % 8);
     }
     PdqHash(bytes)
@@ -81,9 +92,17 @@ proptest! {
         // Queries near bank entries, exactly at distances around the threshold, and random.
         let mut queries: Vec<PdqHash> = (0..6).map(|_| perturb(hashes[rng.gen_range(0..count)], rng.gen_range(0..(threshold as usize + 3)), &mut rng)).collect();
         queries.push(PdqHash(rng.r#gen()));
+        // The multi-index's worst case: flips spread evenly over its sixteen slots, so
+        // that at exactly the threshold only one slot is within the probe radius.
+        let target = hashes[rng.gen_range(0..count)];
+        queries.push(spread_flips(target, threshold as usize));
+        queries.push(spread_flips(target, threshold as usize + 1));
         let flat = bank.search(&queries, threshold, Strategy::Flat, false);
-        let indexed = bank.search(&queries, threshold, Strategy::MultiIndex, false);
-        prop_assert_eq!(&flat, &indexed);
+        prop_assert!(flat.iter().any(|m| m.query == 7 && m.distance == threshold));
+        for threads in [false, true] {
+            let indexed = bank.search(&queries, threshold, Strategy::MultiIndex, threads);
+            prop_assert_eq!(&flat, &indexed);
+        }
         let expected = brute_force(&hashes.iter().map(|h| Some(*h)).collect::<Vec<_>>(), &queries, threshold);
         let found: Vec<(usize, usize, u32)> = flat.iter().map(|m| (m.position, m.query, m.distance)).collect();
         prop_assert_eq!(found, expected);
@@ -207,7 +226,7 @@ fn negative_banks_suppress_matches_and_quality_floors_hold() {
 }
 
 #[test]
-fn a_flooding_update_is_quarantined_until_released() {
+fn a_flooding_update_is_held_until_released_and_the_live_entries_keep_matching() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let uploads: Vec<PdqHash> = (0..1_000).map(|_| PdqHash(rng.r#gen())).collect();
     // A bad entry: near-duplicates of it are 5% of recent uploads (a logo, a blank frame).
@@ -226,25 +245,48 @@ fn a_flooding_update_is_quarantined_until_released() {
         QuarantinePolicy::default(),
     );
     assert!(!quiet.quarantine);
-    let mut bank = Bank::from_entries(BankConfig::positive("update"), [entry(common, 0)]);
-    bank.quarantine(format!(
-        "matched {:.1}% of recent uploads",
-        check.share * 100.0
-    ));
-    let query = Query {
-        hashes: vec![common],
-        quality: 100,
+    assert_eq!(quiet.matched_uploads, 0);
+
+    let known = PdqHash(rng.r#gen());
+    let mut bank = Bank::from_entries(BankConfig::positive("list"), [entry(known, 0)]);
+    let matches = |bank: &Bank, hash: PdqHash| {
+        let query = Query {
+            hashes: vec![hash],
+            quality: 100,
+        };
+        bank.match_query(&query, None, None, Strategy::Flat).len()
     };
+    let decision = bank
+        .stage_update(vec![entry(common, 1)], &recent, QuarantinePolicy::default())
+        .expect("nothing held yet");
+    assert!(matches!(decision, UpdateDecision::Held(_)), "{decision:?}");
+    let reason = &bank.held_update().expect("held").reason;
     assert!(
-        bank.match_query(&query, None, None, Strategy::Flat)
-            .is_empty(),
-        "held while quarantined"
+        reason.contains("match 50 of the last 1000 uploads"),
+        "{reason}"
     );
-    bank.release();
+    assert_eq!(matches(&bank, common), 0, "held entries do not match");
+    assert_eq!(matches(&bank, known), 1, "live entries keep matching");
+    assert!(
+        bank.stage_update(vec![entry(known, 2)], &recent, QuarantinePolicy::default())
+            .is_err(),
+        "one held update at a time"
+    );
+    assert_eq!(bank.release_update(), [1]);
+    assert_eq!(matches(&bank, common), 1, "released entries match");
+
+    // A quiet update goes live at once; a rejected one never does.
+    let fresh = PdqHash(rng.r#gen());
     assert_eq!(
-        bank.match_query(&query, None, None, Strategy::Flat).len(),
-        1
+        bank.stage_update(vec![entry(fresh, 3)], &recent, QuarantinePolicy::default()),
+        Ok(UpdateDecision::Applied(vec![2]))
     );
+    let flood = perturb(common, 2, &mut rng);
+    bank.stage_update(vec![entry(flood, 4)], &recent, QuarantinePolicy::default())
+        .expect("nothing held");
+    let rejected = bank.reject_update().expect("was held");
+    assert_eq!(rejected.entries[0].hash, flood);
+    assert_eq!((matches(&bank, fresh), bank.len()), (1, 3));
 }
 
 #[test]

@@ -1,17 +1,21 @@
-//! `cargo bench -p guardrail-pdq --bench hash`: hashing 512×512 JPEGs end to end
-//! (decode + hash) on one core, side by side with PyPI `pdqhash` (the reference C++
-//! behind Python bindings, decoding with Pillow as its users do) on the same files in
-//! the same run. Target: at least 3× `pdqhash`.
+//! Hashing 512×512 JPEGs end to end (decode + hash) on one core, with criterion:
+//! `decode_and_hash`, and its two parts `decode` and `hash`.
 //!
-//! The JPEGs are generated (textured shapes and noise, quality 90) into a temporary
-//! folder; `GUARDRAIL_BENCH_IMAGES` sets how many (default 200).
+//! The side-by-side comparison with PyPI `pdqhash` (the reference C++ behind Python
+//! bindings, decoding with Pillow as its users do) on the same files is
+//! `crates/guardrail-pdq/peers/bench.sh`, which runs this benchmark with
+//! `GUARDRAIL_BENCH_DIR` set (the JPEGs are written there), then the peer on that
+//! folder, and prints the table. Target: at least 3× `pdqhash`.
+//!
+//! The JPEGs are generated (textured shapes and noise, quality 90);
+//! `GUARDRAIL_BENCH_IMAGES` sets how many (default 100).
 
 use std::hint::black_box;
 use std::io::Cursor;
-use std::process::Command;
-use std::time::Instant;
+use std::time::Duration;
 
-use guardrail_pdq::decode::decode_rgb;
+use criterion::{Criterion, Throughput};
+use guardrail_pdq::decode::{decode_rgb, decode_rgb_into};
 use guardrail_pdq::{DecodeOptions, PdqHasher};
 use image::codecs::jpeg::JpegEncoder;
 
@@ -51,112 +55,79 @@ fn textured(seed: u32, side: u32) -> image::RgbImage {
     })
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "--test");
+fn images() -> Vec<Vec<u8>> {
     let count: u32 = std::env::var("GUARDRAIL_BENCH_IMAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 4 } else { 200 });
-    let rounds = if quick { 1 } else { 3 };
-    let directory =
-        std::env::temp_dir().join(format!("guardrail-pdq-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).expect("temp dir");
-    let mut blobs = Vec::new();
-    for index in 0..count {
-        let image = textured(index, 512);
-        let mut bytes = Cursor::new(Vec::new());
-        image
-            .write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, 90))
-            .expect("encodes");
-        let bytes = bytes.into_inner();
-        std::fs::write(directory.join(format!("img{index:04}.jpg")), &bytes).expect("write");
-        blobs.push(bytes);
+        .unwrap_or(100);
+    let directory = std::env::var_os("GUARDRAIL_BENCH_DIR").map(std::path::PathBuf::from);
+    if let Some(directory) = &directory {
+        std::fs::create_dir_all(directory).expect("create GUARDRAIL_BENCH_DIR");
     }
+    (0..count)
+        .map(|index| {
+            let mut bytes = Cursor::new(Vec::new());
+            textured(index, 512)
+                .write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, 90))
+                .expect("encodes");
+            let bytes = bytes.into_inner();
+            if let Some(directory) = &directory {
+                std::fs::write(directory.join(format!("img{index:04}.jpg")), &bytes)
+                    .expect("write a benchmark JPEG");
+            }
+            bytes
+        })
+        .collect()
+}
+
+fn main() {
+    let blobs = images();
     let options = DecodeOptions::default();
-    let best = |f: &dyn Fn()| {
-        (0..rounds)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed().as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min)
-    };
-    // One hasher per core, reused from image to image, as a hashing service runs it.
-    let hasher = std::cell::RefCell::new(PdqHasher::new());
-    let end_to_end = best(&|| {
-        let mut hasher = hasher.borrow_mut();
-        for blob in &blobs {
-            black_box(
-                hasher
-                    .hash_encoded(black_box(blob), &options)
-                    .expect("hashes"),
-            );
-        }
-    });
     let decoded: Vec<_> = blobs
         .iter()
         .map(|b| decode_rgb(b, &options).expect("decodes"))
         .collect();
-    let decode_only = best(&|| {
-        for blob in &blobs {
-            black_box(decode_rgb(black_box(blob), &options).expect("decodes"));
-        }
+    let mut criterion = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .configure_from_args();
+    let mut group = criterion.benchmark_group("pdq_512_jpeg");
+    // One iteration is one image; the images are taken in turn.
+    group.throughput(Throughput::Elements(1));
+    // One hasher per core, reused from image to image, as a hashing service runs it.
+    let mut hasher = PdqHasher::new();
+    let mut next = 0usize;
+    group.bench_function("decode_and_hash", |b| {
+        b.iter(|| {
+            next = (next + 1) % blobs.len();
+            black_box(
+                hasher
+                    .hash_encoded(black_box(&blobs[next]), &options)
+                    .expect("hashes"),
+            )
+        })
     });
-    let hash_only = best(&|| {
-        let mut hasher = hasher.borrow_mut();
-        for image in &decoded {
+    let mut pixels = Vec::new();
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            next = (next + 1) % blobs.len();
+            black_box(
+                decode_rgb_into(black_box(&blobs[next]), &options, &mut pixels).expect("decodes"),
+            )
+        })
+    });
+    group.bench_function("hash", |b| {
+        b.iter(|| {
+            next = (next + 1) % decoded.len();
+            let image = &decoded[next];
             black_box(
                 hasher
                     .hash_rgb(black_box(&image.pixels), image.width, image.height)
                     .expect("hashes"),
-            );
-        }
+            )
+        })
     });
-    let peer_script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bench_pdqhash.py");
-    let peer = Command::new("python3")
-        .arg(peer_script)
-        .arg(&directory)
-        .arg(rounds.to_string())
-        .output();
-    std::fs::remove_dir_all(&directory).ok();
-    let rate = |seconds: f64| f64::from(count) / seconds;
-    println!(
-        "# PDQ hashing, {count} generated 512x512 JPEGs (quality 90), one core, best of {rounds}"
-    );
-    println!();
-    println!("| engine | images/s | ms/image |");
-    println!("|---|---:|---:|");
-    println!(
-        "| guardrail-pdq, decode + hash | {:.0} | {:.2} |",
-        rate(end_to_end),
-        1e3 * end_to_end / f64::from(count)
-    );
-    println!(
-        "| guardrail-pdq, decode only (image-rs) | {:.0} | {:.2} |",
-        rate(decode_only),
-        1e3 * decode_only / f64::from(count)
-    );
-    println!(
-        "| guardrail-pdq, hash only | {:.0} | {:.2} |",
-        rate(hash_only),
-        1e3 * hash_only / f64::from(count)
-    );
-    match peer {
-        Ok(output) if output.status.success() => {
-            let value: serde_json::Value =
-                serde_json::from_slice(&output.stdout).expect("peer prints JSON");
-            let seconds = value["seconds"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "| pdqhash 0.2.8 (Pillow decode + reference C++) | {:.0} | {:.2} |",
-                rate(seconds),
-                1e3 * seconds / f64::from(count)
-            );
-            println!();
-            println!("guardrail-pdq / pdqhash = {:.2}x", seconds / end_to_end);
-        }
-        other => println!(
-            "\npeer not run (pip install -r crates/guardrail-pdq/peers/requirements.txt): {other:?}"
-        ),
-    }
+    group.finish();
+    criterion.final_summary();
 }

@@ -1,12 +1,15 @@
 """Times PyPI `pdqhash` hashing JPEG files end to end, as its users run it: decode with
-Pillow, convert to RGB, `pdqhash.compute`. One core. Prints one JSON object.
+Pillow, convert to RGB, `pdqhash.compute`. One core. Prints one JSON object with the
+best of ROUNDS passes over all files.
 
 Usage: python3 bench_pdqhash.py DIR [ROUNDS]
 """
+import io
 import json
 import os
 import sys
 import time
+from importlib.metadata import version
 
 import numpy as np
 import pdqhash
@@ -15,8 +18,10 @@ from PIL import Image
 
 def main(directory, rounds):
     paths = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".jpg"))
-    blobs = [open(p, "rb").read() for p in paths]
-    import io
+    blobs = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            blobs.append(handle.read())
     best = None
     for _ in range(rounds):
         start = time.perf_counter()
@@ -25,7 +30,12 @@ def main(directory, rounds):
             pdqhash.compute(image)
         elapsed = time.perf_counter() - start
         best = elapsed if best is None else min(best, elapsed)
-    print(json.dumps({"images": len(blobs), "seconds": best, "images_per_second": len(blobs) / best}))
+    print(json.dumps({
+        "version": version("pdqhash"),
+        "images": len(blobs),
+        "seconds": best,
+        "images_per_second": len(blobs) / best,
+    }))
 
 
 if __name__ == "__main__":

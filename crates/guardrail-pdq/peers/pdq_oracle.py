@@ -2,8 +2,9 @@
 
 Usage: python3 pdq_oracle.py DIR
 Reads every DIR/NAME_WxH.rgb (interleaved 8-bit RGB, row-major) and prints one JSON
-object per file: {"name", "hash", "quality", "dihedral": [8 hex hashes]}, hashes in the
-reference's hex form. Used by crates/guardrail-pdq/tests/differential.rs.
+object per file: {"name", "hash", "quality", "dihedral": [8 hex hashes],
+"dihedral_quality"}, hashes in the reference's hex form. The binding computes luma in
+numpy f64 (then f32), not with the reference's f32 formula; the Rust test accounts for it. Used by crates/guardrail-pdq/tests/differential.rs.
 """
 import json
 import os
@@ -28,12 +29,13 @@ def main(directory):
             data = handle.read()
         image = np.frombuffer(data, dtype=np.uint8).reshape((height, width, 3))
         vector, quality = pdqhash.compute(image)
-        vectors, _ = pdqhash.compute_dihedral(image)
+        vectors, dihedral_quality = pdqhash.compute_dihedral(image)
         print(json.dumps({
             "name": stem,
             "hash": to_hex(vector),
             "quality": int(quality),
             "dihedral": [to_hex(v) for v in vectors],
+            "dihedral_quality": int(dihedral_quality),
         }))
 
 

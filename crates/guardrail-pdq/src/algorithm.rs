@@ -17,6 +17,25 @@ const LUMA_FROM_BLUE: f32 = 0.114;
 
 /// Luma of interleaved 8-bit RGB, as the reference computes it.
 pub(crate) fn luma_from_rgb(rgb: &[u8], out: &mut Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been checked to support AVX2.
+        unsafe { luma_from_rgb_avx2(rgb, out) };
+        return;
+    }
+    luma_from_rgb_portable(rgb, out);
+}
+
+/// [`luma_from_rgb`] compiled for AVX2: wider lanes, the same operations in the same
+/// order (Rust never fuses a multiply and an add on its own), so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn luma_from_rgb_avx2(rgb: &[u8], out: &mut Vec<f32>) {
+    luma_from_rgb_portable(rgb, out);
+}
+
+#[inline(always)]
+fn luma_from_rgb_portable(rgb: &[u8], out: &mut Vec<f32>) {
     let pixels = rgb.len() / 3;
     out.resize(pixels, 0.0);
     for (target, pixel) in out.iter_mut().zip(rgb.chunks_exact(3)) {
@@ -33,6 +52,14 @@ pub struct Scratch {
     pub(crate) luma: Vec<f32>,
     first: Vec<f32>,
     second: Vec<f32>,
+    dct: Option<Box<[[f32; 64]; 16]>>,
+}
+
+impl Scratch {
+    /// The DCT matrix, built on first use (a thousand cosines per image otherwise).
+    fn dct(&mut self) -> &[[f32; 64]; 16] {
+        self.dct.get_or_insert_with(|| Box::new(dct_matrix()))
+    }
 }
 
 /// The Jarosz window for one axis: ceil(dimension / 128).
@@ -48,6 +75,7 @@ fn jarosz_window(dimension: usize) -> usize {
 /// with all columns side by side, so the work is sequential in memory and vectorises.
 /// Columns never interact, so every column's result is bit-identical to the scalar
 /// reference.
+#[inline(always)]
 fn box_columns(input: Strided, output: StridedMut, rows: usize, columns: usize, window: usize) {
     let (input, input_stride) = input;
     let (output, output_stride) = output;
@@ -117,6 +145,7 @@ const PADDING: usize = 16;
 /// Transposes `rows × columns` into `columns × rows`: 8×8 blocks through registers,
 /// so each block costs eight row reads and eight row writes, with a scalar edge.
 #[allow(clippy::needless_range_loop)] // The block is read column by column.
+#[inline(always)]
 fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
     const BLOCK: usize = 8;
     let (input, input_stride) = input;
@@ -148,9 +177,31 @@ fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
     }
 }
 
+/// Two passes of (box along rows, box along columns), in place in `buffer`, with the
+/// widest vector instructions the CPU has (checked at run time).
+fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been checked to support AVX2.
+        unsafe { jarosz_filter_avx2(buffer, rows, columns, scratch) };
+        return;
+    }
+    jarosz_filter_portable(buffer, rows, columns, scratch);
+}
+
+/// [`jarosz_filter_portable`] compiled for AVX2. Lanes are columns, which never
+/// interact, and each lane runs the reference's operations in order, so the bits are
+/// the same as the portable build's (the property tests compare both to the reference).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn jarosz_filter_avx2(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
+    jarosz_filter_portable(buffer, rows, columns, scratch);
+}
+
 /// Two passes of (box along rows, box along columns), in place in `buffer`. Boxes along
 /// rows run as boxes down the columns of the transposed image.
-fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
+#[inline(always)]
+fn jarosz_filter_portable(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
     let window_along_rows = jarosz_window(columns);
     let window_along_columns = jarosz_window(rows);
     let transposed_stride = rows + PADDING;
@@ -293,7 +344,7 @@ pub(crate) fn spectrum(
         decimate(luma, rows, columns)
     };
     let quality = quality(&decimated);
-    let coefficients = dct_64_to_16(&dct_matrix(), &decimated);
+    let coefficients = dct_64_to_16(scratch.dct(), &decimated);
     Spectrum {
         coefficients,
         quality,
@@ -330,4 +381,175 @@ pub(crate) fn dihedral_hashes(spectrum: &Spectrum) -> [PdqHash; 8] {
         transform(&|i, j, b| b[j][i] = a[i][j]),
         transform(&|i, j, b| b[j][i] = sign((i + j) % 2 == 1) * a[i][j]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reference's `box1DFloat`, one row or column at a time with a stride: the
+    /// straightforward form the vectorised filter must equal bit for bit.
+    fn box_one_line(
+        input: &[f32],
+        output: &mut [f32],
+        length: usize,
+        stride: usize,
+        window: usize,
+    ) {
+        let half = (window + 2) / 2;
+        let (mut left, mut right, mut out, mut count) = (0, 0, 0, 0usize);
+        let mut sum = 0.0f32;
+        for _ in 0..half - 1 {
+            sum += input[right * stride];
+            right += 1;
+            count += 1;
+        }
+        for _ in 0..window - half + 1 {
+            sum += input[right * stride];
+            right += 1;
+            count += 1;
+            output[out * stride] = sum / count as f32;
+            out += 1;
+        }
+        for _ in 0..length - window {
+            sum += input[right * stride];
+            sum -= input[left * stride];
+            right += 1;
+            left += 1;
+            output[out * stride] = sum / count as f32;
+            out += 1;
+        }
+        for _ in 0..half - 1 {
+            sum -= input[left * stride];
+            left += 1;
+            count -= 1;
+            output[out * stride] = sum / count as f32;
+            out += 1;
+        }
+    }
+
+    /// The reference's `jaroszFilterFloat`: two rounds of rows then columns.
+    fn reference_jarosz(buffer: &mut [f32], rows: usize, columns: usize) {
+        let mut other = vec![0.0f32; buffer.len()];
+        for _ in 0..2 {
+            for row in 0..rows {
+                let range = row * columns..(row + 1) * columns;
+                box_one_line(
+                    &buffer[range.clone()],
+                    &mut other[range],
+                    columns,
+                    1,
+                    jarosz_window(columns),
+                );
+            }
+            for column in 0..columns {
+                box_one_line(
+                    &other[column..],
+                    &mut buffer[column..],
+                    rows,
+                    columns,
+                    jarosz_window(rows),
+                );
+            }
+        }
+    }
+
+    /// The reference's Torben selection, stated as what it returns: the element `m` with
+    /// fewer than 128 values below it and at least 128 at or below it.
+    fn lower_median_by_counting(values: &[f32]) -> f32 {
+        values
+            .iter()
+            .copied()
+            .find(|&m| {
+                let below = values.iter().filter(|&&v| v < m).count();
+                let at_or_below = values.iter().filter(|&&v| v <= m).count();
+                below < 128 && at_or_below >= 128
+            })
+            .unwrap_or(f32::NAN)
+    }
+
+    fn image(max_side: usize) -> impl Strategy<Value = (usize, usize, Vec<f32>)> {
+        (1..max_side, 1..max_side).prop_flat_map(|(rows, columns)| {
+            // Few distinct levels as well as many: ties are where summation order shows.
+            prop_oneof![
+                proptest::collection::vec((0u8..=255).prop_map(f32::from), rows * columns),
+                proptest::collection::vec(
+                    (0u8..3).prop_map(|v| f32::from(v) * 100.0),
+                    rows * columns
+                ),
+            ]
+            .prop_map(move |values| (rows, columns, values))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn vectorised_filter_equals_the_reference_filter((rows, columns, values) in image(420)) {
+            let mut reference = values.clone();
+            reference_jarosz(&mut reference, rows, columns);
+            let mut dispatched = values.clone();
+            jarosz_filter(&mut dispatched, rows, columns, &mut Scratch::default());
+            let mut portable = values;
+            jarosz_filter_portable(&mut portable, rows, columns, &mut Scratch::default());
+            for (name, ours) in [("dispatched", dispatched), ("portable", portable)] {
+                let differing = ours
+                    .iter()
+                    .zip(&reference)
+                    .filter(|(a, b)| a.to_bits() != b.to_bits())
+                    .count();
+                prop_assert_eq!(differing, 0, "{} {}x{}: {} values differ", name, rows, columns, differing);
+            }
+        }
+
+        #[test]
+        fn dispatched_luma_equals_portable_luma(rgb in proptest::collection::vec(any::<u8>(), 0..3000)) {
+            let (mut dispatched, mut portable) = (Vec::new(), Vec::new());
+            luma_from_rgb(&rgb, &mut dispatched);
+            luma_from_rgb_portable(&rgb, &mut portable);
+            prop_assert_eq!(dispatched.len(), rgb.len() / 3);
+            prop_assert!(dispatched.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+
+        #[test]
+        fn threshold_uses_the_lower_median(levels in proptest::collection::vec(0u8..8, 256)) {
+            let mut coefficients = [[0.0f32; 16]; 16];
+            for (k, level) in levels.iter().enumerate() {
+                coefficients[k / 16][k % 16] = f32::from(*level) - 3.5;
+            }
+            let median = lower_median_by_counting(coefficients.as_flattened());
+            let hash = threshold(&coefficients);
+            for k in 0..256 {
+                prop_assert_eq!(hash.reference_bit(k), coefficients[k / 16][k % 16] > median);
+            }
+        }
+
+        #[test]
+        fn a_reused_scratch_gives_the_same_result((rows, columns, values) in image(200)) {
+            let mut scratch = Scratch::default();
+            let mut big = vec![7.0f32; 300 * 300];
+            jarosz_filter(&mut big, 300, 300, &mut scratch);
+            let mut reused = values.clone();
+            jarosz_filter(&mut reused, rows, columns, &mut scratch);
+            let mut fresh = values;
+            jarosz_filter(&mut fresh, rows, columns, &mut Scratch::default());
+            prop_assert!(reused.iter().zip(&fresh).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    #[test]
+    fn dct_rows_skip_the_constant_row() {
+        // Row i is frequency i+1 (the reference skips DC): it changes sign i+1 times
+        // across the 64 samples. An off-by-one here would still give a plausible hash.
+        let matrix = dct_matrix();
+        for (i, row) in matrix.iter().enumerate() {
+            let changes = row
+                .windows(2)
+                .filter(|p| (p[0] > 0.0) != (p[1] > 0.0))
+                .count();
+            assert_eq!(changes, i + 1, "row {i}");
+        }
+    }
 }

@@ -5,18 +5,23 @@
 //! and the decoder itself runs under an allocation limit, so truncated files, zero or
 //! gigantic dimensions and decompression bombs are errors, not crashes.
 //!
-//! Memory: decoding an image of `P` pixels holds at most `max_alloc_bytes` in the
-//! decoder, then `3P` bytes of RGB and `8P` bytes of luma and filter scratch. With the
-//! defaults (64 megapixels, 512 MiB) that is under 1.3 GiB per image in flight.
+//! Memory, for an image of `P` pixels: the decoder's allocations, including the
+//! decoded frame, stay under `max_alloc_bytes` (checked before the frame is allocated);
+//! formats other than 8-bit RGB add `3P` bytes for the conversion to RGB; hashing adds
+//! `12P` bytes of f32 buffers. With the defaults (64 megapixels, 512 MiB) that is at
+//! most about 1.5 GiB per image in flight. A [`PdqHasher`] keeps its buffers for the
+//! next image, so it holds what its largest image needed.
 //!
-//! Every pixel format converts to 8-bit RGB the way Pillow's `convert("RGB")` does
-//! (palette looked up, 1-bit expanded, alpha dropped, 16-bit and float scaled), which
-//! is what the reference hashes were computed from. EXIF orientation is not applied:
+//! Every pixel format converts to 8-bit RGB: palette looked up, 1-bit expanded, CMYK
+//! converted, grey replicated, alpha dropped without compositing (as Pillow's
+//! `convert("RGB")` does, which is what the reference hashes were computed from),
+//! 16-bit samples rounded to the nearest 8-bit value, float samples in 0..1 scaled to
+//! 0..255. `tests/pixel_formats.rs` and the reference images hold it to that. EXIF orientation is not applied:
 //! no reference front-end applies it, and dihedral matching covers rotated uploads.
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::{DihedralOutput, PdqError, PdqHasher, PdqOutput};
 
@@ -112,8 +117,25 @@ fn reader(bytes: &[u8]) -> Result<SniffedReader<'_>, HashImageError> {
     Ok((reader, format))
 }
 
-/// Decodes any supported image to 8-bit RGB within the limits.
+/// Decodes any supported image to 8-bit RGB within the limits (and squashes it to
+/// 512×512 first if the options say so).
 pub fn decode_rgb(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, HashImageError> {
+    let mut pixels = Vec::new();
+    let (width, height) = decode_rgb_into(bytes, options, &mut pixels)?;
+    Ok(RgbImage {
+        pixels,
+        width,
+        height,
+    })
+}
+
+/// [`decode_rgb`] into a caller's buffer, reusing its allocation: fresh multi-megabyte
+/// buffers cost page faults on every image. Returns the width and height.
+pub fn decode_rgb_into(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    pixels: &mut Vec<u8>,
+) -> Result<(usize, usize), HashImageError> {
     let (header, format) = reader(bytes)?;
     let format_name = format!("{format:?}").to_uppercase();
     let decode_error = |error: image::ImageError| match error {
@@ -130,12 +152,12 @@ pub fn decode_rgb(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, Has
     if width == 0 || height == 0 {
         return Err(HashImageError::ZeroSize { width, height });
     }
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > options.max_pixels {
+    let pixel_count = u64::from(width) * u64::from(height);
+    if pixel_count > options.max_pixels {
         return Err(HashImageError::TooLarge {
             width,
             height,
-            pixels,
+            pixels: pixel_count,
             max_pixels: options.max_pixels,
         });
     }
@@ -144,47 +166,49 @@ pub fn decode_rgb(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, Has
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
     limits.max_alloc = Some(options.max_alloc_bytes);
-    reader.limits(limits);
-    let image = reader.decode().map_err(decode_error)?;
-    // `into_rgb8` keeps the decoder's buffer when it already is 8-bit RGB (most JPEGs).
-    let rgb = image.into_rgb8();
-    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
-    let pixels = rgb.into_raw();
-    let decoded = RgbImage {
-        pixels,
-        width,
-        height,
-    };
-    Ok(if options.squash_512 {
-        squash_512(decoded)
+    reader.limits(limits.clone());
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    // The decoded frame counts against the allocation limit, as `ImageReader::decode`
+    // counts it, and the decoder gets what is left for its own buffers.
+    limits
+        .reserve(decoder.total_bytes())
+        .map_err(decode_error)?;
+    decoder.set_limits(limits).map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    let (width, height) = (width as usize, height as usize);
+    if decoder.color_type() == ColorType::Rgb8 {
+        // Most JPEGs: decode straight into the reused buffer.
+        pixels.clear();
+        pixels.resize(width * height * 3, 0);
+        decoder.read_image(pixels).map_err(decode_error)?;
     } else {
-        decoded
-    })
+        let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+        *pixels = image.into_rgb8().into_raw();
+    }
+    if options.squash_512 && (width > SQUASH_SIDE || height > SQUASH_SIDE) {
+        *pixels = squash_512(pixels, width, height);
+        return Ok((SQUASH_SIDE, SQUASH_SIDE));
+    }
+    Ok((width, height))
 }
+
+const SQUASH_SIDE: usize = 512;
 
 /// The reference CLI's pre-resize: images larger than 512 on either side become exactly
 /// 512×512 by nearest neighbour (CImg's default), source index `floor(x · W / 512)`.
-fn squash_512(image: RgbImage) -> RgbImage {
-    const SIDE: usize = 512;
-    if image.width <= SIDE && image.height <= SIDE {
-        return image;
-    }
+fn squash_512(pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
     let source_index =
-        |out: usize, size: usize| ((out as f64 * size as f64) / SIDE as f64) as usize;
-    let columns: Vec<usize> = (0..SIDE).map(|x| source_index(x, image.width)).collect();
-    let mut pixels = Vec::with_capacity(SIDE * SIDE * 3);
-    for y in 0..SIDE {
-        let row = source_index(y, image.height) * image.width;
+        |out: usize, size: usize| ((out as f64 * size as f64) / SQUASH_SIDE as f64) as usize;
+    let columns: Vec<usize> = (0..SQUASH_SIDE).map(|x| source_index(x, width)).collect();
+    let mut squashed = Vec::with_capacity(SQUASH_SIDE * SQUASH_SIDE * 3);
+    for y in 0..SQUASH_SIDE {
+        let row = source_index(y, height) * width;
         for &x in &columns {
             let at = (row + x) * 3;
-            pixels.extend_from_slice(&image.pixels[at..at + 3]);
+            squashed.extend_from_slice(&pixels[at..at + 3]);
         }
     }
-    RgbImage {
-        pixels,
-        width: SIDE,
-        height: SIDE,
-    }
+    squashed
 }
 
 /// Decodes and hashes an encoded image.
@@ -207,8 +231,11 @@ impl PdqHasher {
         bytes: &[u8],
         options: &DecodeOptions,
     ) -> Result<PdqOutput, HashImageError> {
-        let image = decode_rgb(bytes, options)?;
-        Ok(self.hash_rgb(&image.pixels, image.width, image.height)?)
+        let mut pixels = std::mem::take(&mut self.decoded);
+        let result = decode_rgb_into(bytes, options, &mut pixels)
+            .and_then(|(width, height)| Ok(self.hash_rgb(&pixels, width, height)?));
+        self.decoded = pixels;
+        result
     }
 
     /// Decodes an encoded image and computes its eight dihedral hashes.
@@ -217,7 +244,10 @@ impl PdqHasher {
         bytes: &[u8],
         options: &DecodeOptions,
     ) -> Result<DihedralOutput, HashImageError> {
-        let image = decode_rgb(bytes, options)?;
-        Ok(self.hash_rgb_dihedral(&image.pixels, image.width, image.height)?)
+        let mut pixels = std::mem::take(&mut self.decoded);
+        let result = decode_rgb_into(bytes, options, &mut pixels)
+            .and_then(|(width, height)| Ok(self.hash_rgb_dihedral(&pixels, width, height)?));
+        self.decoded = pixels;
+        result
     }
 }

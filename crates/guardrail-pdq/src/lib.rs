@@ -127,10 +127,13 @@ fn too_small(width: usize, height: usize) -> bool {
 }
 
 /// A PDQ hasher that keeps its working buffers between images. Use one per thread
-/// when hashing many images; the free functions make a fresh one each call.
+/// when hashing many images; the free functions make a fresh one each call. It holds
+/// the buffers its largest image needed (about 15 bytes per pixel).
 #[derive(Debug, Default, Clone)]
 pub struct PdqHasher {
     scratch: algorithm::Scratch,
+    /// Decoded RGB of the last encoded image (see [`decode::decode_rgb_into`]).
+    decoded: Vec<u8>,
 }
 
 impl PdqHasher {

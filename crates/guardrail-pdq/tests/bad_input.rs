@@ -141,3 +141,58 @@ fn tiny_images_hash_to_zero_with_quality_zero() {
     let output = hash_encoded(&bytes, &DecodeOptions::default()).expect("decodes");
     assert_eq!((output.hash.count_ones(), output.quality), (0, 0));
 }
+
+mod never_panics {
+    use super::*;
+    use guardrail_pdq::{hash_encoded_dihedral, hash_rgb};
+    use proptest::prelude::*;
+
+    fn samples() -> Vec<Vec<u8>> {
+        [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+            ImageFormat::Bmp,
+            ImageFormat::Tiff,
+        ]
+        .into_iter()
+        .map(|format| encoded(40, 24, format))
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Damaged files of every format (bytes overwritten, then cut short) are an
+        /// error or a hash, never a panic, and stay within the allocation limit.
+        #[test]
+        fn damaged_files(
+            format in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            keep in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = samples()[format].clone();
+            for (at, value) in edits {
+                let index = at.index(bytes.len());
+                bytes[index] = value;
+            }
+            bytes.truncate(1 + keep.index(bytes.len()));
+            let options = DecodeOptions { max_alloc_bytes: 16 << 20, ..DecodeOptions::default() };
+            let single = hash_encoded(&bytes, &options);
+            let dihedral = hash_encoded_dihedral(&bytes, &options);
+            prop_assert_eq!(single.is_ok(), dihedral.is_ok());
+            if let Ok(output) = single {
+                prop_assert!(output.quality <= 100);
+            }
+        }
+
+        /// Any buffer and any claimed size: a hash or a size error, never a panic.
+        #[test]
+        fn any_pixel_buffer(width in 0usize..80, height in 0usize..80, extra in 0usize..4) {
+            let rgb = vec![90u8; (width * height * 3).saturating_sub(extra)];
+            let result = hash_rgb(&rgb, width, height);
+            prop_assert_eq!(result.is_ok(), extra == 0 || width * height == 0);
+        }
+    }
+}
