@@ -21,12 +21,21 @@ fn splitmix(mut x: u64) -> u64 {
 }
 
 fn random_hash(seed: u64) -> [u64; 4] {
-    [splitmix(seed * 4), splitmix(seed * 4 + 1), splitmix(seed * 4 + 2), splitmix(seed * 4 + 3)]
+    [
+        splitmix(seed * 4),
+        splitmix(seed * 4 + 1),
+        splitmix(seed * 4 + 2),
+        splitmix(seed * 4 + 3),
+    ]
 }
 
 fn hash_at(index: usize) -> PdqHash {
     let index = index as u64;
-    let mut words = if index % 10 < 3 { random_hash(1 << 40 | splitmix(index) % 1_000) } else { random_hash(index) };
+    let mut words = if index % 10 < 3 {
+        random_hash(1 << 40 | splitmix(index) % 1_000)
+    } else {
+        random_hash(index)
+    };
     if index % 10 < 3 {
         // A near-duplicate: flip up to 31 bits chosen from the index.
         let flips = splitmix(index ^ 0xABCD) % 32;
@@ -45,24 +54,40 @@ fn hash_at(index: usize) -> PdqHash {
 fn peak_resident_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map_or(0, |kib| kib / 1024)
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
-    let count: usize = std::env::var("GUARDRAIL_BENCH_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 100_000 } else { 100_000_000 });
+    let count: usize = std::env::var("GUARDRAIL_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 100_000 } else { 100_000_000 });
     let path = std::env::temp_dir().join(format!("guardrail-large-{}.bank", std::process::id()));
     let config = BankConfig::positive("large");
     let started = Instant::now();
     {
         let file = std::fs::File::create(&path).expect("create bank file");
         let mut writer = BufWriter::with_capacity(1 << 22, file);
-        write_bank(&mut writer, &config, count, |i| Entry { hash: hash_at(i), source: String::new(), entry_id: String::new(), added_at: i as i64 }).expect("write bank");
+        write_bank(&mut writer, &config, count, |i| Entry {
+            hash: hash_at(i),
+            source: String::new(),
+            entry_id: String::new(),
+            added_at: i as i64,
+        })
+        .expect("write bank");
         std::io::Write::flush(&mut writer).expect("flush");
     }
     let write_s = started.elapsed().as_secs_f64();
-    let file_mb = std::fs::metadata(&path).map(|m| m.len() / 1_000_000).unwrap_or(0);
+    let file_mb = std::fs::metadata(&path)
+        .map(|m| m.len() / 1_000_000)
+        .unwrap_or(0);
     let started = Instant::now();
     let mut bank = open_bank(&path).expect("open bank");
     let open_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -93,7 +118,10 @@ fn main() {
         for query in &queries {
             found += bank.search(query, 31, strategy, threads).len();
         }
-        (started.elapsed().as_secs_f64() / queries.len() as f64, found)
+        (
+            started.elapsed().as_secs_f64() / queries.len() as f64,
+            found,
+        )
     };
     // The first pass faults the mapped file in; report it apart.
     let (cold, _) = time(&bank, Strategy::Flat, true);
@@ -103,20 +131,40 @@ fn main() {
     bank.build_multi_index().expect("fits in u32 positions");
     let build_s = started.elapsed().as_secs_f64();
     let (mih, found_mih) = time(&bank, Strategy::MultiIndex, false);
-    assert_eq!(found_flat, found_mih, "the multi-index must find what the flat scan finds");
+    assert_eq!(
+        found_flat, found_mih,
+        "the multi-index must find what the flat scan finds"
+    );
     let index_mb = bank.multi_index_memory().unwrap_or(0) / 1_000_000;
     std::fs::remove_file(&path).ok();
-    println!("# large bank: {count} entries, file {file_mb} MB, 10 uploads x 8 dihedral hashes, threshold 31");
+    println!(
+        "# large bank: {count} entries, file {file_mb} MB, 10 uploads x 8 dihedral hashes, threshold 31"
+    );
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
     println!("| write bank file (streaming) | {write_s:.1} s |");
     println!("| open by memory map | {open_ms:.2} ms |");
-    println!("| first query (pages the file in), 2 threads | {:.0} ms |", cold * 1e3);
-    println!("| flat scan, 1 thread | {:.0} ms/upload ({:.1} uploads/s) |", flat_one * 1e3, 1.0 / flat_one);
-    println!("| flat scan, 2 threads | {:.0} ms/upload ({:.1} uploads/s) |", flat_two * 1e3, 1.0 / flat_two);
+    println!(
+        "| first query (pages the file in), 2 threads | {:.0} ms |",
+        cold * 1e3
+    );
+    println!(
+        "| flat scan, 1 thread | {:.0} ms/upload ({:.1} uploads/s) |",
+        flat_one * 1e3,
+        1.0 / flat_one
+    );
+    println!(
+        "| flat scan, 2 threads | {:.0} ms/upload ({:.1} uploads/s) |",
+        flat_two * 1e3,
+        1.0 / flat_two
+    );
     println!("| multi-index build | {build_s:.1} s, {index_mb} MB |");
-    println!("| multi-index query, 1 thread | {:.0} ms/upload ({:.1} uploads/s) |", mih * 1e3, 1.0 / mih);
+    println!(
+        "| multi-index query, 1 thread | {:.0} ms/upload ({:.1} uploads/s) |",
+        mih * 1e3,
+        1.0 / mih
+    );
     println!("| matches found (flat = multi-index) | {found_flat} |");
     println!("| peak resident memory | {} MB |", peak_resident_mb());
 }

@@ -206,7 +206,9 @@ fn align(offset: usize) -> usize {
 pub fn encode_bank(config: &BankConfig, entries: &[Entry]) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write_bank(&mut out, config, entries.len(), |index| entries[index].clone());
+    let _ = write_bank(&mut out, config, entries.len(), |index| {
+        entries[index].clone()
+    });
     out
 }
 
@@ -222,7 +224,8 @@ pub fn write_bank(
     let plane_len = count.div_ceil(BLOCK) * BLOCK;
     let mut strings: Vec<u8> = config.name.as_bytes().to_vec();
     let name = (0u32, config.name.len() as u32);
-    let mut sources: std::collections::HashMap<String, (u32, u32)> = std::collections::HashMap::new();
+    let mut sources: std::collections::HashMap<String, (u32, u32)> =
+        std::collections::HashMap::new();
     let mut records = Vec::with_capacity(count * RECORD_LEN);
     for index in 0..count {
         let entry = entry_at(index);
@@ -247,10 +250,18 @@ pub fn write_bank(
     let strings_offset = align(records_offset + records.len());
     let mut header = vec![0u8; HEADER_LEN];
     header[0..8].copy_from_slice(MAGIC);
-    let put32 = |header: &mut Vec<u8>, at: usize, value: u32| header[at..at + 4].copy_from_slice(&value.to_le_bytes());
-    let put64 = |header: &mut Vec<u8>, at: usize, value: u64| header[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    let put32 = |header: &mut Vec<u8>, at: usize, value: u32| {
+        header[at..at + 4].copy_from_slice(&value.to_le_bytes())
+    };
+    let put64 = |header: &mut Vec<u8>, at: usize, value: u64| {
+        header[at..at + 8].copy_from_slice(&value.to_le_bytes())
+    };
     put32(&mut header, 8, VERSION);
-    put32(&mut header, 12, u32::from(config.kind == BankKind::Negative));
+    put32(
+        &mut header,
+        12,
+        u32::from(config.kind == BankKind::Negative),
+    );
     put32(&mut header, 16, config.threshold);
     put32(&mut header, 20, config.quality_floor);
     put64(&mut header, 24, count as u64);
@@ -265,7 +276,11 @@ pub fn write_bank(
     let mut buffer = Vec::with_capacity(1 << 16);
     for word in 0..4 {
         for index in 0..plane_len {
-            let value = if index < count { entry_at(index).hash.as_words()[word] } else { u64::MAX };
+            let value = if index < count {
+                entry_at(index).hash.as_words()[word]
+            } else {
+                u64::MAX
+            };
             buffer.extend_from_slice(&value.to_le_bytes());
             if buffer.len() >= 1 << 16 {
                 out.write_all(&buffer)?;
@@ -274,9 +289,15 @@ pub fn write_bank(
         }
     }
     out.write_all(&buffer)?;
-    out.write_all(&vec![0u8; records_offset - (planes_offset + 4 * plane_len * 8)])?;
+    out.write_all(&vec![
+        0u8;
+        records_offset - (planes_offset + 4 * plane_len * 8)
+    ])?;
     out.write_all(&records)?;
-    out.write_all(&vec![0u8; strings_offset - (records_offset + records.len())])?;
+    out.write_all(&vec![
+        0u8;
+        strings_offset - (records_offset + records.len())
+    ])?;
     out.write_all(&strings)?;
     Ok(())
 }
