@@ -32,7 +32,7 @@ fn random_hash(seed: u64) -> [u64; 4] {
 fn hash_at(index: usize) -> PdqHash {
     let index = index as u64;
     let mut words = if index % 10 < 3 {
-        random_hash(1 << 40 | splitmix(index) % 1_000)
+        random_hash((1 << 40) | (splitmix(index) % 1_000))
     } else {
         random_hash(index)
     };
@@ -101,7 +101,7 @@ fn main() {
                         near.0[(q % 32) as usize] ^= 0x11;
                         near
                     } else {
-                        let words = random_hash(1 << 50 | (q * 8 + d));
+                        let words = random_hash((1 << 50) | (q * 8 + d));
                         let mut bytes = [0u8; 32];
                         for (chunk, word) in bytes.chunks_exact_mut(8).zip(words) {
                             chunk.copy_from_slice(&word.to_le_bytes());
