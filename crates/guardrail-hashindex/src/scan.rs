@@ -2,15 +2,19 @@
 //!
 //! Hashes are stored as four word planes ("structure of arrays", blocks of 8), so that
 //! one vector load holds the same 64-bit word of eight hashes and the XOR-popcount-add
-//! of eight distances is a handful of vector instructions. The kernel is written once
-//! as plain Rust and compiled three times under different target features (AVX-512 with
-//! `VPOPCNTQ`, AVX2, POPCNT); the best one the CPU has is chosen at run time. All the
-//! query hashes of a request (the eight dihedrals, or a batch) are tested in the same
-//! pass over memory. The first two word planes give a lower bound of every distance;
-//! only a block where that bound is within the threshold reads the other two planes
-//! and takes the slow path that records exact matches.
+//! of eight distances is a handful of vector instructions. There are four kernels, and
+//! the best one the CPU has is chosen at run time: AVX-512 with `VPOPCNTQ` and AVX2
+//! (nibble-table popcount) written with intrinsics, and one plain-Rust kernel compiled
+//! for `POPCNT` and for any CPU. (The plain kernel compiled for AVX-512 or AVX2 was
+//! measured 3–5× slower than the intrinsics on 10 M hashes: the compiler vectorises it
+//! across the query hashes and spills registers.) All the query hashes of a request
+//! (the eight dihedrals, or a batch) are tested in the same pass over memory. The first
+//! two word planes give a lower bound of every distance; only a block where that bound
+//! is within the threshold reads the other two planes and takes the slow path that
+//! records exact matches.
 //!
-//! This is the oracle for the multi-index: it never approximates.
+//! This is the oracle for the multi-index: it never approximates. A unit test holds
+//! every kernel to a brute-force loop on planted neighbours around the threshold.
 
 /// One raw match: bank position, index of the query hash, distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,28 +87,40 @@ fn scan_kernel(
             any |= near != 0;
         }
         if any {
-            let (w2, w3) = (lanes(2), lanes(3));
-            for lane in 0..BLOCK {
-                let position = base + lane;
-                if position >= planes.count {
-                    break;
-                }
-                let entry = [w0[lane], w1[lane], w2[lane], w3[lane]];
-                for (index, query) in queries.iter().enumerate() {
-                    let d = distance(&entry, query);
-                    if d <= threshold {
-                        out.push(RawMatch {
-                            position,
-                            query: index,
-                            distance: d,
-                        });
-                    }
-                }
+            record_block(planes, base, queries, threshold, out);
+        }
+    }
+}
+
+/// Records the exact matches of one block that the lower bound could not rule out.
+#[inline(always)]
+fn record_block(
+    planes: Planes,
+    base: usize,
+    queries: &[[u64; 4]],
+    threshold: u32,
+    out: &mut Vec<RawMatch>,
+) {
+    for position in base..(base + BLOCK).min(planes.count) {
+        let entry = planes.entry(position);
+        for (index, query) in queries.iter().enumerate() {
+            let d = distance(&entry, query);
+            if d <= threshold {
+                out.push(RawMatch {
+                    position,
+                    query: index,
+                    distance: d,
+                });
             }
         }
     }
 }
 
+/// The AVX-512 kernel, written with intrinsics: the generic kernel, compiled for
+/// AVX-512, vectorises across the query hashes and spills to the stack. Here one
+/// 512-bit register holds a plane word of the block's eight entries, each query's words
+/// are broadcast once per call, and per query and block the lower bound costs two
+/// XORs, two `VPOPCNTQ`, an add and a compare into a mask register.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vpopcntdq,popcnt")]
 fn scan_avx512(
@@ -114,9 +130,49 @@ fn scan_avx512(
     threshold: u32,
     out: &mut Vec<RawMatch>,
 ) {
-    scan_kernel(planes, blocks, queries, threshold, out);
+    use std::arch::x86_64::{
+        __m512i, _mm512_add_epi64, _mm512_cmple_epu64_mask, _mm512_loadu_si512,
+        _mm512_popcnt_epi64, _mm512_set1_epi64, _mm512_xor_si512,
+    };
+    let broadcast: Vec<(__m512i, __m512i)> = queries
+        .iter()
+        .map(|q| {
+            (
+                _mm512_set1_epi64(q[0] as i64),
+                _mm512_set1_epi64(q[1] as i64),
+            )
+        })
+        .collect();
+    let limit = _mm512_set1_epi64(i64::from(threshold));
+    let (plane0, plane1) = (planes.words[0], planes.words[1]);
+    for block in blocks {
+        let base = block * BLOCK;
+        let (lanes0, lanes1) = (&plane0[base..base + BLOCK], &plane1[base..base + BLOCK]);
+        // SAFETY: each slice holds exactly eight u64 (64 bytes), and the load is unaligned.
+        let (w0, w1) = unsafe {
+            (
+                _mm512_loadu_si512(lanes0.as_ptr().cast()),
+                _mm512_loadu_si512(lanes1.as_ptr().cast()),
+            )
+        };
+        let mut near = 0u8;
+        for &(q0, q1) in &broadcast {
+            let bound = _mm512_add_epi64(
+                _mm512_popcnt_epi64(_mm512_xor_si512(w0, q0)),
+                _mm512_popcnt_epi64(_mm512_xor_si512(w1, q1)),
+            );
+            near |= _mm512_cmple_epu64_mask(bound, limit);
+        }
+        if near != 0 {
+            record_block(planes, base, queries, threshold, out);
+        }
+    }
 }
 
+/// The AVX2 kernel, written with intrinsics (AVX2 has no vector popcount, and the
+/// generic kernel compiled for AVX2 is slower than scalar `POPCNT`): a 256-bit register
+/// holds a plane word of four entries; bytes are counted with a 16-entry nibble table
+/// (`VPSHUFB`) and summed per entry with `VPSADBW`, for both words at once.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
 fn scan_avx2(
@@ -126,7 +182,71 @@ fn scan_avx2(
     threshold: u32,
     out: &mut Vec<RawMatch>,
 ) {
-    scan_kernel(planes, blocks, queries, threshold, out);
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi8, _mm256_and_si256, _mm256_cmpgt_epi64, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_sad_epu8, _mm256_set1_epi8,
+        _mm256_set1_epi64x, _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+        _mm256_srli_epi16, _mm256_xor_si256,
+    };
+    let table = _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
+    );
+    let nibble = _mm256_set1_epi8(0x0f);
+    let byte_counts = |v: __m256i| {
+        _mm256_add_epi8(
+            _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble)),
+            _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble)),
+        )
+    };
+    let broadcast: Vec<(__m256i, __m256i)> = queries
+        .iter()
+        .map(|q| {
+            (
+                _mm256_set1_epi64x(q[0] as i64),
+                _mm256_set1_epi64x(q[1] as i64),
+            )
+        })
+        .collect();
+    // `bound <= threshold` as `threshold + 1 > bound` (AVX2 compares signed, bounds are small).
+    let above = _mm256_set1_epi64x(i64::from(threshold) + 1);
+    let zero = _mm256_setzero_si256();
+    let (plane0, plane1) = (planes.words[0], planes.words[1]);
+    for block in blocks {
+        let base = block * BLOCK;
+        let (lanes0, lanes1) = (&plane0[base..base + BLOCK], &plane1[base..base + BLOCK]);
+        // SAFETY: each slice holds eight u64; the loads read its first and second four.
+        let (w0, w1, w2, w3) = unsafe {
+            (
+                _mm256_loadu_si256(lanes0.as_ptr().cast()),
+                _mm256_loadu_si256(lanes0[4..].as_ptr().cast()),
+                _mm256_loadu_si256(lanes1.as_ptr().cast()),
+                _mm256_loadu_si256(lanes1[4..].as_ptr().cast()),
+            )
+        };
+        let mut near = zero;
+        for &(q0, q1) in &broadcast {
+            // Per-byte counts of both words add up to at most 16, so a byte holds them.
+            let low = _mm256_add_epi8(
+                byte_counts(_mm256_xor_si256(w0, q0)),
+                byte_counts(_mm256_xor_si256(w2, q1)),
+            );
+            let high = _mm256_add_epi8(
+                byte_counts(_mm256_xor_si256(w1, q0)),
+                byte_counts(_mm256_xor_si256(w3, q1)),
+            );
+            near = _mm256_or_si256(
+                near,
+                _mm256_or_si256(
+                    _mm256_cmpgt_epi64(above, _mm256_sad_epu8(low, zero)),
+                    _mm256_cmpgt_epi64(above, _mm256_sad_epu8(high, zero)),
+                ),
+            );
+        }
+        if _mm256_movemask_epi8(near) != 0 {
+            record_block(planes, base, queries, threshold, out);
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -164,7 +284,8 @@ pub enum Kernel {
     Portable,
 }
 
-/// The best kernel the running CPU supports.
+/// The best kernel the running CPU supports (AVX-512 with `VPOPCNTQ`, else AVX2, else
+/// scalar `POPCNT`, else portable Rust).
 pub fn best_kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     {
@@ -245,4 +366,107 @@ pub fn scan(planes: Planes, queries: &[[u64; 4]], threshold: u32, threads: bool)
     };
     matches.sort_unstable();
     matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splitmix(mut x: u64) -> u64 {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+
+    /// Flips the lowest `count` bits of each word in turn, spreading them over the words.
+    fn flip(mut words: [u64; 4], count: usize) -> [u64; 4] {
+        for k in 0..count {
+            words[k % 4] ^= 1 << (k / 4);
+        }
+        words
+    }
+
+    #[test]
+    fn every_kernel_finds_exactly_what_brute_force_finds() {
+        // 1,003 entries (a partial last block), queries planted at distances 0..=40 of
+        // entries, flips placed in the first two words only, the last two only, or both.
+        let count = 1_003;
+        let mut entries: Vec<[u64; 4]> = (0..count as u64)
+            .map(|i| {
+                [
+                    splitmix(4 * i),
+                    splitmix(4 * i + 1),
+                    splitmix(4 * i + 2),
+                    splitmix(4 * i + 3),
+                ]
+            })
+            .collect();
+        let queries: Vec<[u64; 4]> = (0..41)
+            .map(|d| {
+                let base = entries[(d * 24) % count];
+                let mut near = flip(base, d);
+                if d % 3 == 1 {
+                    // All flips in words 2 and 3: the lower bound sees none of them.
+                    near = base;
+                    for k in 0..d {
+                        near[2 + k % 2] ^= 1 << (k / 2);
+                    }
+                }
+                near
+            })
+            .collect();
+        // An entry that equals a query exactly, in the partial last block.
+        entries[count - 1] = queries[31];
+        let plane_len = count.div_ceil(BLOCK) * BLOCK;
+        let planes: Vec<Vec<u64>> = (0..4)
+            .map(|w| {
+                (0..plane_len)
+                    .map(|i| entries.get(i).map_or(u64::MAX, |e| e[w]))
+                    .collect()
+            })
+            .collect();
+        let planes = Planes {
+            words: [&planes[0], &planes[1], &planes[2], &planes[3]],
+            count,
+        };
+        for threshold in [0, 7, 31, 32, 40] {
+            let mut expected = Vec::new();
+            for (position, entry) in entries.iter().enumerate() {
+                for (query, words) in queries.iter().enumerate() {
+                    let d = distance(entry, words);
+                    if d <= threshold {
+                        expected.push(RawMatch {
+                            position,
+                            query,
+                            distance: d,
+                        });
+                    }
+                }
+            }
+            expected.sort_unstable();
+            for kernel in [
+                Kernel::Avx512,
+                Kernel::Avx2,
+                Kernel::Popcnt,
+                Kernel::Portable,
+            ] {
+                let mut found = Vec::new();
+                scan_with(
+                    kernel,
+                    planes,
+                    0..plane_len / BLOCK,
+                    &queries,
+                    threshold,
+                    &mut found,
+                );
+                found.sort_unstable();
+                assert_eq!(found, expected, "{kernel:?} at threshold {threshold}");
+            }
+            assert!(
+                expected.len() > threshold as usize / 2,
+                "planted matches are found"
+            );
+        }
+    }
 }
