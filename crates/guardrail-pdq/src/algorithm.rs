@@ -5,6 +5,14 @@
 //! built with the reference's exact formula, and thresholds at the lower median.
 //!
 //! Every function here is pure and allocation-bounded by the image size.
+//!
+//! Speed comes only from running *independent* lines side by side: 16 rows at a time
+//! as vector lanes for the row pass (a strip transposed in cache), all columns at once
+//! for the column pass, all outputs of a DCT row at once. This code must never reorder
+//! the operations within one line, use `mul_add`, or replace a division by a
+//! multiplication with the reciprocal: any of these moves ties and changes bits on flat
+//! images. The hot loops are compiled for AVX2 (chosen at run time) and portably; the
+//! property tests below hold both to a line-by-line port of the reference.
 
 use crate::hash::PdqHash;
 
@@ -50,8 +58,9 @@ fn luma_from_rgb_portable(rgb: &[u8], out: &mut Vec<f32>) {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     pub(crate) luma: Vec<f32>,
-    first: Vec<f32>,
-    second: Vec<f32>,
+    rows_boxed: Vec<f32>,
+    lanes_in: Vec<[f32; LANES]>,
+    lanes_out: Vec<[f32; LANES]>,
     dct: Option<Box<[[f32; 64]; 16]>>,
 }
 
@@ -137,16 +146,12 @@ type Strided<'a> = (&'a [f32], usize);
 /// A mutable buffer and its row stride (in elements).
 type StridedMut<'a> = (&'a mut [f32], usize);
 
-/// Rows of intermediate buffers are padded by this many elements, so that walking down
-/// a column does not hit the same cache sets on every row (image widths are often
-/// powers of two).
-const PADDING: usize = 16;
-
 /// Transposes `rows × columns` into `columns × rows`: 8×8 blocks through registers,
 /// so each block costs eight row reads and eight row writes, with a scalar edge.
-#[allow(clippy::needless_range_loop)] // The block is read column by column.
+/// `AVX2` selects the shuffle-network block transpose; it is only instantiated as
+/// `true` below [`jarosz_filter_avx2`], which runs after AVX2 has been detected.
 #[inline(always)]
-fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
+fn transpose<const AVX2: bool>(input: Strided, output: StridedMut, rows: usize, columns: usize) {
     const BLOCK: usize = 8;
     let (input, input_stride) = input;
     let (output, output_stride) = output;
@@ -159,12 +164,14 @@ fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
                 let start = (row_start + offset) * input_stride + column_start;
                 line.copy_from_slice(&input[start..start + BLOCK]);
             }
-            for offset in 0..BLOCK {
+            let transposed = if AVX2 {
+                transpose_block_fast(&block)
+            } else {
+                transpose_block(&block)
+            };
+            for (offset, line) in transposed.iter().enumerate() {
                 let start = (column_start + offset) * output_stride + row_start;
-                let target = &mut output[start..start + BLOCK];
-                for (k, value) in target.iter_mut().enumerate() {
-                    *value = block[k][offset];
-                }
+                output[start..start + BLOCK].copy_from_slice(line);
             }
         }
     }
@@ -177,6 +184,66 @@ fn transpose(input: Strided, output: StridedMut, rows: usize, columns: usize) {
     }
 }
 
+/// An 8×8 block transposed element by element.
+#[inline(always)]
+fn transpose_block(block: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    std::array::from_fn(|i| std::array::from_fn(|j| block[j][i]))
+}
+
+/// An 8×8 block transposed with AVX shuffles where the CPU has them.
+#[inline(always)]
+fn transpose_block_fast(block: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: only reached through `transpose::<true>`, which only runs inside
+        // `jarosz_filter_avx2`, which is only called after AVX2 was detected.
+        unsafe { transpose_block_avx2(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    transpose_block(block)
+}
+
+/// The classic unpack / shuffle / lane-permute network for an 8×8 f32 transpose.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transpose_block_avx2(block: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    use std::arch::x86_64::{
+        __m256, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    };
+    // SAFETY: `[f32; 8]` and `__m256` have the same size, and every bit pattern is
+    // valid for both.
+    let rows: [__m256; 8] =
+        block.map(|row| unsafe { std::mem::transmute::<[f32; 8], __m256>(row) });
+    let t0 = _mm256_unpacklo_ps(rows[0], rows[1]);
+    let t1 = _mm256_unpackhi_ps(rows[0], rows[1]);
+    let t2 = _mm256_unpacklo_ps(rows[2], rows[3]);
+    let t3 = _mm256_unpackhi_ps(rows[2], rows[3]);
+    let t4 = _mm256_unpacklo_ps(rows[4], rows[5]);
+    let t5 = _mm256_unpackhi_ps(rows[4], rows[5]);
+    let t6 = _mm256_unpacklo_ps(rows[6], rows[7]);
+    let t7 = _mm256_unpackhi_ps(rows[6], rows[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    let columns = [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ];
+    // SAFETY: as above.
+    columns.map(|column| unsafe { std::mem::transmute::<__m256, [f32; 8]>(column) })
+}
+
 /// Two passes of (box along rows, box along columns), in place in `buffer`, with the
 /// widest vector instructions the CPU has (checked at run time).
 fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
@@ -186,49 +253,141 @@ fn jarosz_filter(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut 
         unsafe { jarosz_filter_avx2(buffer, rows, columns, scratch) };
         return;
     }
-    jarosz_filter_portable(buffer, rows, columns, scratch);
+    jarosz_filter_portable::<false>(buffer, rows, columns, scratch);
 }
 
-/// [`jarosz_filter_portable`] compiled for AVX2. Lanes are columns, which never
-/// interact, and each lane runs the reference's operations in order, so the bits are
+/// [`jarosz_filter_portable`] compiled for AVX2. Each lane is one row or column, lanes
+/// never interact, and each runs the reference's operations in order, so the bits are
 /// the same as the portable build's (the property tests compare both to the reference).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn jarosz_filter_avx2(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
-    jarosz_filter_portable(buffer, rows, columns, scratch);
+    jarosz_filter_portable::<true>(buffer, rows, columns, scratch);
 }
 
-/// Two passes of (box along rows, box along columns), in place in `buffer`. Boxes along
-/// rows run as boxes down the columns of the transposed image.
+/// Two passes of (box along rows, box along columns), in place in `buffer`.
 #[inline(always)]
-fn jarosz_filter_portable(buffer: &mut [f32], rows: usize, columns: usize, scratch: &mut Scratch) {
+fn jarosz_filter_portable<const AVX2: bool>(
+    buffer: &mut [f32],
+    rows: usize,
+    columns: usize,
+    scratch: &mut Scratch,
+) {
     let window_along_rows = jarosz_window(columns);
     let window_along_columns = jarosz_window(rows);
-    let transposed_stride = rows + PADDING;
-    let stride = columns + PADDING;
-    let size = (columns * transposed_stride).max(rows * stride);
-    if scratch.first.len() < size {
-        scratch.first.resize(size, 0.0);
-        scratch.second.resize(size, 0.0);
+    let size = rows * columns;
+    if scratch.rows_boxed.len() < size {
+        scratch.rows_boxed.resize(size, 0.0);
     }
-    let (first, second) = (&mut scratch.first[..size], &mut scratch.second[..size]);
+    let rows_boxed = &mut scratch.rows_boxed[..size];
     for _ in 0..2 {
-        transpose((buffer, columns), (first, transposed_stride), rows, columns);
-        box_columns(
-            (first, transposed_stride),
-            (second, transposed_stride),
-            columns,
+        box_rows::<AVX2>(
+            buffer,
+            rows_boxed,
             rows,
+            columns,
             window_along_rows,
+            (&mut scratch.lanes_in, &mut scratch.lanes_out),
         );
-        transpose((second, transposed_stride), (first, stride), columns, rows);
         box_columns(
-            (first, stride),
+            (rows_boxed, columns),
             (buffer, columns),
             rows,
             columns,
             window_along_columns,
         );
+    }
+}
+
+/// Rows boxed side by side: a running sum along a row is a sequential chain, so
+/// [`LANES`] rows at a time are turned into lanes (a strip transposed in cache), boxed
+/// together, and turned back.
+#[inline(always)]
+fn box_rows<const AVX2: bool>(
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    columns: usize,
+    window: usize,
+    (lanes_in, lanes_out): (&mut Vec<[f32; LANES]>, &mut Vec<[f32; LANES]>),
+) {
+    lanes_in.resize(columns, [0.0; LANES]);
+    lanes_out.resize(columns, [0.0; LANES]);
+    for strip_start in (0..rows).step_by(LANES) {
+        // The last strip may have fewer rows; its spare lanes carry stale values that
+        // never mix with the others.
+        let strip_rows = (rows - strip_start).min(LANES);
+        let offset = strip_start * columns;
+        transpose::<AVX2>(
+            (&input[offset..], columns),
+            (lanes_in.as_flattened_mut(), LANES),
+            strip_rows,
+            columns,
+        );
+        box_lanes(lanes_in, lanes_out, window);
+        transpose::<AVX2>(
+            (lanes_out.as_flattened(), LANES),
+            (&mut output[offset..], columns),
+            columns,
+            strip_rows,
+        );
+    }
+}
+
+/// Rows handled side by side by [`box_rows`]. Sixteen is two AVX2 registers: two
+/// independent add-subtract-divide chains hide each other's latency (measured: 8 lanes
+/// are latency-bound, 32 spill registers).
+const LANES: usize = 16;
+
+/// The reference's `box1DFloat` on [`LANES`] independent lines at once (one per lane),
+/// each with exactly the reference's sequence of additions, subtractions and divisions.
+#[inline(always)]
+fn box_lanes(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: usize) {
+    let length = input.len().min(output.len());
+    let half = (window + 2) / 2;
+    let mut sums = [0.0f32; LANES];
+    let mut count = 0usize;
+    let (mut left, mut right, mut out) = (0usize, 0usize, 0usize);
+    let add = |sums: &mut [f32; LANES], values: &[f32; LANES]| {
+        for (sum, value) in sums.iter_mut().zip(values) {
+            *sum += value;
+        }
+    };
+    let subtract = |sums: &mut [f32; LANES], values: &[f32; LANES]| {
+        for (sum, value) in sums.iter_mut().zip(values) {
+            *sum -= value;
+        }
+    };
+    let divide = |sums: &[f32; LANES], count: usize| {
+        let divisor = count as f32;
+        sums.map(|sum| sum / divisor)
+    };
+    for _ in 0..half - 1 {
+        add(&mut sums, &input[right]);
+        right += 1;
+        count += 1;
+    }
+    for _ in 0..window - half + 1 {
+        add(&mut sums, &input[right]);
+        right += 1;
+        count += 1;
+        output[out] = divide(&sums, count);
+        out += 1;
+    }
+    for _ in 0..length.saturating_sub(window) {
+        add(&mut sums, &input[right]);
+        subtract(&mut sums, &input[left]);
+        right += 1;
+        left += 1;
+        output[out] = divide(&sums, count);
+        out += 1;
+    }
+    for _ in 0..half - 1 {
+        subtract(&mut sums, &input[left]);
+        left += 1;
+        count -= 1;
+        output[out] = divide(&sums, count);
+        out += 1;
     }
 }
 
@@ -276,27 +435,27 @@ fn dct_matrix() -> [[f32; 64]; 16] {
     matrix
 }
 
-/// `D · A · Dᵀ`, summed in f32 in index order like the reference.
-#[allow(clippy::needless_range_loop)] // Index loops mirror the reference's sum order.
+/// `D · A · Dᵀ`, each output summed in f32 in index order from 0.0 like the reference,
+/// but with the loops ordered so that the inner loop runs across independent outputs
+/// (it vectorises instead of waiting on one running sum).
 fn dct_64_to_16(dct: &[[f32; 64]; 16], input: &[[f32; 64]; 64]) -> [[f32; 16]; 16] {
+    // T = D · A: T[i][j] = Σ_k D[i][k] · A[k][j], k ascending.
     let mut temporary = [[0.0f32; 64]; 16];
-    for i in 0..16 {
-        for j in 0..64 {
-            let mut sum = 0.0f32;
-            for k in 0..64 {
-                sum += dct[i][k] * input[k][j];
+    for (row, weights) in temporary.iter_mut().zip(dct) {
+        for (&weight, input_row) in weights.iter().zip(input) {
+            for (sum, &value) in row.iter_mut().zip(input_row) {
+                *sum += weight * value;
             }
-            temporary[i][j] = sum;
         }
     }
+    // B = T · Dᵀ: B[i][j] = Σ_k T[i][k] · D[j][k], k ascending.
+    let transposed: [[f32; 16]; 64] = std::array::from_fn(|k| std::array::from_fn(|j| dct[j][k]));
     let mut output = [[0.0f32; 16]; 16];
-    for i in 0..16 {
-        for j in 0..16 {
-            let mut sum = 0.0f32;
-            for k in 0..64 {
-                sum += temporary[i][k] * dct[j][k];
+    for (row, temporary_row) in output.iter_mut().zip(&temporary) {
+        for (&weight, basis) in temporary_row.iter().zip(&transposed) {
+            for (sum, &value) in row.iter_mut().zip(basis) {
+                *sum += weight * value;
             }
-            output[i][j] = sum;
         }
     }
     output
@@ -469,6 +628,32 @@ mod tests {
             .unwrap_or(f32::NAN)
     }
 
+    /// `D · A · Dᵀ` with the reference's loop order.
+    #[allow(clippy::needless_range_loop)] // Index loops mirror the reference's sum order.
+    fn dct_reference(dct: &[[f32; 64]; 16], input: &[[f32; 64]; 64]) -> [[f32; 16]; 16] {
+        let mut temporary = [[0.0f32; 64]; 16];
+        for i in 0..16 {
+            for j in 0..64 {
+                let mut sum = 0.0f32;
+                for k in 0..64 {
+                    sum += dct[i][k] * input[k][j];
+                }
+                temporary[i][j] = sum;
+            }
+        }
+        let mut output = [[0.0f32; 16]; 16];
+        for i in 0..16 {
+            for j in 0..16 {
+                let mut sum = 0.0f32;
+                for k in 0..64 {
+                    sum += temporary[i][k] * dct[j][k];
+                }
+                output[i][j] = sum;
+            }
+        }
+        output
+    }
+
     fn image(max_side: usize) -> impl Strategy<Value = (usize, usize, Vec<f32>)> {
         (1..max_side, 1..max_side).prop_flat_map(|(rows, columns)| {
             // Few distinct levels as well as many: ties are where summation order shows.
@@ -493,7 +678,7 @@ mod tests {
             let mut dispatched = values.clone();
             jarosz_filter(&mut dispatched, rows, columns, &mut Scratch::default());
             let mut portable = values;
-            jarosz_filter_portable(&mut portable, rows, columns, &mut Scratch::default());
+            jarosz_filter_portable::<false>(&mut portable, rows, columns, &mut Scratch::default());
             for (name, ours) in [("dispatched", dispatched), ("portable", portable)] {
                 let differing = ours
                     .iter()
@@ -505,12 +690,27 @@ mod tests {
         }
 
         #[test]
-        fn dispatched_luma_equals_portable_luma(rgb in proptest::collection::vec(any::<u8>(), 0..3000)) {
+        fn luma_is_the_reference_formula(rgb in proptest::collection::vec(any::<u8>(), 0..3000)) {
             let (mut dispatched, mut portable) = (Vec::new(), Vec::new());
             luma_from_rgb(&rgb, &mut dispatched);
             luma_from_rgb_portable(&rgb, &mut portable);
-            prop_assert_eq!(dispatched.len(), rgb.len() / 3);
-            prop_assert!(dispatched.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()));
+            let plain: Vec<f32> = rgb
+                .chunks_exact(3)
+                .map(|p| 0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2]))
+                .collect();
+            prop_assert_eq!(dispatched.len(), plain.len());
+            prop_assert!(dispatched.iter().zip(&plain).all(|(a, b)| a.to_bits() == b.to_bits()));
+            prop_assert!(portable.iter().zip(&plain).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+
+        #[test]
+        fn reordered_dct_equals_the_reference_order(values in proptest::collection::vec(0u8..=255, 64 * 64)) {
+            let input: [[f32; 64]; 64] =
+                std::array::from_fn(|i| std::array::from_fn(|j| f32::from(values[i * 64 + j]) / 3.0));
+            let matrix = dct_matrix();
+            let ours = dct_64_to_16(&matrix, &input);
+            let reference = dct_reference(&matrix, &input);
+            prop_assert!(ours.as_flattened().iter().zip(reference.as_flattened()).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
 
         #[test]
@@ -536,6 +736,19 @@ mod tests {
             let mut fresh = values;
             jarosz_filter(&mut fresh, rows, columns, &mut Scratch::default());
             prop_assert!(reused.iter().zip(&fresh).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    #[test]
+    fn block_transposes_agree() {
+        let block: [[f32; 8]; 8] =
+            std::array::from_fn(|i| std::array::from_fn(|j| (i * 8 + j) as f32));
+        let scalar = transpose_block(&block);
+        assert_eq!(scalar[2][5], block[5][2]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has just been checked to support AVX2.
+            assert_eq!(unsafe { transpose_block_avx2(&block) }, scalar);
         }
     }
 

@@ -8,9 +8,10 @@
 //! Memory, for an image of `P` pixels: the decoder's allocations, including the
 //! decoded frame, stay under `max_alloc_bytes` (checked before the frame is allocated);
 //! formats other than 8-bit RGB add `3P` bytes for the conversion to RGB; hashing adds
-//! `12P` bytes of f32 buffers. With the defaults (64 megapixels, 512 MiB) that is at
-//! most about 1.5 GiB per image in flight. A [`PdqHasher`] keeps its buffers for the
-//! next image, so it holds what its largest image needed.
+//! `8P` bytes of f32 buffers (luma and one filter buffer). With the defaults (64
+//! megapixels, 512 MiB) that is at most about 1.2 GiB per image in flight. A
+//! [`PdqHasher`] keeps its buffers for the next image, so it holds what its largest
+//! image needed.
 //!
 //! Every pixel format converts to 8-bit RGB: palette looked up, 1-bit expanded, CMYK
 //! converted, grey replicated, alpha dropped without compositing (as Pillow's

@@ -128,7 +128,8 @@ fn too_small(width: usize, height: usize) -> bool {
 
 /// A PDQ hasher that keeps its working buffers between images. Use one per thread
 /// when hashing many images; the free functions make a fresh one each call. It holds
-/// the buffers its largest image needed (about 15 bytes per pixel).
+/// the buffers its largest image needed (about 11 bytes per pixel: RGB, luma and one
+/// filter buffer).
 #[derive(Debug, Default, Clone)]
 pub struct PdqHasher {
     scratch: algorithm::Scratch,
@@ -253,6 +254,22 @@ pub fn hash_luma_dihedral(
 }
 
 /// The hash of interleaved 8-bit RGB (row-major, `width × height × 3` bytes).
+///
+/// ```
+/// // A synthetic 64×48 gradient with a bright square.
+/// let (width, height) = (64, 48);
+/// let rgb: Vec<u8> = (0..width * height)
+///     .flat_map(|i| {
+///         let (x, y) = (i % width, i / width);
+///         let square = (20..40).contains(&x) && (10..30).contains(&y);
+///         [(x * 4) as u8, (y * 5) as u8, if square { 250 } else { 30 }]
+///     })
+///     .collect();
+/// let output = guardrail_pdq::hash_rgb(&rgb, width, height)?;
+/// assert_eq!(output.hash.count_ones(), 128); // thresholded at the median
+/// assert!(output.quality <= 100);
+/// # Ok::<(), guardrail_pdq::PdqError>(())
+/// ```
 pub fn hash_rgb(rgb: &[u8], width: usize, height: usize) -> Result<PdqOutput, PdqError> {
     PdqHasher::new().hash_rgb(rgb, width, height)
 }
