@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod media;
 mod text;
+mod world;
 
 /// Child-safety guardrails for a social platform's discovery systems.
 ///
@@ -29,6 +31,12 @@ enum Command {
     Text(text::TextArgs),
     /// Known-image matching: PDQ hashes and hash banks.
     Media(media::MediaArgs),
+    /// Synthetic worlds: generate a platform that fails the way the real one did.
+    World(world::WorldArgs),
+    /// The audit harness: run an experiment on a world folder.
+    Audit(audit::AuditArgs),
+    /// Run every experiment on a default world and print the table.
+    Demo(audit::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +44,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Text(args) => text::run(args),
         Command::Media(args) => media::run(args),
+        Command::World(args) => world::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Demo(args) => audit::run_demo(args),
     };
     match result {
         Ok(code) => code,

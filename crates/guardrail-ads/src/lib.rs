@@ -1,0 +1,404 @@
+//! Reference ad delivery as an engagement-optimised platform runs it, **without safety
+//! logic**: advertisers target interests, every impression is an auction against competing
+//! advertisers, and the platform paces a campaign's budget towards the viewers it predicts
+//! will engage most, using an engagement model learned from the world's behaviour.
+//!
+//! Why it skews: competing advertisers pay more for some audiences (women are the expensive
+//! audience), so the cheap impressions go elsewhere; and the engagement model learns that a
+//! small group engages heavily with minor-depicting content, so the pacer spends the budget
+//! of a minor-depicting creative on them. Neither is a rule in here: both come from the
+//! market and the data. What this crate must never do: read ground truth, or contain a
+//! child-safety rule; a guardrail gates viewers through [`DeliveryGate`].
+//!
+//! Pure: randomness comes in as a `rand::Rng`, there is no clock and no IO.
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+/// An account as a dense index.
+pub type AccountId = u32;
+
+/// Gender as declared on the account (used for reporting and by competing advertisers'
+/// targeting, never by this crate's delivery logic directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gender {
+    /// Woman.
+    Woman,
+    /// Man.
+    Man,
+    /// Another gender or not declared.
+    Other,
+}
+
+/// A potential viewer: the public attributes ad targeting reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Viewer {
+    /// The account.
+    pub account: AccountId,
+    /// Declared gender.
+    pub gender: Gender,
+    /// Declared age is 18 or over.
+    pub adult: bool,
+    /// Interests as a bit set (declared plus inferred from follows).
+    pub interests: u64,
+}
+
+/// The class of a creative, as the engagement model sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreativeClass {
+    /// The image features a minor.
+    FeaturesMinor,
+    /// Product only.
+    ProductOnly,
+}
+
+/// A campaign: what it targets, what it shows, what it bids, how much it buys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    /// Interest bit set; a viewer is eligible when they share at least one interest.
+    pub target_interests: u64,
+    /// Whether only adults are eligible.
+    pub adults_only: bool,
+    /// The creative.
+    pub creative: CreativeClass,
+    /// Bid per engagement (the platform ranks by bid × predicted engagement).
+    pub bid: f64,
+    /// Impressions the budget buys.
+    pub budget_impressions: usize,
+}
+
+/// Per-viewer engagement rates learned from behaviour: smoothed rates of engaging with
+/// posts that feature a minor and with brand posts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngagementModel {
+    minor_rate: Vec<f64>,
+    product_rate: Vec<f64>,
+}
+
+/// One observed exposure for learning: who saw what class of post and whether they engaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// The viewer.
+    pub account: AccountId,
+    /// The class of post.
+    pub class: CreativeClass,
+    /// Whether they liked or commented.
+    pub engaged: bool,
+}
+
+impl EngagementModel {
+    /// Learns smoothed per-viewer rates (a Beta prior from the population mean, strength
+    /// `prior_strength`) from observations. Out-of-range accounts are ignored.
+    pub fn learn(
+        account_count: usize,
+        observations: impl IntoIterator<Item = Observation>,
+        prior_strength: f64,
+    ) -> Self {
+        let mut counts = vec![[0.0_f64; 4]; account_count];
+        let mut totals = [0.0_f64; 4];
+        for o in observations {
+            let Some(c) = counts.get_mut(o.account as usize) else {
+                continue;
+            };
+            let base = match o.class {
+                CreativeClass::FeaturesMinor => 0,
+                CreativeClass::ProductOnly => 2,
+            };
+            c[base] += 1.0;
+            totals[base] += 1.0;
+            if o.engaged {
+                c[base + 1] += 1.0;
+                totals[base + 1] += 1.0;
+            }
+        }
+        let mean = |seen: f64, engaged: f64| if seen > 0.0 { engaged / seen } else { 0.0 };
+        let (minor_mean, product_mean) = (mean(totals[0], totals[1]), mean(totals[2], totals[3]));
+        let k = prior_strength.max(0.0);
+        let rate =
+            |seen: f64, engaged: f64, prior: f64| (engaged + k * prior) / (seen + k).max(1e-9);
+        EngagementModel {
+            minor_rate: counts
+                .iter()
+                .map(|c| rate(c[0], c[1], minor_mean))
+                .collect(),
+            product_rate: counts
+                .iter()
+                .map(|c| rate(c[2], c[3], product_mean))
+                .collect(),
+        }
+    }
+
+    /// Predicted engagement of `account` with a creative of `class`.
+    pub fn predict(&self, account: AccountId, class: CreativeClass) -> f64 {
+        let rates = match class {
+            CreativeClass::FeaturesMinor => &self.minor_rate,
+            CreativeClass::ProductOnly => &self.product_rate,
+        };
+        rates.get(account as usize).copied().unwrap_or(0.0)
+    }
+}
+
+/// The competing demand: what other advertisers pay per impression for each audience
+/// (lognormal around a median, women the expensive audience).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Market {
+    /// Median competing price for an impression to a woman.
+    pub median_price_women: f64,
+    /// Median competing price for an impression to a man.
+    pub median_price_men: f64,
+    /// Median competing price for anyone else.
+    pub median_price_other: f64,
+    /// Spread (sigma of the log) of competing prices.
+    pub price_spread: f64,
+}
+
+impl Market {
+    fn draw_price(&self, gender: Gender, rng: &mut impl Rng) -> f64 {
+        let median = match gender {
+            Gender::Woman => self.median_price_women,
+            Gender::Man => self.median_price_men,
+            Gender::Other => self.median_price_other,
+        };
+        // Box-Muller normal for the log-price; rand 0.8 has no normal distribution built in.
+        let (u1, u2): (f64, f64) = (rng.r#gen::<f64>().max(1e-12), rng.r#gen::<f64>());
+        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        median * (self.price_spread * normal).exp()
+    }
+}
+
+/// The hook a guardrail implements to keep viewers out of a campaign's delivery (issue 6).
+pub trait DeliveryGate {
+    /// May `viewer` be shown `campaign`?
+    fn allow(&self, campaign: &Campaign, viewer: &Viewer) -> bool {
+        let _ = (campaign, viewer);
+        true
+    }
+}
+
+/// The platform default: no gate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl DeliveryGate for AllowAll {}
+
+/// Whether a viewer is in the campaign's targeted audience.
+pub fn eligible(campaign: &Campaign, viewer: &Viewer) -> bool {
+    viewer.interests & campaign.target_interests != 0 && (viewer.adult || !campaign.adults_only)
+}
+
+/// The outcome of a delivery run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delivery {
+    /// Accounts in the targeted audience.
+    pub eligible: Vec<AccountId>,
+    /// One entry per impression delivered, in delivery order.
+    pub impressions: Vec<AccountId>,
+    /// Total price paid (sum of the competing prices beaten: a second-price auction).
+    pub spend: f64,
+}
+
+/// Runs a campaign over `rounds` rounds; each round every eligible viewer is one impression
+/// opportunity, auctioned against the market. The auction ranks by bid × predicted
+/// engagement (the platform's engagement optimisation), so the ad wins where that beats the
+/// competing price; the pacer then spends at most `budget / rounds` impressions per round on
+/// the won opportunities with the highest predicted engagement (ties in random order). The
+/// budget therefore flows to viewers who are cheap, and among those to the most engaged.
+pub fn deliver(
+    campaign: &Campaign,
+    viewers: &[Viewer],
+    model: &EngagementModel,
+    market: &Market,
+    gate: &dyn DeliveryGate,
+    rounds: usize,
+    rng: &mut impl Rng,
+) -> Delivery {
+    let audience: Vec<&Viewer> = viewers
+        .iter()
+        .filter(|v| eligible(campaign, v) && gate.allow(campaign, v))
+        .collect();
+    let mut delivery = Delivery {
+        eligible: audience.iter().map(|v| v.account).collect(),
+        ..Delivery::default()
+    };
+    let rounds = rounds.max(1);
+    let per_round = campaign.budget_impressions.div_ceil(rounds);
+    for _ in 0..rounds {
+        let mut won: Vec<(f64, f64, AccountId)> = Vec::new();
+        for viewer in &audience {
+            let price = market.draw_price(viewer.gender, rng);
+            let value = campaign.bid * model.predict(viewer.account, campaign.creative);
+            if value > price {
+                won.push((value, price, viewer.account));
+            }
+        }
+        won.shuffle(rng);
+        won.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let remaining = campaign.budget_impressions - delivery.impressions.len();
+        for &(_, price, account) in won.iter().take(per_round.min(remaining)) {
+            delivery.impressions.push(account);
+            delivery.spend += price;
+        }
+        if delivery.impressions.len() >= campaign.budget_impressions {
+            break;
+        }
+    }
+    delivery
+}
+
+/// A proportion with its Wilson 95% confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proportion {
+    /// Successes / trials (0 when there are no trials).
+    pub value: f64,
+    /// Lower bound of the Wilson 95% interval.
+    pub low: f64,
+    /// Upper bound of the Wilson 95% interval.
+    pub high: f64,
+}
+
+/// The Wilson score interval (the binomial interval Ali et al. 2019 cite, with Agresti–Coull).
+pub fn wilson(successes: usize, trials: usize) -> Proportion {
+    if trials == 0 {
+        return Proportion {
+            value: 0.0,
+            low: 0.0,
+            high: 1.0,
+        };
+    }
+    let (n, p, z) = (
+        trials as f64,
+        successes as f64 / trials as f64,
+        1.959_963_984_540_054_f64,
+    );
+    let denominator = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denominator;
+    let half = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / denominator;
+    Proportion {
+        value: p,
+        low: (centre - half).max(0.0),
+        high: (centre + half).min(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn viewers() -> Vec<Viewer> {
+        (0..400)
+            .map(|i| Viewer {
+                account: i,
+                gender: if i % 4 == 0 {
+                    Gender::Man
+                } else {
+                    Gender::Woman
+                },
+                adult: true,
+                interests: 1,
+            })
+            .collect()
+    }
+
+    fn men_share(
+        creative: CreativeClass,
+        bid: f64,
+        observations: Vec<Observation>,
+        market: &Market,
+    ) -> f64 {
+        let model = EngagementModel::learn(400, observations, 5.0);
+        let campaign = Campaign {
+            target_interests: 1,
+            adults_only: true,
+            creative,
+            bid,
+            budget_impressions: 200,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let delivery = deliver(
+            &campaign,
+            &viewers(),
+            &model,
+            market,
+            &AllowAll,
+            10,
+            &mut rng,
+        );
+        assert_eq!(delivery.impressions.len(), 200);
+        delivery.impressions.iter().filter(|&&a| a % 4 == 0).count() as f64 / 200.0
+    }
+
+    fn uniform_observations() -> Vec<Observation> {
+        (0..400u32)
+            .flat_map(|a| {
+                (0..10).map(move |k| Observation {
+                    account: a,
+                    class: CreativeClass::ProductOnly,
+                    engaged: k < 3,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn delivery_table() {
+        let flat = Market {
+            median_price_women: 1.0,
+            median_price_men: 1.0,
+            median_price_other: 1.0,
+            price_spread: 0.3,
+        };
+        let expensive_women = Market {
+            median_price_women: 2.0,
+            ..flat.clone()
+        };
+        // (creative, market, lowest expected men share, highest)
+        let cases = [
+            (CreativeClass::ProductOnly, &flat, 0.15, 0.35),
+            (CreativeClass::ProductOnly, &expensive_women, 0.5, 0.8),
+        ];
+        for (creative, market, low, high) in cases {
+            let share = men_share(creative, 5.0, uniform_observations(), market);
+            assert!(
+                (low..=high).contains(&share),
+                "{creative:?} {market:?}: {share}"
+            );
+        }
+        // A minority of men who engage heavily with minor-featuring posts takes the budget.
+        let mut heavy = uniform_observations();
+        heavy.extend((0..400u32).filter(|a| a % 8 == 0).flat_map(|a| {
+            (0..10).map(move |_| Observation {
+                account: a,
+                class: CreativeClass::FeaturesMinor,
+                engaged: true,
+            })
+        }));
+        heavy.extend((0..400u32).filter(|a| a % 8 != 0).flat_map(|a| {
+            (0..10).map(move |k| Observation {
+                account: a,
+                class: CreativeClass::FeaturesMinor,
+                engaged: k < 2,
+            })
+        }));
+        let share = men_share(CreativeClass::FeaturesMinor, 2.5, heavy, &flat);
+        assert!(share >= 0.7, "{share}");
+    }
+
+    #[test]
+    fn wilson_table() {
+        for (s, n, value, low, high) in [
+            (0, 0, 0.0, 0.0, 1.0),
+            (50, 100, 0.5, 0.4038, 0.5962),
+            (0, 10, 0.0, 0.0, 0.2775),
+        ] {
+            let p = wilson(s, n);
+            assert!(
+                (p.value - value).abs() < 1e-9
+                    && (p.low - low).abs() < 1e-3
+                    && (p.high - high).abs() < 1e-3,
+                "{s}/{n}: {p:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,1050 @@
+//! The audit experiments E1, E2, E3, E4 and E6 (see `docs/experiments.md`), guardrails off.
+//!
+//! What it is for: running the reference discovery systems on the *public* world and scoring
+//! what they show against ground truth. The split is structural: [`Platform::build`] takes a
+//! [`World`] and nothing else, and the discovery crates cannot name [`GroundTruth`]; only the
+//! scoring code in this module reads it. What it must never do: set a metric directly or
+//! tune a discovery system with ground truth — every figure comes out of the behaviours in
+//! the world, the co-engagement recommender, the search index and the ad market.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use guardrail_ads::{
+    Campaign, CreativeClass, EngagementModel, Market, Observation, Viewer, wilson,
+};
+use guardrail_recommend::{
+    AllowAll, Engagement, EngagementIndex, EngagementKind, ExactBanList, QueryDecision,
+    RecommendConfig, SearchIndex, feed, similar_accounts, suggested_for_you,
+};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::generate::CHILD_TOPICS;
+use crate::truth::{GroundTruth, Role};
+use crate::vocabulary::BANNED_BASES;
+use crate::world::{Gender, World};
+
+/// The experiments this module runs.
+pub const EXPERIMENTS: [&str; 5] = ["e1", "e2", "e3", "e4", "e6"];
+
+/// Parameters of the experiments themselves (not of the world).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentConfig {
+    /// The recommender's tuning.
+    pub recommend: RecommendConfig,
+    /// Fresh test accounts in E1.
+    pub probes: usize,
+    /// Benign accounts sampled for the held-out hit rate in E1.
+    pub holdout_accounts: usize,
+    /// Share of known sellers removed in E3.
+    pub takedown_share: f64,
+    /// Probability that a removed seller comes back (backup or new account) in E3.
+    pub return_probability: f64,
+    /// Days simulated after the takedown in E3 and of contact in E6.
+    pub days_after: u32,
+    /// Probability a network member follows a network account it is shown (E3, E6).
+    pub follow_shown_network: f64,
+    /// Probability a predatory adult contacts a minor it is shown (E6), on any channel.
+    pub contact_probability: f64,
+    /// Competing ad market (E4).
+    pub market: Market,
+    /// Bid per engagement for both E4 creatives.
+    pub ad_bid: f64,
+    /// Impressions bought per E4 creative.
+    pub ad_budget: usize,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig {
+            recommend: RecommendConfig::default(),
+            probes: 20,
+            holdout_accounts: 300,
+            takedown_share: 0.9,
+            return_probability: 0.8,
+            days_after: 30,
+            follow_shown_network: 0.3,
+            contact_probability: 0.2,
+            market: Market {
+                median_price_women: 1.9,
+                median_price_men: 1.0,
+                median_price_other: 1.5,
+                price_spread: 0.5,
+            },
+            ad_bid: 8.0,
+            ad_budget: 12_000,
+        }
+    }
+}
+
+/// One experiment's result, the shape of `guardrail audit run --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentReport {
+    /// Experiment name (`e1`...).
+    pub experiment: String,
+    /// `off` (the guardrail layer arrives with issue 6).
+    pub guardrails: String,
+    /// The world's seed.
+    pub seed: u64,
+    /// Named metrics.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// An experiment failure (an unknown name).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown experiment `{0}`; expected one of e1, e2, e3, e4, e6")]
+pub struct UnknownExperiment(pub String);
+
+/// Runs one experiment by name.
+pub fn run(
+    name: &str,
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+) -> Result<ExperimentReport, UnknownExperiment> {
+    let metrics = match name {
+        "e1" => e1(world, truth, config),
+        "e2" => e2(world, truth),
+        "e3" => e3(world, truth, config),
+        "e4" => e4(world, truth, config),
+        "e6" => e6(world, truth, config),
+        other => return Err(UnknownExperiment(other.to_string())),
+    };
+    Ok(ExperimentReport {
+        experiment: name.to_string(),
+        guardrails: "off".to_string(),
+        seed: world.meta.seed,
+        metrics,
+    })
+}
+
+/// The platform's discovery systems built from public data only.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// The engagement index behind suggestions, similar accounts and feed.
+    pub index: EngagementIndex,
+    /// Hashtag, bio and caption search.
+    pub search: SearchIndex,
+    /// Posts by author, for the feed.
+    pub posts_by_author: Vec<Vec<(u32, u64)>>,
+    /// "Now": the first day after the history.
+    pub now: u64,
+}
+
+/// Every public engagement of a world as recommender input (likes and comments point at the
+/// post's author).
+pub fn engagements(world: &World) -> Vec<Engagement> {
+    let mut out = Vec::with_capacity(world.edge_count());
+    let account_edges = [
+        (&world.follows, EngagementKind::Follow),
+        (&world.views, EngagementKind::View),
+        (&world.reports, EngagementKind::Report),
+    ];
+    for (edges, kind) in account_edges {
+        out.extend(edges.iter().map(|e| Engagement {
+            actor: e.src,
+            target: e.dst,
+            kind,
+            at: u64::from(e.at),
+        }));
+    }
+    for (edges, kind) in [
+        (&world.likes, EngagementKind::Like),
+        (&world.comments, EngagementKind::Comment),
+    ] {
+        out.extend(edges.iter().filter_map(|e| {
+            let author = world.posts.get(e.post as usize)?.author;
+            Some(Engagement {
+                actor: e.account,
+                target: author,
+                kind,
+                at: u64::from(e.at),
+            })
+        }));
+    }
+    out.sort_by_key(|e| e.at);
+    out
+}
+
+impl Platform {
+    /// Builds the discovery systems from the public world. Takes no ground truth.
+    pub fn build(world: &World, recommend: &RecommendConfig) -> Self {
+        Platform::build_from(world, engagements(world), recommend)
+    }
+
+    fn build_from(
+        world: &World,
+        engagements: Vec<Engagement>,
+        recommend: &RecommendConfig,
+    ) -> Self {
+        let index = EngagementIndex::build(
+            world.accounts.len(),
+            engagements,
+            recommend.clone(),
+            &AllowAll,
+        );
+        let mut search = SearchIndex::default();
+        for post in &world.posts {
+            search.add_post(post.id, post.author, &post.hashtags, &post.caption);
+        }
+        for account in &world.accounts {
+            search.add_bio(account.id, &account.bio);
+        }
+        Platform {
+            index,
+            search,
+            posts_by_author: world.posts_by_author(),
+            now: u64::from(world.meta.days),
+        }
+    }
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn rng_for(world: &World, experiment: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(world.meta.seed);
+    rng.set_stream(100 + experiment);
+    rng
+}
+
+fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<u32> {
+    truth
+        .roles
+        .iter()
+        .filter(|r| {
+            r.role == Role::Seller
+                && world
+                    .accounts
+                    .get(r.account as usize)
+                    .is_some_and(|a| a.created_at == 0)
+        })
+        .map(|r| r.account)
+        .collect()
+}
+
+/// E1: one view floods the suggestions; following five floods the feed; the bystander leak;
+/// and benign quality on held-out follows.
+fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+    let mut rng = rng_for(world, 1);
+    let mut platform = Platform::build(world, &config.recommend);
+    let n = world.accounts.len();
+    let sellers = primary_sellers(world, truth);
+    let now = platform.now;
+    let (mut network_top10, mut shown_top10, mut network_feed, mut shown_feed) = (0, 0, 0, 0);
+    let mut time_to_first: Vec<f64> = Vec::new();
+    for probe_number in 0..config.probes {
+        let probe = (n + probe_number) as u32;
+        platform.index.grow_to(n + probe_number + 1);
+        let Some(&seed) = sellers.choose(&mut rng) else {
+            break;
+        };
+        platform.index.add(
+            &Engagement {
+                actor: probe,
+                target: seed,
+                kind: EngagementKind::View,
+                at: now,
+            },
+            &AllowAll,
+        );
+        let suggestions = suggested_for_you(&platform.index, probe, now, 10, &AllowAll);
+        network_top10 += suggestions
+            .iter()
+            .filter(|s| truth.in_network(s.account))
+            .count();
+        shown_top10 += suggestions.len();
+        if let Some(rank) = suggestions.iter().position(|s| truth.in_network(s.account)) {
+            time_to_first.push(rank as f64 + 1.0);
+        }
+        for suggestion in suggestions.iter().take(5) {
+            platform.index.add(
+                &Engagement {
+                    actor: probe,
+                    target: suggestion.account,
+                    kind: EngagementKind::Follow,
+                    at: now + 1,
+                },
+                &AllowAll,
+            );
+        }
+        let items = feed(
+            &platform.index,
+            &platform.posts_by_author,
+            probe,
+            now + 1,
+            30,
+            &AllowAll,
+        );
+        network_feed += items
+            .iter()
+            .filter(|(_, author)| truth.in_network(*author))
+            .count();
+        shown_feed += items.len();
+        platform.index.remove_account(probe);
+    }
+    // Bystander leak: visitors of an advocate's profile shown a network account there.
+    let (mut leaked, mut visitors) = (0, 0);
+    for advocate in truth.roles.iter().filter(|r| r.role == Role::Advocate) {
+        let mut seen: HashSet<u32> = HashSet::new();
+        for view in world
+            .views
+            .iter()
+            .filter(|v| v.dst == advocate.account && seen.insert(v.src))
+        {
+            let strip = similar_accounts(
+                &platform.index,
+                advocate.account,
+                Some(view.src),
+                now,
+                10,
+                &AllowAll,
+            );
+            visitors += 1;
+            if strip.iter().any(|s| truth.in_network(s.account)) {
+                leaked += 1;
+            }
+        }
+    }
+    let (niche_hits, niche_asked) = benign_holdout(world, truth, config, &[Role::Niche], &mut rng);
+    let (ordinary_hits, ordinary_asked) = benign_holdout(
+        world,
+        truth,
+        config,
+        &[Role::Ordinary, Role::ParentRun],
+        &mut rng,
+    );
+    let base_rate = share(
+        truth.roles.iter().filter(|r| r.role.in_network()).count(),
+        n,
+    );
+    BTreeMap::from([
+        (
+            "network_share_top10_after_one_view".to_string(),
+            share(network_top10, shown_top10),
+        ),
+        (
+            "network_share_feed_after_follow_5".to_string(),
+            share(network_feed, shown_feed),
+        ),
+        ("network_base_rate".to_string(), base_rate),
+        (
+            "probes_with_network_at_rank_1".to_string(),
+            share(
+                time_to_first.iter().filter(|&&r| r == 1.0).count(),
+                config.probes,
+            ),
+        ),
+        ("bystander_leak_rate".to_string(), share(leaked, visitors)),
+        ("bystander_visitors".to_string(), visitors as f64),
+        (
+            "benign_hit_rate_at_10".to_string(),
+            share(niche_hits, niche_asked),
+        ),
+        (
+            "ordinary_hit_rate_at_10".to_string(),
+            share(ordinary_hits, ordinary_asked),
+        ),
+    ])
+}
+
+/// Held-out follows of benign accounts: remove each sampled account's latest follow, rebuild,
+/// and ask whether it comes back in the top 10.
+fn benign_holdout(
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    roles: &[Role],
+    rng: &mut ChaCha8Rng,
+) -> (usize, usize) {
+    let mut latest: HashMap<u32, (u32, u32)> = HashMap::new();
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for edge in &world.follows {
+        *counts.entry(edge.src).or_default() += 1;
+        let entry = latest.entry(edge.src).or_insert((edge.at, edge.dst));
+        if (edge.at, edge.dst) > *entry {
+            *entry = (edge.at, edge.dst);
+        }
+    }
+    let mut candidates: Vec<u32> = truth
+        .roles
+        .iter()
+        .filter(|r| roles.contains(&r.role) && counts.get(&r.account).copied().unwrap_or(0) >= 5)
+        .map(|r| r.account)
+        .collect();
+    candidates.shuffle(rng);
+    candidates.truncate(config.holdout_accounts);
+    let held: HashSet<(u32, u32)> = candidates
+        .iter()
+        .filter_map(|a| latest.get(a).map(|&(_, dst)| (*a, dst)))
+        .collect();
+    let kept: Vec<Engagement> = engagements(world)
+        .into_iter()
+        .filter(|e| !(e.kind == EngagementKind::Follow && held.contains(&(e.actor, e.target))))
+        .collect();
+    let platform = Platform::build_from(world, kept, &config.recommend);
+    let hits = held
+        .iter()
+        .filter(|(account, target)| {
+            suggested_for_you(&platform.index, *account, platform.now, 10, &AllowAll)
+                .iter()
+                .any(|s| s.account == *target)
+        })
+        .count();
+    (hits, held.len())
+}
+
+/// E2: what banned-term queries reach behind the interstitial, autocomplete variants, and
+/// how many sellers an auditor reaches by search alone.
+fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
+    let platform = Platform::build(world, &RecommendConfig::default());
+    let policy = ExactBanList::new(BANNED_BASES);
+    let mut reachable = 0;
+    let mut interstitials = 0;
+    for term in BANNED_BASES {
+        let outcome = platform.search.search(&policy, &AllowAll, None, term, true);
+        interstitials += usize::from(outcome.decision == QueryDecision::Interstitial);
+        reachable += outcome.results.accounts.len() + outcome.results.posts.len();
+    }
+    let (mut prefixes, mut leaking) = (0, 0);
+    let mut learned: Vec<String> = BANNED_BASES.iter().map(|s| s.to_string()).collect();
+    for term in BANNED_BASES {
+        for end in 2..=term.len() {
+            let suggestions = platform.search.autocomplete(&policy, &term[..end], 10);
+            prefixes += 1;
+            if suggestions.hashtags.iter().any(|h| truth.is_variant(h)) {
+                leaking += 1;
+            }
+            learned.extend(suggestions.hashtags);
+        }
+    }
+    // The auditor snowballs: every learned hashtag and its related hashtags, results anyway.
+    let mut queries: Vec<String> = learned.clone();
+    for tag in &learned {
+        queries.extend(platform.search.related_hashtags(tag, 5));
+    }
+    queries.sort();
+    queries.dedup();
+    let mut found: HashSet<u32> = HashSet::new();
+    for query in &queries {
+        found.extend(
+            platform
+                .search
+                .search(&policy, &AllowAll, None, query, true)
+                .results
+                .accounts,
+        );
+    }
+    let sellers = primary_sellers(world, truth);
+    let reached = sellers.iter().filter(|s| found.contains(s)).count();
+    BTreeMap::from([
+        (
+            "blocked_query_results".to_string(),
+            reachable as f64 / BANNED_BASES.len() as f64,
+        ),
+        (
+            "interstitial_share".to_string(),
+            share(interstitials, BANNED_BASES.len()),
+        ),
+        (
+            "autocomplete_variant_rate".to_string(),
+            share(leaking, prefixes),
+        ),
+        (
+            "seller_reach_via_search".to_string(),
+            share(reached, sellers.len()),
+        ),
+        ("sellers_total".to_string(), sellers.len() as f64),
+    ])
+}
+
+/// E3: remove most known sellers, let a month run, and watch recommendations rebuild.
+fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+    let mut rng = rng_for(world, 3);
+    let mut platform = Platform::build(world, &config.recommend);
+    let mut sellers = primary_sellers(world, truth);
+    sellers.sort_unstable();
+    let mut shuffled = sellers.clone();
+    shuffled.shuffle(&mut rng);
+    let removed_count = (sellers.len() as f64 * config.takedown_share).round() as usize;
+    let removed: Vec<u32> = shuffled[..removed_count.min(shuffled.len())].to_vec();
+    let removed_set: HashSet<u32> = removed.iter().copied().collect();
+    for &seller in &removed {
+        platform.index.remove_account(seller);
+    }
+    // Who followed each removed seller (they know its bio and the backup it names).
+    let mut followers_of: HashMap<u32, Vec<u32>> = HashMap::new();
+    for edge in world
+        .follows
+        .iter()
+        .filter(|e| removed_set.contains(&e.dst))
+    {
+        followers_of.entry(edge.dst).or_default().push(edge.src);
+    }
+    let backup_of: HashMap<u32, u32> = truth
+        .backups
+        .iter()
+        .map(|b| (b.backup_of, b.account))
+        .collect();
+    let ring = |account: u32| truth.roles.get(account as usize).map_or(0, |r| r.group);
+    // Returns: the listed backup if there is one, else a brand-new account.
+    let mut next_id = world.accounts.len() as u32;
+    let mut returned: Vec<(u32, u32, u64)> = Vec::new(); // (new account, original, day it returns)
+    for &seller in &removed {
+        if rng.gen_bool(config.return_probability) {
+            let account = backup_of.get(&seller).copied().unwrap_or_else(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            returned.push((account, seller, platform.now + rng.gen_range(1..10)));
+        }
+    }
+    platform.index.grow_to(next_id as usize);
+    let new_accounts: HashSet<u32> = returned.iter().map(|r| r.0).collect();
+    let backups_used: HashSet<u32> = returned
+        .iter()
+        .map(|r| r.0)
+        .filter(|a| (*a as usize) < world.accounts.len())
+        .collect();
+    let network_member = |account: u32| {
+        new_accounts.contains(&account)
+            || (truth.in_network(account) && !removed_set.contains(&account))
+    };
+    let buyers: Vec<u32> = truth
+        .roles
+        .iter()
+        .filter(|r| r.role == Role::Buyer)
+        .map(|r| r.account)
+        .collect();
+    let surviving: Vec<u32> = sellers
+        .iter()
+        .copied()
+        .filter(|s| !removed_set.contains(s))
+        .collect();
+    let mut resurfaced: HashSet<u32> = HashSet::new();
+    let (mut final_new, mut final_shown) = (0, 0);
+    let end = platform.now + u64::from(config.days_after);
+    for day in platform.now + 1..=end {
+        for &(account, original, returns_at) in &returned {
+            if returns_at == day {
+                // The returned seller rejoins its ring: follows surviving ring sellers.
+                for &other in surviving.iter().filter(|&&s| ring(s) == ring(original)) {
+                    platform.index.add(
+                        &Engagement {
+                            actor: account,
+                            target: other,
+                            kind: EngagementKind::Follow,
+                            at: day,
+                        },
+                        &AllowAll,
+                    );
+                }
+            }
+            if returns_at <= day {
+                // Former followers find it through the backup named in the old bio.
+                for &follower in followers_of.get(&original).into_iter().flatten() {
+                    if rng.gen_bool(0.05) {
+                        platform.index.add(
+                            &Engagement {
+                                actor: follower,
+                                target: account,
+                                kind: EngagementKind::Follow,
+                                at: day,
+                            },
+                            &AllowAll,
+                        );
+                    }
+                }
+            }
+        }
+        for &buyer in &buyers {
+            if !rng.gen_bool(0.5) {
+                continue;
+            }
+            let suggestions = suggested_for_you(&platform.index, buyer, day, 10, &AllowAll);
+            for s in &suggestions {
+                if backups_used.contains(&s.account) {
+                    resurfaced.insert(s.account);
+                }
+                if network_member(s.account) && rng.gen_bool(config.follow_shown_network) {
+                    platform.index.add(
+                        &Engagement {
+                            actor: buyer,
+                            target: s.account,
+                            kind: EngagementKind::View,
+                            at: day,
+                        },
+                        &AllowAll,
+                    );
+                    platform.index.add(
+                        &Engagement {
+                            actor: buyer,
+                            target: s.account,
+                            kind: EngagementKind::Follow,
+                            at: day,
+                        },
+                        &AllowAll,
+                    );
+                }
+            }
+            if day == end {
+                final_new += suggestions
+                    .iter()
+                    .filter(|s| new_accounts.contains(&s.account))
+                    .count();
+                final_shown += suggestions.len();
+            }
+        }
+    }
+    let active_sellers = surviving.len() + returned.len();
+    BTreeMap::from([
+        (
+            "surviving_seller_share".to_string(),
+            share(surviving.len(), sellers.len()),
+        ),
+        (
+            "active_seller_share_after_month".to_string(),
+            share(active_sellers, sellers.len()),
+        ),
+        ("new_seller_accounts".to_string(), returned.len() as f64),
+        ("rebuild_rate".to_string(), share(final_new, final_shown)),
+        (
+            "backup_accounts_resurfaced".to_string(),
+            share(resurfaced.len(), backups_used.len()),
+        ),
+    ])
+}
+
+/// Interest bits: declared interests, plus topics of hashtags an account liked at least three times
+/// (the platform's own inference from behaviour).
+pub fn viewers(world: &World) -> (Vec<Viewer>, HashMap<String, u32>) {
+    let mut topics: Vec<String> = world
+        .accounts
+        .iter()
+        .flat_map(|a| a.interests.iter().cloned())
+        .collect();
+    topics.sort();
+    topics.dedup();
+    topics.truncate(64);
+    let bit: HashMap<String, u32> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u32))
+        .collect();
+    let mut liked_topics: HashMap<(u32, u32), u32> = HashMap::new();
+    for like in &world.likes {
+        if let Some(post) = world.posts.get(like.post as usize) {
+            for tag in &post.hashtags {
+                if let Some(&b) = bit.get(tag) {
+                    *liked_topics.entry((like.account, b)).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut interests: Vec<u64> = world
+        .accounts
+        .iter()
+        .map(|a| {
+            a.interests
+                .iter()
+                .filter_map(|t| bit.get(t))
+                .fold(0, |m, b| m | (1 << b))
+        })
+        .collect();
+    for ((account, b), count) in liked_topics {
+        if count >= 3
+            && let Some(m) = interests.get_mut(account as usize)
+        {
+            *m |= 1 << b;
+        }
+    }
+    let viewers = world
+        .accounts
+        .iter()
+        .map(|a| Viewer {
+            account: a.id,
+            gender: match a.gender {
+                Gender::Woman => guardrail_ads::Gender::Woman,
+                Gender::Man => guardrail_ads::Gender::Man,
+                Gender::Other => guardrail_ads::Gender::Other,
+            },
+            adult: a.declared_age >= 18,
+            interests: interests[a.id as usize],
+        })
+        .collect();
+    (viewers, bit)
+}
+
+/// Exposures for learning: every post of a followed account (up to eight, as in the feed),
+/// engaged when liked; minor-featuring and brand posts are the two creative classes.
+fn observations(world: &World) -> Vec<Observation> {
+    let liked: HashSet<(u32, u32)> = world.likes.iter().map(|l| (l.account, l.post)).collect();
+    let posts_by_author = world.posts_by_author();
+    let mut out = Vec::new();
+    for edge in &world.follows {
+        let business = world
+            .accounts
+            .get(edge.dst as usize)
+            .is_some_and(|a| a.business);
+        for &(post, _) in posts_by_author
+            .get(edge.dst as usize)
+            .into_iter()
+            .flatten()
+            .take(8)
+        {
+            let features_minor = world
+                .posts
+                .get(post as usize)
+                .is_some_and(|p| p.features_minor);
+            let class = if features_minor {
+                CreativeClass::FeaturesMinor
+            } else if business {
+                CreativeClass::ProductOnly
+            } else {
+                continue;
+            };
+            out.push(Observation {
+                account: edge.src,
+                class,
+                engaged: liked.contains(&(edge.src, post)),
+            });
+        }
+    }
+    out
+}
+
+/// E4: a child-photo ad and a product-only ad targeted at child-activity interests.
+fn e4(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+    let mut rng = rng_for(world, 4);
+    let (viewers, bit) = viewers(world);
+    let model = EngagementModel::learn(world.accounts.len(), observations(world), 5.0);
+    let target = CHILD_TOPICS
+        .iter()
+        .filter_map(|t| bit.get(*t))
+        .fold(0u64, |m, b| m | (1 << b));
+    let man = |account: u32| {
+        world
+            .accounts
+            .get(account as usize)
+            .is_some_and(|a| a.gender == Gender::Man)
+    };
+    let mut metrics = BTreeMap::new();
+    for (creative, label) in [
+        (CreativeClass::FeaturesMinor, "child_photo"),
+        (CreativeClass::ProductOnly, "product_photo"),
+    ] {
+        let campaign = Campaign {
+            target_interests: target,
+            adults_only: true,
+            creative,
+            bid: config.ad_bid,
+            budget_impressions: config.ad_budget,
+        };
+        let delivery = guardrail_ads::deliver(
+            &campaign,
+            &viewers,
+            &model,
+            &config.market,
+            &guardrail_ads::AllowAll,
+            30,
+            &mut rng,
+        );
+        let men = delivery.impressions.iter().filter(|&&a| man(a)).count();
+        let delivered = wilson(men, delivery.impressions.len());
+        metrics.insert(format!("delivered_share_men_{label}"), delivered.value);
+        metrics.insert(format!("delivered_share_men_{label}_ci_low"), delivered.low);
+        metrics.insert(
+            format!("delivered_share_men_{label}_ci_high"),
+            delivered.high,
+        );
+        metrics.insert(
+            format!("impressions_{label}"),
+            delivery.impressions.len() as f64,
+        );
+        if creative == CreativeClass::FeaturesMinor {
+            let eligible = wilson(
+                delivery.eligible.iter().filter(|&&a| man(a)).count(),
+                delivery.eligible.len(),
+            );
+            metrics.insert("eligible_share_men".to_string(), eligible.value);
+            metrics.insert("eligible_share_men_ci_low".to_string(), eligible.low);
+            metrics.insert("eligible_share_men_ci_high".to_string(), eligible.high);
+            let risky = wilson(
+                delivery
+                    .impressions
+                    .iter()
+                    .filter(|&&a| truth.in_network(a))
+                    .count(),
+                delivery.impressions.len(),
+            );
+            metrics.insert("risk_flagged_impression_share".to_string(), risky.value);
+            metrics.insert(
+                "risk_flagged_impression_share_ci_low".to_string(),
+                risky.low,
+            );
+            metrics.insert(
+                "risk_flagged_impression_share_ci_high".to_string(),
+                risky.high,
+            );
+            let eligible_risky = share(
+                delivery
+                    .eligible
+                    .iter()
+                    .filter(|&&a| truth.in_network(a))
+                    .count(),
+                delivery.eligible.len(),
+            );
+            metrics.insert("risk_flagged_eligible_share".to_string(), eligible_risky);
+        }
+    }
+    metrics
+}
+
+/// E6: minors in adults' suggestions, and where predatory adults' contacts with minors began.
+fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+    let mut rng = rng_for(world, 6);
+    let mut platform = Platform::build(world, &config.recommend);
+    let minor = |a: u32| world.declared_minor(a);
+    let mut connected: HashSet<(u32, u32)> = HashSet::new();
+    for edge in &world.follows {
+        connected.insert((edge.src, edge.dst));
+        connected.insert((edge.dst, edge.src));
+    }
+    let mut adults: Vec<u32> = truth
+        .roles
+        .iter()
+        .filter(|r| r.role == Role::Ordinary && !minor(r.account))
+        .map(|r| r.account)
+        .collect();
+    adults.shuffle(&mut rng);
+    adults.truncate(500);
+    let shown_minor = adults
+        .iter()
+        .filter(|&&adult| {
+            suggested_for_you(&platform.index, adult, platform.now, 10, &AllowAll)
+                .iter()
+                .any(|s| minor(s.account) && !connected.contains(&(adult, s.account)))
+        })
+        .count();
+    // Contact simulation: predatory adults meet minors through existing follows, search
+    // results and suggestions; each exposure leads to contact with the same probability.
+    let predators: Vec<u32> = truth
+        .roles
+        .iter()
+        .filter(|r| r.role == Role::Buyer)
+        .map(|r| r.account)
+        .collect();
+    let mut origin: HashMap<(u32, u32), &'static str> = HashMap::new();
+    for edge in world
+        .follows
+        .iter()
+        .filter(|e| minor(e.dst) && predators.binary_search(&e.src).is_ok())
+    {
+        origin.insert((edge.src, edge.dst), "follow");
+    }
+    let queries: Vec<String> = world
+        .accounts
+        .iter()
+        .filter(|a| a.declared_age < 18)
+        .flat_map(|a| a.interests.iter().cloned())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut searched: HashMap<u32, Vec<String>> = HashMap::new();
+    for search in &world.searches {
+        searched
+            .entry(search.account)
+            .or_default()
+            .push(search.query.clone());
+    }
+    let mut followers = vec![0u32; world.accounts.len()];
+    for edge in &world.follows {
+        followers[edge.dst as usize] += 1;
+    }
+    let mut contacts: HashMap<&'static str, usize> = HashMap::new();
+    let mut contacted: HashSet<(u32, u32)> = HashSet::new();
+    for day in platform.now + 1..=platform.now + u64::from(config.days_after) {
+        for &predator in &predators {
+            if !rng.gen_bool(0.5) {
+                continue;
+            }
+            let mut shown: Vec<(u32, &'static str)> =
+                suggested_for_you(&platform.index, predator, day, 10, &AllowAll)
+                    .iter()
+                    .map(|s| (s.account, "suggestion"))
+                    .collect();
+            // Each predator searches what it searched in the world's history (its own
+            // queries), now and then a topic minors post under.
+            let own = searched.get(&predator).filter(|_| rng.gen_bool(0.9));
+            let query = match own {
+                Some(list) => list.choose(&mut rng),
+                None => queries.choose(&mut rng),
+            };
+            if let Some(query) = query {
+                // Search ranks accounts by popularity (followers), as the platform did.
+                let mut results = platform
+                    .search
+                    .search(
+                        &ExactBanList::default(),
+                        &AllowAll,
+                        Some(predator),
+                        query,
+                        true,
+                    )
+                    .results
+                    .accounts;
+                results.sort_by_key(|&a| {
+                    (
+                        std::cmp::Reverse(followers.get(a as usize).copied().unwrap_or(0)),
+                        a,
+                    )
+                });
+                shown.extend(results.into_iter().take(10).map(|a| (a, "search")));
+            }
+            let followed: Vec<u32> = platform
+                .index
+                .following(predator)
+                .iter()
+                .copied()
+                .filter(|&a| minor(a))
+                .collect();
+            shown.extend(followed.into_iter().map(|a| (a, "follow")));
+            for (account, channel) in shown {
+                if !minor(account) || account == predator {
+                    continue;
+                }
+                let first = *origin.entry((predator, account)).or_insert(channel);
+                if !contacted.contains(&(predator, account))
+                    && rng.gen_bool(config.contact_probability)
+                {
+                    contacted.insert((predator, account));
+                    *contacts.entry(first).or_default() += 1;
+                    platform.index.add(
+                        &Engagement {
+                            actor: predator,
+                            target: account,
+                            kind: EngagementKind::Follow,
+                            at: day,
+                        },
+                        &AllowAll,
+                    );
+                }
+            }
+        }
+    }
+    let total: usize = contacts.values().sum();
+    BTreeMap::from([
+        (
+            "minor_suggestions_to_unconnected_adults".to_string(),
+            share(shown_minor, adults.len()),
+        ),
+        (
+            "inappropriate_contact_via_suggestions".to_string(),
+            share(contacts.get("suggestion").copied().unwrap_or(0), total),
+        ),
+        (
+            "inappropriate_contact_via_search".to_string(),
+            share(contacts.get("search").copied().unwrap_or(0), total),
+        ),
+        ("inappropriate_contacts".to_string(), total as f64),
+    ])
+}
+
+/// The headline metric of each experiment and the published figure it answers to, in the
+/// order `guardrail demo` prints them.
+pub const PUBLISHED: &[(&str, &str, &str)] = &[
+    (
+        "e1",
+        "network_share_top10_after_one_view",
+        "WSJ/SIO 2023: one view, immediately shown more sellers and buyers",
+    ),
+    (
+        "e1",
+        "network_share_feed_after_follow_5",
+        "WSJ 2023: following a handful floods the account",
+    ),
+    (
+        "e1",
+        "bystander_leak_rate",
+        "WSJ 2023: an advocate's visitors were shown the account she reported",
+    ),
+    (
+        "e1",
+        "benign_hit_rate_at_10",
+        "quality kept for tight benign communities (no published figure)",
+    ),
+    (
+        "e2",
+        "blocked_query_results",
+        "SIO 2023: interstitial with 'see results anyway'",
+    ),
+    (
+        "e2",
+        "autocomplete_variant_rate",
+        "WSJ Dec 2023: autocomplete offered new variants of banned terms",
+    ),
+    (
+        "e2",
+        "seller_reach_via_search",
+        "SIO 2023: 405 sellers found through hashtags alone",
+    ),
+    (
+        "e3",
+        "surviving_seller_share",
+        "SIO 2023: 31 of 405 (7.7%) still up a month later",
+    ),
+    (
+        "e3",
+        "active_seller_share_after_month",
+        "SIO 2023: hundreds of new accounts appeared",
+    ),
+    (
+        "e3",
+        "rebuild_rate",
+        "SIO 2023: viewing one remaining account led to new ones",
+    ),
+    (
+        "e3",
+        "backup_accounts_resurfaced",
+        "SIO/Ars 2023: backup accounts named in bios",
+    ),
+    (
+        "e4",
+        "eligible_share_men",
+        "NYT 2024: targeting estimated as mostly women",
+    ),
+    (
+        "e4",
+        "delivered_share_men_child_photo",
+        "NYT 2024: about 80-95% men for photos with the child",
+    ),
+    (
+        "e4",
+        "delivered_share_men_product_photo",
+        "NYT 2024: 64% men for product-only photos",
+    ),
+    (
+        "e4",
+        "risk_flagged_impression_share",
+        "NYT 2024: ads drew solicitations from convicted offenders",
+    ),
+    (
+        "e6",
+        "minor_suggestions_to_unconnected_adults",
+        "Ofcom: target 0",
+    ),
+    (
+        "e6",
+        "inappropriate_contact_via_suggestions",
+        "NM AG 2023: PYMK up to 75% of inappropriate adult-minor contact",
+    ),
+];

@@ -1,0 +1,204 @@
+//! The file-system edge: writing a world folder and loading one back.
+//!
+//! What it is for: the folder layout of `docs/world-format.md` — public tables at the top,
+//! ground truth under `truth/` — and format detection per table (`.csv` or `.jsonl`, the same
+//! loader for both). What it must never do: load `truth/` as part of [`load_world`]; reading
+//! ground truth is a separate, explicit call ([`load_truth`]) that only scoring code makes.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::format::{Format, LoadError, Record, read_records, write_records};
+use crate::truth::GroundTruth;
+use crate::world::{World, WorldMeta};
+
+/// Public tables of a world folder, in write order (file stems).
+pub const PUBLIC_TABLES: [&str; 9] = [
+    "accounts", "posts", "follows", "views", "likes", "comments", "searches", "reports", "blocks",
+];
+/// Ground-truth tables under `truth/` (file stems).
+pub const TRUTH_TABLES: [&str; 3] = ["roles", "backups", "tokens"];
+/// The folder holding ground truth, relative to the world folder.
+pub const TRUTH_DIR: &str = "truth";
+
+fn write_table<R: Record>(dir: &Path, stem: &str, format: Format, records: &[R]) -> io::Result<()> {
+    let path = dir.join(format!("{stem}.{}", format.extension()));
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+    write_records(&mut out, format, records)?;
+    out.flush()
+}
+
+/// Writes a world folder: `meta.json`, the public tables, and `truth/`. Tables are streamed
+/// through a buffered writer; `on_table` is called after each with its stem.
+pub fn write_world(
+    dir: &Path,
+    world: &World,
+    truth: &GroundTruth,
+    format: Format,
+    on_table: &mut dyn FnMut(&str),
+) -> io::Result<()> {
+    fs::create_dir_all(dir.join(TRUTH_DIR))?;
+    let meta = serde_json::to_string_pretty(&world.meta).map_err(io::Error::other)?;
+    fs::write(dir.join("meta.json"), meta + "\n")?;
+    write_table(dir, "accounts", format, &world.accounts)?;
+    on_table("accounts");
+    write_table(dir, "posts", format, &world.posts)?;
+    on_table("posts");
+    for (stem, edges) in [
+        ("follows", &world.follows),
+        ("views", &world.views),
+        ("reports", &world.reports),
+        ("blocks", &world.blocks),
+    ] {
+        write_table(dir, stem, format, edges)?;
+        on_table(stem);
+    }
+    for (stem, edges) in [("likes", &world.likes), ("comments", &world.comments)] {
+        write_table(dir, stem, format, edges)?;
+        on_table(stem);
+    }
+    write_table(dir, "searches", format, &world.searches)?;
+    on_table("searches");
+    let truth_dir = dir.join(TRUTH_DIR);
+    write_table(&truth_dir, "roles", format, &truth.roles)?;
+    write_table(&truth_dir, "backups", format, &truth.backups)?;
+    write_table(&truth_dir, "tokens", format, &truth.tokens)?;
+    on_table("truth");
+    Ok(())
+}
+
+/// Finds `<stem>.csv` or `<stem>.jsonl` in `dir` (exactly one must exist).
+fn find_table(dir: &Path, stem: &str) -> Result<PathBuf, LoadError> {
+    let candidates: Vec<PathBuf> = ["csv", "jsonl"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .filter(|p| p.is_file())
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(LoadError::Io {
+            origin: dir.join(format!("{stem}.csv")).display().to_string(),
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no {stem}.csv or {stem}.jsonl"),
+            ),
+        }),
+        _ => Err(LoadError::Io {
+            origin: dir.join(stem).display().to_string(),
+            source: io::Error::other(format!("both {stem}.csv and {stem}.jsonl exist; keep one")),
+        }),
+    }
+}
+
+fn load_table<R: Record>(dir: &Path, stem: &str) -> Result<Vec<R>, LoadError> {
+    let path = find_table(dir, stem)?;
+    let origin = path.display().to_string();
+    let file = File::open(&path).map_err(|source| LoadError::Io {
+        origin: origin.clone(),
+        source,
+    })?;
+    read_records(BufReader::with_capacity(1 << 20, file), &origin)
+}
+
+/// Loads the public part of a world folder (never `truth/`). `meta.json` is optional for
+/// worlds exported from elsewhere. Ids must be dense: account `i` on line `i`.
+pub fn load_world(dir: &Path) -> Result<World, LoadError> {
+    let meta_path = dir.join("meta.json");
+    let meta = if meta_path.is_file() {
+        let origin = meta_path.display().to_string();
+        let text = fs::read_to_string(&meta_path).map_err(|source| LoadError::Io {
+            origin: origin.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| LoadError::Invalid {
+            origin,
+            line: e.line(),
+            field: "meta".to_string(),
+            message: e.to_string(),
+        })?
+    } else {
+        WorldMeta {
+            synthetic: false,
+            seed: 0,
+            format_version: 1,
+            days: 30,
+        }
+    };
+    let world = World {
+        meta,
+        accounts: load_table(dir, "accounts")?,
+        posts: load_table(dir, "posts")?,
+        follows: load_table(dir, "follows")?,
+        views: load_table(dir, "views")?,
+        likes: load_table(dir, "likes")?,
+        comments: load_table(dir, "comments")?,
+        searches: load_table(dir, "searches")?,
+        reports: load_table(dir, "reports")?,
+        blocks: load_table(dir, "blocks")?,
+    };
+    check_dense(dir, &world)?;
+    Ok(world)
+}
+
+fn check_dense(dir: &Path, world: &World) -> Result<(), LoadError> {
+    let bad = |stem: &str, line: usize, field: &str, message: String| LoadError::Invalid {
+        origin: dir.join(stem).display().to_string(),
+        line,
+        field: field.to_string(),
+        message,
+    };
+    if let Some(i) = world
+        .accounts
+        .iter()
+        .enumerate()
+        .position(|(i, a)| a.id as usize != i)
+    {
+        return Err(bad(
+            "accounts",
+            i + 2,
+            "id",
+            format!("expected dense ids: id {i} on data row {}", i + 1),
+        ));
+    }
+    if let Some(i) = world
+        .posts
+        .iter()
+        .enumerate()
+        .position(|(i, p)| p.id as usize != i)
+    {
+        return Err(bad(
+            "posts",
+            i + 2,
+            "id",
+            format!("expected dense ids: id {i} on data row {}", i + 1),
+        ));
+    }
+    let n = world.accounts.len() as u32;
+    for (stem, edges) in [
+        ("follows", &world.follows),
+        ("views", &world.views),
+        ("reports", &world.reports),
+        ("blocks", &world.blocks),
+    ] {
+        if let Some(i) = edges.iter().position(|e| e.src >= n || e.dst >= n) {
+            return Err(bad(
+                stem,
+                i + 2,
+                "src/dst",
+                format!("account id out of range (there are {n} accounts)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Loads ground truth from `<dir>/truth/`. Only scoring code calls this.
+pub fn load_truth(dir: &Path) -> Result<GroundTruth, LoadError> {
+    let truth_dir = dir.join(TRUTH_DIR);
+    Ok(GroundTruth {
+        roles: load_table(&truth_dir, "roles")?,
+        backups: load_table(&truth_dir, "backups")?,
+        tokens: load_table(&truth_dir, "tokens")?,
+    })
+}
