@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod graph;
 mod media;
 mod text;
 mod world;
@@ -31,6 +32,8 @@ enum Command {
     Text(text::TextArgs),
     /// Known-image matching: PDQ hashes and hash banks.
     Media(media::MediaArgs),
+    /// Network mapping: communities, propagation from seeds, the explained map.
+    Graph(graph::GraphArgs),
     /// Synthetic worlds: generate a platform that fails the way the real one did.
     World(world::WorldArgs),
     /// The audit harness: run an experiment on a world folder.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Text(args) => text::run(args),
         Command::Media(args) => media::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::World(args) => world::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),

@@ -25,13 +25,13 @@
 //! This crate is pure: no IO (text is read through `impl BufRead`), no clocks, no
 //! global state; randomness only from explicit seeds.
 
-//T pub mod evaluation;
-//T pub mod features;
+pub mod evaluation;
+pub mod features;
 pub mod graph;
-//T pub mod leiden;
-//T pub mod map;
+pub mod leiden;
+pub mod map;
 pub mod ppr;
-//T pub mod synthetic;
+pub mod synthetic;
 
 mod fasthash;
 

@@ -1,0 +1,710 @@
+//! The network map: from seed accounts to a ranked, explained list of suspected network
+//! accounts, the communities where seeds concentrate, and a size estimate.
+//!
+//! How an account is scored (every term is recorded as evidence):
+//! 1. Proximity: personalised PageRank from the seeds over the undirected graph, divided
+//!    by degree (SybilRank's normalisation, so hubs are not suspects for being hubs),
+//!    turned into a percentile among the accounts the walk reached.
+//! 2. Seed concentration: Leiden communities; a community holding a large share of the
+//!    seeds at many times the base rate lends weight to its members.
+//! 3. Signals: text-guard verdicts on bio and posts; direct links with seeds; following
+//!    many accounts that feature minors together with adult content; reports and blocks
+//!    from minors.
+//! 4. A second pass adds links to the accounts the first pass ranked highest, which is
+//!    what finds camouflaged members: their text is clean and most of their follows are
+//!    ordinary, but the accounts they link to are not.
+//!
+//! What the map must never do: flag a community for being tight. Density and PageRank
+//! mass alone never reach the review threshold; proximity is capped below it, and the
+//! rest needs signals or seed concentration. It never reads ground truth.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::features::{AccountFeatures, MapInput, TextLevel, TextSignals, account_features};
+use crate::graph::{EdgeKind, NodeId};
+use crate::leiden::{LeidenConfig, LeidenError, leiden};
+use crate::ppr::{Direction, PprConfig, PprError, ppr_push};
+
+/// Parameters of the map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapConfig {
+    /// PPR damping (probability of following an edge).
+    pub damping: f64,
+    /// PPR push tolerance.
+    pub epsilon: f64,
+    /// Community detection.
+    pub leiden: LeidenConfig,
+    /// How many suspects to list (the review budget).
+    pub budget: usize,
+}
+
+impl Default for MapConfig {
+    fn default() -> MapConfig {
+        MapConfig {
+            damping: 0.7,
+            epsilon: 1e-7,
+            leiden: LeidenConfig::default(),
+            budget: 500,
+        }
+    }
+}
+
+/// Why a map could not be built.
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum MapError {
+    /// The attributes do not cover every node.
+    #[error("attributes cover {attributes} accounts but the graph has {nodes} nodes")]
+    AttributeCount {
+        /// Attribute rows.
+        attributes: usize,
+        /// Graph nodes.
+        nodes: usize,
+    },
+    /// Propagation failed (no seeds, bad seed).
+    #[error("propagation: {0}")]
+    Propagation(#[from] PprError),
+    /// Community detection failed.
+    #[error("communities: {0}")]
+    Communities(#[from] LeidenError),
+}
+
+/// The role the map assigns to a suspect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Followed and messaged by other suspects, or sells in its bio.
+    Seller,
+    /// Follows many suspected sellers and is followed by suspects.
+    Aggregator,
+    /// Follows sellers or aggregators and shows consumer signals.
+    Buyer,
+    /// Near the network without risk signals of its own.
+    Bystander,
+}
+
+/// Why an account was ranked where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Seeds the account is directly linked with (external ids).
+    pub linked_seeds: Vec<String>,
+    /// A shortest path from the nearest seed to the account (external ids).
+    pub path_from_seed: Vec<String>,
+    /// Each signal that contributed, with its share of the score.
+    pub signals: Vec<(String, f64)>,
+}
+
+/// One suspected account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suspect {
+    /// Node id.
+    pub node: NodeId,
+    /// External account id.
+    pub account: String,
+    /// Assigned role.
+    pub role: Role,
+    /// Total score (the sum of the evidence shares).
+    pub score: f64,
+    /// Leiden community.
+    pub community: u32,
+    /// What ranked it.
+    pub evidence: Evidence,
+}
+
+/// A community where seeds concentrate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedCommunity {
+    /// Community id.
+    pub community: u32,
+    /// Members.
+    pub size: usize,
+    /// Seeds among them.
+    pub seeds: usize,
+    /// Seed share in the community over the seed share in the graph.
+    pub enrichment: f64,
+    /// Listed suspects in it.
+    pub suspects: usize,
+}
+
+/// An estimate of the network's size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeEstimate {
+    /// Suspects scored above the confidence threshold.
+    pub accounts: usize,
+    /// Of those, sellers.
+    pub sellers: usize,
+    /// Of those, aggregators.
+    pub aggregators: usize,
+    /// Of those, buyers.
+    pub buyers: usize,
+    /// Distinct accounts following at least one seller counted above.
+    pub unique_followers_of_sellers: usize,
+    /// How the figures were obtained.
+    pub method: String,
+}
+
+/// The map.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkMap {
+    /// Seeds used (external ids).
+    pub seeds: Vec<String>,
+    /// Suspects, best first, at most the budget.
+    pub suspects: Vec<Suspect>,
+    /// Communities with at least two seeds, most enriched first.
+    pub seed_communities: Vec<SeedCommunity>,
+    /// Size estimate.
+    pub size: SizeEstimate,
+}
+
+/// Score above which a suspect counts in the size estimate; proximity alone (at most
+/// [`PROXIMITY_WEIGHT`]) stays below it by construction.
+pub const CONFIDENT_SCORE: f64 = 3.0;
+/// The largest share proximity can contribute.
+pub const PROXIMITY_WEIGHT: f64 = 1.5;
+
+/// Builds the map.
+pub fn build_map(
+    input: &MapInput,
+    text: &dyn TextSignals,
+    config: &MapConfig,
+) -> Result<NetworkMap, MapError> {
+    let graph = &input.graph;
+    let node_count = graph.node_count();
+    if input.accounts.len() != node_count {
+        return Err(MapError::AttributeCount {
+            attributes: input.accounts.len(),
+            nodes: node_count,
+        });
+    }
+    let ppr_config = PprConfig {
+        damping: config.damping,
+        direction: Direction::Undirected,
+    };
+    let proximity = ppr_push(graph, &input.seeds, &ppr_config, config.epsilon)?;
+    let partition = leiden(graph, &config.leiden)?;
+    let mut seed_flags = vec![false; node_count];
+    for &seed in &input.seeds {
+        seed_flags[seed as usize] = true;
+    }
+
+    // Proximity percentile among reached accounts, degree-normalised.
+    let mut proximity_rank = vec![0.0; node_count];
+    {
+        let mut reached: Vec<(NodeId, f64)> = proximity
+            .scores
+            .iter()
+            .map(|&(node, score)| {
+                (
+                    node,
+                    score / crate::ppr::degree(graph, Direction::Undirected, node).max(1.0),
+                )
+            })
+            .collect();
+        reached.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let count = reached.len().max(1) as f64;
+        for (index, &(node, _)) in reached.iter().enumerate() {
+            proximity_rank[node as usize] = (index + 1) as f64 / count;
+        }
+    }
+
+    // Seed concentration per community.
+    let communities = partition.communities();
+    let seed_total = input.seeds.len().max(1) as f64;
+    let base_rate = seed_total / node_count.max(1) as f64;
+    let community_strength: Vec<(usize, f64)> = communities
+        .iter()
+        .map(|members| {
+            let seeds = members.iter().filter(|&&m| seed_flags[m as usize]).count();
+            let enrichment = if members.is_empty() {
+                0.0
+            } else {
+                seeds as f64 / members.len() as f64 / base_rate
+            };
+            (seeds, enrichment)
+        })
+        .collect();
+    let concentration = |community: u32| -> f64 {
+        let (seeds, enrichment) = community_strength
+            .get(community as usize)
+            .copied()
+            .unwrap_or((0, 0.0));
+        if seeds < 2 || enrichment < 5.0 {
+            return 0.0;
+        }
+        // Share of all seeds held, scaled so holding a fifth of them counts fully.
+        (seeds as f64 / seed_total * 5.0).min(1.0)
+    };
+
+    let mut features: Vec<AccountFeatures> = (0..node_count as NodeId)
+        .map(|node| account_features(input, text, &seed_flags, node))
+        .collect();
+    // Seeds following an account that features minors mark it as a target, not a
+    // member: those links are not evidence against it.
+    for (node, attributes) in input.accounts.iter().enumerate() {
+        if draws_followers_for_content(attributes) {
+            features[node].seeds_reaching.clear();
+        }
+    }
+
+    // First pass.
+    let mut scored: Vec<(f64, Vec<(String, f64)>)> = (0..node_count)
+        .map(|node| {
+            first_pass(
+                &features[node],
+                seed_flags[node],
+                proximity_rank[node],
+                concentration(partition.membership[node]),
+            )
+        })
+        .collect();
+    // Second pass: links to the accounts the first pass ranked confidently. Following,
+    // messaging or engaging with suspects counts; being followed by them counts only for
+    // accounts that do not draw followers for their content (featuring minors, adult
+    // content): an account featuring minors that suspects follow is a target of the
+    // network, not a member of it, and adult-content accounts are followed by everyone.
+    //
+    // Only accounts tied to the network by their own evidence (a seed, a text-guard
+    // match, a direct link with a seed) are confident enough to lend weight: otherwise
+    // a tight community whose members share behavioural signals would lift itself by
+    // its own links.
+    let mut tied: Vec<bool> = (0..node_count)
+        .map(|node| {
+            seed_flags[node]
+                || features[node].text.strongest() > TextLevel::None
+                || !features[node].seeds_reached.is_empty()
+                || !features[node].seeds_reaching.is_empty()
+        })
+        .collect();
+    let confident: Vec<bool> = scored
+        .iter()
+        .zip(&tied)
+        .map(|((score, _), &tied)| tied && *score >= CONFIDENT_SCORE)
+        .collect();
+    for (node, (score, signals)) in scored.iter_mut().enumerate() {
+        if *score <= 0.0 {
+            continue;
+        }
+        let linked_out = graph
+            .out_edges(node as NodeId)
+            .filter(|edge| {
+                edge.kind != EdgeKind::View
+                    && confident[edge.node as usize]
+                    && edge.node as usize != node
+            })
+            .count();
+        let linked_in = if draws_followers_for_content(&input.accounts[node]) {
+            0
+        } else {
+            graph
+                .in_edges(node as NodeId)
+                .filter(|edge| {
+                    edge.kind != EdgeKind::View
+                        && confident[edge.node as usize]
+                        && edge.node as usize != node
+                })
+                .count()
+        };
+        if linked_out + linked_in >= 2 {
+            // Following suspects is a choice; being followed by them is weaker evidence.
+            let share = (0.8 * linked_out as f64).min(3.2) + (0.6 * linked_in as f64).min(2.4);
+            let share = share.min(3.2);
+            *score += share;
+            signals.push((
+                format!("links to {linked_out} and from {linked_in} confident suspects"),
+                share,
+            ));
+            tied[node] = true;
+        }
+    }
+
+    // Behavioural signals without any tie to the network make an account worth a look
+    // for other reasons, not a network suspect: half weight, and said so.
+    for (node, (score, signals)) in scored.iter_mut().enumerate() {
+        if *score > 0.0 && !tied[node] {
+            let penalty = -*score / 2.0;
+            *score += penalty;
+            signals.push((
+                "no tie to seeds or suspects: half weight".to_string(),
+                penalty,
+            ));
+        }
+    }
+
+    let paths = nearest_seed_paths(input);
+    let mut ranked: Vec<usize> = (0..node_count)
+        .filter(|&node| scored[node].0 > 0.0)
+        .collect();
+    ranked.sort_unstable_by(|&a, &b| scored[b].0.total_cmp(&scored[a].0).then(a.cmp(&b)));
+    let listed: Vec<usize> = ranked.iter().copied().take(config.budget).collect();
+    let mut suspect_flags = vec![false; node_count];
+    for &node in &ranked {
+        if scored[node].0 >= CONFIDENT_SCORE {
+            suspect_flags[node] = true;
+        }
+    }
+    let roles: Vec<Option<Role>> = (0..node_count)
+        .map(|node| {
+            (scored[node].0 > 0.0)
+                .then(|| assign_role(input, &features[node], &suspect_flags, node, scored[node].0))
+        })
+        .collect();
+    let external = |node: NodeId| graph.external_id(node).to_string();
+    let suspects: Vec<Suspect> = listed
+        .iter()
+        .map(|&node| {
+            let features = &features[node];
+            let mut linked_seeds: Vec<NodeId> = features
+                .seeds_reached
+                .iter()
+                .chain(&features.seeds_reaching)
+                .copied()
+                .collect();
+            linked_seeds.sort_unstable();
+            linked_seeds.dedup();
+            Suspect {
+                node: node as NodeId,
+                account: external(node as NodeId),
+                role: roles[node].unwrap_or(Role::Bystander),
+                score: scored[node].0,
+                community: partition.membership[node],
+                evidence: Evidence {
+                    linked_seeds: linked_seeds.into_iter().map(external).collect(),
+                    path_from_seed: paths[node].iter().map(|&step| external(step)).collect(),
+                    signals: scored[node].1.clone(),
+                },
+            }
+        })
+        .collect();
+
+    let mut seed_communities: Vec<SeedCommunity> = community_strength
+        .iter()
+        .enumerate()
+        .filter(|(_, (seeds, _))| *seeds >= 2)
+        .map(|(community, &(seeds, enrichment))| SeedCommunity {
+            community: community as u32,
+            size: communities[community].len(),
+            seeds,
+            enrichment,
+            suspects: suspects
+                .iter()
+                .filter(|s| s.community as usize == community)
+                .count(),
+        })
+        .collect();
+    seed_communities.sort_by(|a, b| {
+        b.enrichment
+            .total_cmp(&a.enrichment)
+            .then(a.community.cmp(&b.community))
+    });
+
+    let size = estimate_size(input, &roles, &suspect_flags);
+    Ok(NetworkMap {
+        seeds: input.seeds.iter().map(|&seed| external(seed)).collect(),
+        suspects,
+        seed_communities,
+        size,
+    })
+}
+
+/// Accounts whose followers follow them for their content; links from suspects to them
+/// are not evidence against them.
+fn draws_followers_for_content(attributes: &crate::features::AccountAttributes) -> bool {
+    attributes.features_minors || attributes.adult_content
+}
+
+fn first_pass(
+    features: &AccountFeatures,
+    seed: bool,
+    proximity_rank: f64,
+    concentration: f64,
+) -> (f64, Vec<(String, f64)>) {
+    let mut signals: Vec<(String, f64)> = Vec::new();
+    if seed {
+        signals.push(("confirmed seed".to_string(), 5.0));
+    }
+    let text_share = match features.text.strongest() {
+        TextLevel::Block if !seed => 3.0,
+        TextLevel::Restrict => 1.5,
+        _ => 0.0,
+    };
+    if text_share > 0.0 {
+        let rules = features.text.rules.join(", ");
+        signals.push((
+            format!(
+                "text guard {:?} on bio/posts ({rules})",
+                features.text.strongest()
+            )
+            .to_lowercase(),
+            text_share,
+        ));
+    }
+    // Reaching out to a seed (following, messaging) is a choice of the account; being
+    // followed by a seed is not, so it weighs half as much.
+    let reached = features.seeds_reached.len().min(3) as f64;
+    let reaching = features.seeds_reaching.len().min(3) as f64;
+    if reached + reaching > 0.0 {
+        signals.push((
+            format!(
+                "links to {} seeds and from {} seeds",
+                features.seeds_reached.len(),
+                features.seeds_reaching.len()
+            ),
+            0.8 * reached + 0.4 * reaching,
+        ));
+    }
+    if features.follows_minors_with_adult_content() {
+        signals.push((
+            format!(
+                "follows {} accounts featuring minors ({:.0}% of follows) and {} adult-content accounts",
+                features.minor_featuring_follows,
+                features.minor_featuring_share * 100.0,
+                features.adult_content_follows
+            ),
+            1.5,
+        ));
+    } else if features.minor_featuring_follows >= 3 && features.minor_featuring_share >= 0.15 {
+        signals.push((
+            format!(
+                "follows {} accounts featuring minors ({:.0}% of follows)",
+                features.minor_featuring_follows,
+                features.minor_featuring_share * 100.0
+            ),
+            0.5,
+        ));
+    }
+    if features.reports_and_blocks_from_minors > 0 {
+        let share = if features.reports_and_blocks_from_minors >= 2 {
+            1.5
+        } else {
+            0.75
+        };
+        signals.push((
+            format!(
+                "reported or blocked by minors {} times",
+                features.reports_and_blocks_from_minors
+            ),
+            share,
+        ));
+    }
+    if concentration > 0.0 {
+        signals.push((
+            "in a community where seeds concentrate".to_string(),
+            1.5 * concentration,
+        ));
+    }
+    let has_signal = !signals.is_empty();
+    // Proximity only counts on top of a signal: closeness alone flags nobody.
+    if has_signal && proximity_rank > 0.0 {
+        signals.push((
+            format!("proximity to seeds (percentile {:.2})", proximity_rank),
+            PROXIMITY_WEIGHT * proximity_rank,
+        ));
+    }
+    let score = signals.iter().map(|(_, share)| share).sum();
+    (score, signals)
+}
+
+fn assign_role(
+    input: &MapInput,
+    features: &AccountFeatures,
+    suspects: &[bool],
+    node: usize,
+    score: f64,
+) -> Role {
+    if score < CONFIDENT_SCORE {
+        return Role::Bystander;
+    }
+    if features.text.bio == TextLevel::Block {
+        return Role::Seller;
+    }
+    let graph = &input.graph;
+    let suspect_followers = graph
+        .in_edges(node as NodeId)
+        .filter(|edge| {
+            matches!(edge.kind, EdgeKind::Follow | EdgeKind::Message)
+                && suspects[edge.node as usize]
+        })
+        .count();
+    let suspect_follows = graph
+        .out_edges(node as NodeId)
+        .filter(|edge| edge.kind == EdgeKind::Follow && suspects[edge.node as usize])
+        .count();
+    if suspect_followers >= 8 && suspect_follows >= 8 {
+        Role::Aggregator
+    } else if suspect_followers >= 5 && suspect_followers > suspect_follows {
+        Role::Seller
+    } else {
+        Role::Buyer
+    }
+}
+
+fn estimate_size(input: &MapInput, roles: &[Option<Role>], suspects: &[bool]) -> SizeEstimate {
+    let count = |role: Role| {
+        roles
+            .iter()
+            .zip(suspects)
+            .filter(|(r, s)| **s && **r == Some(role))
+            .count()
+    };
+    let mut follower_flags = vec![false; input.graph.node_count()];
+    for (node, role) in roles.iter().enumerate() {
+        if suspects[node] && *role == Some(Role::Seller) {
+            for edge in input.graph.in_edges(node as NodeId) {
+                if edge.kind == EdgeKind::Follow {
+                    follower_flags[edge.node as usize] = true;
+                }
+            }
+        }
+    }
+    SizeEstimate {
+        accounts: suspects.iter().filter(|&&s| s).count(),
+        sellers: count(Role::Seller),
+        aggregators: count(Role::Aggregator),
+        buyers: count(Role::Buyer),
+        unique_followers_of_sellers: follower_flags.iter().filter(|&&f| f).count(),
+        method: format!(
+            "accounts scoring at least {CONFIDENT_SCORE} (signals beyond proximity), split by assigned role; \
+             followers counted exactly as the distinct accounts with a follow edge to a suspected seller"
+        ),
+    }
+}
+
+/// For every node, a shortest undirected path from the nearest seed (empty when no seed
+/// reaches it); one multi-source breadth-first search.
+fn nearest_seed_paths(input: &MapInput) -> Vec<Vec<NodeId>> {
+    let graph = &input.graph;
+    let node_count = graph.node_count();
+    let mut parent = vec![u32::MAX; node_count];
+    let mut reached = vec![false; node_count];
+    let mut queue = VecDeque::new();
+    for &seed in &input.seeds {
+        if !reached[seed as usize] {
+            reached[seed as usize] = true;
+            queue.push_back(seed);
+        }
+    }
+    while let Some(node) = queue.pop_front() {
+        for &next in graph
+            .out_neighbours(node)
+            .iter()
+            .chain(graph.in_neighbours(node))
+        {
+            if !reached[next as usize] {
+                reached[next as usize] = true;
+                parent[next as usize] = node;
+                queue.push_back(next);
+            }
+        }
+    }
+    (0..node_count)
+        .map(|node| {
+            if !reached[node] {
+                return Vec::new();
+            }
+            let mut path = vec![node as NodeId];
+            let mut current = node;
+            while parent[current] != u32::MAX {
+                current = parent[current] as usize;
+                path.push(current as NodeId);
+            }
+            path.reverse();
+            path
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::{LfrConfig, TrueRole, WorldConfig, world};
+    use proptest::prelude::*;
+
+    fn small_world(niche_size: usize, niche_communities: usize) -> WorldConfig {
+        WorldConfig {
+            background: LfrConfig {
+                average_degree: 10.0,
+                ..LfrConfig::standard(1_500, 0.3)
+            },
+            niche_communities,
+            niche_size,
+            parent_run_accounts: 60,
+            adult_content_accounts: 30,
+            sellers: 15,
+            aggregators: 4,
+            buyers: 90,
+            bystanders: 15,
+            ..WorldConfig::default()
+        }
+    }
+
+    #[test]
+    fn suspects_carry_their_evidence() {
+        let synthetic = world(&small_world(30, 3), 9).expect("world");
+        let map = build_map(
+            &synthetic.input,
+            &synthetic.text,
+            &MapConfig {
+                budget: 40,
+                ..MapConfig::default()
+            },
+        )
+        .expect("map");
+        assert_eq!(map.suspects.len(), 40);
+        for pair in map.suspects.windows(2) {
+            assert!(pair[0].score >= pair[1].score, "ranked best first");
+        }
+        for suspect in &map.suspects {
+            let total: f64 = suspect
+                .evidence
+                .signals
+                .iter()
+                .map(|(_, share)| share)
+                .sum();
+            assert!(
+                (total - suspect.score).abs() < 1e-9,
+                "the score is the sum of its evidence"
+            );
+            if let Some(first) = suspect.evidence.path_from_seed.first() {
+                assert!(map.seeds.contains(first), "paths start at a seed");
+                assert_eq!(
+                    suspect.evidence.path_from_seed.last(),
+                    Some(&suspect.account)
+                );
+            }
+        }
+        assert!(!map.seed_communities.is_empty());
+        assert!(map.size.sellers > 0 && map.size.unique_followers_of_sellers > 0);
+        // No seeds is an error, not an empty map.
+        let mut no_seeds = synthetic.input.clone();
+        no_seeds.seeds.clear();
+        assert!(build_map(&no_seeds, &synthetic.text, &MapConfig::default()).is_err());
+        let mut short = synthetic.input.clone();
+        short.accounts.pop();
+        assert!(matches!(
+            build_map(&short, &synthetic.text, &MapConfig::default()),
+            Err(MapError::AttributeCount { .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+        /// However tight or large benign niche communities are, their members never reach
+        /// the confidence threshold: tightness is not a signal.
+        #[test]
+        fn tight_benign_communities_are_not_flagged(niche_size in 10usize..80, communities in 1usize..4, seed in 0u64..1000) {
+            let synthetic = world(&small_world(niche_size, communities), seed).expect("world");
+            let map = build_map(&synthetic.input, &synthetic.text, &MapConfig { budget: usize::MAX, ..MapConfig::default() }).expect("map");
+            for suspect in &map.suspects {
+                let node = suspect.node as usize;
+                if synthetic.truth.niche_member[node] {
+                    prop_assert!(suspect.score < CONFIDENT_SCORE, "niche member {} scored {:?}", node, suspect.evidence.signals);
+                    prop_assert_eq!(synthetic.truth.roles[node], TrueRole::Outside);
+                }
+            }
+        }
+    }
+}
