@@ -56,29 +56,14 @@ fn load_policy(path: &PathBuf) -> Result<Policy> {
     Ok(Policy::from_toml(&source, &path.display().to_string())?)
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SurfaceArg {
-    Search,
-    Hashtag,
-    Autocomplete,
-    Bio,
-    Caption,
-    Comment,
-    Username,
+/// Surfaces by the names the text guard gives them (one list, kept in `guardrail-text`).
+fn surface_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Surface::ALL.map(Surface::name))
 }
 
-impl From<SurfaceArg> for Surface {
-    fn from(surface: SurfaceArg) -> Surface {
-        match surface {
-            SurfaceArg::Search => Surface::Search,
-            SurfaceArg::Hashtag => Surface::Hashtag,
-            SurfaceArg::Autocomplete => Surface::Autocomplete,
-            SurfaceArg::Bio => Surface::Bio,
-            SurfaceArg::Caption => Surface::Caption,
-            SurfaceArg::Comment => Surface::Comment,
-            SurfaceArg::Username => Surface::Username,
-        }
-    }
+fn parse_surface(name: &str) -> Surface {
+    // Clap has already checked the name against `surface_values`.
+    name.parse().unwrap_or(Surface::Search)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,8 +77,8 @@ struct CheckArgs {
     #[command(flatten)]
     policy: PolicySource,
     /// The surface the text is for; surfaces treat tiers differently.
-    #[arg(long, value_enum, default_value = "search")]
-    surface: SurfaceArg,
+    #[arg(long, default_value = "search", value_parser = surface_values())]
+    surface: String,
     /// One JSON object per line instead of text.
     #[arg(long)]
     json: bool,
@@ -109,8 +94,8 @@ struct ExplainArgs {
     /// The text to explain.
     text: String,
     /// The surface (hashtag and username split CamelCase everywhere).
-    #[arg(long, value_enum, default_value = "search")]
-    surface: SurfaceArg,
+    #[arg(long, default_value = "search", value_parser = surface_values())]
+    surface: String,
 }
 
 #[derive(Debug, Args)]
@@ -151,7 +136,7 @@ struct VerdictLine<'a> {
 
 fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let policy = args.policy.load()?;
-    let surface = Surface::from(args.surface);
+    let surface = parse_surface(&args.surface);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let threshold = args.fail_on.map(|f| match f {
@@ -247,7 +232,7 @@ fn write_plain(out: &mut impl Write, input: &[u8], verdict: &TextVerdict) -> Res
 }
 
 fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
-    let surface = Surface::from(args.surface);
+    let surface = parse_surface(&args.surface);
     let options = NormalizeOptions {
         split_camel_case_everywhere: matches!(surface, Surface::Hashtag | Surface::Username),
         ..NormalizeOptions::default()
