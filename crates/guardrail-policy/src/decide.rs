@@ -188,37 +188,6 @@ impl Engine {
     /// at all. Only rules that do not depend on a viewer, a relationship or a query are
     /// applied (those are decided when serving), so gating at both points agrees.
     pub fn index_gate(&self, surface: Surface, account: &AccountSignals) -> Verdict {
-        let viewer_independent = |rule: &Rule| {
-            rule.when.iter().chain(rule.unless.iter()).all(|p| {
-                !matches!(
-                    p,
-                    Predicate::ViewerAdult
-                        | Predicate::ViewerMinor
-                        | Predicate::ViewerRiskFlagged
-                        | Predicate::ViewerHighRisk
-                        | Predicate::RelationConnected
-                        | Predicate::RelationBlocked
-                        | Predicate::QueryBlocked
-                        | Predicate::QueryRestricted
-                )
-            })
-        };
-        let gate = Engine {
-            rules: RuleSet {
-                name: format!("{} (index gate)", self.rules.name),
-                rules: self
-                    .rules
-                    .rules
-                    .iter()
-                    .filter(|r| viewer_independent(r))
-                    .cloned()
-                    .collect(),
-                thresholds: self.rules.thresholds,
-            },
-            text: self.text.clone(),
-            by_surface: Vec::new(),
-        };
-        let gate = Engine::new(gate.rules, gate.text);
         let context = Context {
             surface,
             viewer: None,
@@ -228,7 +197,11 @@ impl Engine {
             account: Some(account),
             ..Candidate::default()
         };
-        gate.decide(&context, &candidate)
+        let no_query = QueryReading {
+            decision: None,
+            rule: None,
+        };
+        self.evaluate_rules(&context, &no_query, &candidate, viewer_independent)
     }
 
     fn read_query(&self, context: &Context) -> QueryReading {
@@ -255,6 +228,17 @@ impl Engine {
         query: &QueryReading,
         candidate: &Candidate,
     ) -> Verdict {
+        self.evaluate_rules(context, query, candidate, |_| true)
+    }
+
+    /// Runs the surface's rules that `include` accepts, in order.
+    fn evaluate_rules(
+        &self,
+        context: &Context,
+        query: &QueryReading,
+        candidate: &Candidate,
+        include: impl Fn(&Rule) -> bool,
+    ) -> Verdict {
         let mut verdict = Verdict {
             surface: context.surface,
             action: Action::Allow,
@@ -275,6 +259,9 @@ impl Engine {
         let indexes = &self.by_surface[surface_index(context.surface)];
         for &index in indexes {
             let rule = &self.rules.rules[index];
+            if !include(rule) {
+                continue;
+            }
             let Some(fired) = evaluate(rule, &reader) else {
                 continue;
             };
@@ -299,6 +286,24 @@ impl Engine {
         }
         verdict
     }
+}
+
+/// Whether a rule decides without a viewer, a relationship or a query, so that it can
+/// gate a candidate when it enters a recommendation index.
+fn viewer_independent(rule: &Rule) -> bool {
+    rule.when.iter().chain(rule.unless.iter()).all(|p| {
+        !matches!(
+            p,
+            Predicate::ViewerAdult
+                | Predicate::ViewerMinor
+                | Predicate::ViewerRiskFlagged
+                | Predicate::ViewerHighRisk
+                | Predicate::RelationConnected
+                | Predicate::RelationBlocked
+                | Predicate::QueryBlocked
+                | Predicate::QueryRestricted
+        )
+    })
 }
 
 fn surface_index(surface: Surface) -> usize {
