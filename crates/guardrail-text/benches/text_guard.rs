@@ -10,6 +10,9 @@
 //!
 //! Set `GUARDRAIL_BENCH_INPUTS` to change the corpus size (default 1,000,000).
 
+#[path = "../tests/common/evasion_table.rs"]
+mod evasion_table;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -18,7 +21,6 @@ use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use rustrict::{Censor, Trie, Type};
 
-const EVASION_TABLE: &str = include_str!("../tests/data/evasion_table.tsv");
 const EVASION_POLICY: &str = include_str!("../tests/data/evasion_policy.toml");
 
 fn main() {
@@ -117,7 +119,7 @@ fn main() {
     println!();
     println!(
         "## evasion table ({} rows): hits and false hits",
-        evasion_rows().len()
+        evasion_table::rows().len()
     );
     let evasion_policy =
         Policy::from_toml(EVASION_POLICY, "evasion_policy.toml").expect("evasion policy");
@@ -130,7 +132,7 @@ fn main() {
     };
     let mut scores = [[0usize; 4]; 2]; // [engine][hit, miss, false hit, clean]
     let mut disagreements = Vec::new();
-    for (rule, what, input) in evasion_rows() {
+    for (rule, what, input) in evasion_table::rows() {
         let ours = check(&evasion_policy, Surface::Search, &input)
             .matches
             .iter()
@@ -299,24 +301,6 @@ fn big_policy_toml(terms: &[String]) -> String {
     toml
 }
 
-fn evasion_rows() -> Vec<(Option<String>, String, String)> {
-    EVASION_TABLE
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .filter_map(|line| {
-            let mut columns = line.splitn(3, '\t');
-            let rule = columns.next()?;
-            let what = columns.next()?;
-            let input = columns.next()?;
-            Some((
-                (rule != "-").then(|| rule.to_string()),
-                what.to_string(),
-                unescape(input),
-            ))
-        })
-        .collect()
-}
-
 /// The literal texts of the evasion policy's terms, for rustrict's trie.
 fn evasion_terms() -> Vec<String> {
     EVASION_POLICY
@@ -325,26 +309,6 @@ fn evasion_terms() -> Vec<String> {
         .filter_map(|rest| rest.strip_suffix('"'))
         .map(str::to_string)
         .collect()
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("\\u{") {
-        out.push_str(&rest[..at]);
-        let Some(close) = rest[at..].find('}').map(|c| c + at) else {
-            break;
-        };
-        if let Some(ch) = u32::from_str_radix(&rest[at + 3..close], 16)
-            .ok()
-            .and_then(char::from_u32)
-        {
-            out.push(ch);
-        }
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Resident set size in KiB (Linux), or 0 where unknown.

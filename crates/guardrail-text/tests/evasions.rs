@@ -1,6 +1,9 @@
 //! The evasion table: disguised spellings that must hit, and ordinary words that must
 //! not. Each row is one line; `check_row` explains any failure with the verdict.
 
+#[path = "common/evasion_table.rs"]
+mod evasion_table;
+
 use guardrail_text::{Decision, Policy, Surface, check};
 
 /// The policy the evasion table is written for (also used by the benchmark).
@@ -34,42 +37,10 @@ fn check_row(policy: &Policy, surface: Surface, input: &str, expected_rule: Opti
     }
 }
 
-/// Rows of `tests/data/evasion_table.tsv`: (expected rule or None, what, input).
-fn evasion_table() -> Vec<(Option<String>, String, String)> {
-    let table = include_str!("data/evasion_table.tsv");
-    table
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| {
-            let mut columns = line.splitn(3, '\t');
-            let rule = columns.next().expect("rule column");
-            let what = columns.next().expect("description column");
-            let input = columns.next().expect("input column");
-            let rule = (rule != "-").then(|| rule.to_string());
-            (rule, what.to_string(), unescape(input))
-        })
-        .collect()
-}
-
-/// Turns `\u{XXXX}` escapes into characters.
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("\\u{") {
-        out.push_str(&rest[..at]);
-        let close = rest[at..].find('}').expect("closing brace") + at;
-        let code = u32::from_str_radix(&rest[at + 3..close], 16).expect("hex escape");
-        out.push(char::from_u32(code).expect("a character"));
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[test]
 fn the_evasion_table_holds() {
     let policy = policy();
-    let rows = evasion_table();
+    let rows = evasion_table::rows();
     assert!(rows.len() > 70, "the table lost rows");
     for (rule, _what, input) in &rows {
         check_row(&policy, Surface::Search, input, rule.as_deref());
