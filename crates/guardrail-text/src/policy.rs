@@ -241,6 +241,8 @@ struct TermSpec {
     id: Option<Spanned<String>>,
     weight: Option<Spanned<f64>>,
     notes: Option<String>,
+    /// Where a term was reported; for reviewers reading the file, not used in matching.
+    #[allow(dead_code)]
     source: Option<String>,
 }
 
@@ -253,6 +255,8 @@ struct PatternSpec {
     id: Option<Spanned<String>>,
     weight: Option<Spanned<f64>>,
     notes: Option<String>,
+    /// Where a term was reported; for reviewers reading the file, not used in matching.
+    #[allow(dead_code)]
     source: Option<String>,
 }
 
@@ -439,7 +443,6 @@ impl Policy {
                 variants.push(variant);
                 variant_rule.push(rule_index);
             }
-            let _ = &spec.source;
             terms.push(TermRule {
                 id: id.into(),
                 text: text.clone(),
@@ -480,7 +483,6 @@ impl Policy {
                     id
                 }
             };
-            let _ = &spec.source;
             patterns.push(PatternRule {
                 id: id.into(),
                 regex,
