@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use guardrail_deploy::evaluation::evaluate_world;
+use guardrail_deploy::{WorldText, map_input, parse_seeds};
 use guardrail_graph::Graph;
 use guardrail_graph::graph::{parse_edge_list, parse_seed_list};
 use guardrail_graph::leiden::{LeidenConfig, Quality, leiden};
@@ -17,6 +19,8 @@ use guardrail_graph::map::{MapConfig, build_map};
 use guardrail_graph::ppr::{Direction, PprConfig, ppr_push};
 use guardrail_graph::synthetic::{WorldConfig, world};
 use serde::Serialize;
+
+use crate::world_input::{load_world, load_world_policy};
 
 /// Arguments of `guardrail graph`.
 #[derive(Debug, Args)]
@@ -31,8 +35,10 @@ enum GraphCommand {
     Communities(CommunitiesArgs),
     /// Personalised PageRank from seed accounts: prints the top `NODE SCORE` lines.
     Ppr(PprArgs),
-    /// The ranked, explained network map (on a synthetic world until worlds land).
+    /// The ranked, explained network map of a world folder.
     Map(MapArgs),
+    /// Score the map of a generated world against its ground truth, with the baselines.
+    Evaluate(EvaluateArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -93,13 +99,37 @@ struct PprArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["world", "synthetic_seed"])))]
 struct MapArgs {
-    /// Build the map on the synthetic world generated from this seed.
+    /// World folder (public tables; `truth/` is never read).
+    #[arg(long, value_name = "DIR")]
+    world: Option<PathBuf>,
+    /// Build the map on the graph-only synthetic world generated from this seed instead.
     #[arg(long, value_name = "N")]
-    synthetic_seed: u64,
+    synthetic_seed: Option<u64>,
+    /// Seed accounts (one id or handle per line). Default: every account whose bio or
+    /// hashtags the text guard blocks.
+    #[arg(long, value_name = "FILE", requires = "world")]
+    seeds: Option<PathBuf>,
+    /// Text policy for the world (default: the world's policy.toml, else the default).
+    #[arg(long, value_name = "FILE", requires = "world")]
+    policy: Option<PathBuf>,
     /// How many suspects to list (the review budget).
     #[arg(long, default_value_t = 50)]
     budget: usize,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct EvaluateArgs {
+    /// A generated world folder with its `truth/` (read only to score).
+    #[arg(long, value_name = "DIR")]
+    world: PathBuf,
+    /// Text policy for the world (default: the world's policy.toml, else the default).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// One JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -111,6 +141,7 @@ pub fn run(args: GraphArgs) -> Result<ExitCode> {
         GraphCommand::Communities(args) => communities(&args),
         GraphCommand::Ppr(args) => personalised_pagerank(&args),
         GraphCommand::Map(args) => map(&args),
+        GraphCommand::Evaluate(args) => evaluate(&args),
     }
 }
 
@@ -236,12 +267,41 @@ fn personalised_pagerank(args: &PprArgs) -> Result<ExitCode> {
 }
 
 fn map(args: &MapArgs) -> Result<ExitCode> {
-    let synthetic = world(&WorldConfig::default(), args.synthetic_seed)?;
     let config = MapConfig {
         budget: args.budget,
         ..MapConfig::default()
     };
-    let map = build_map(&synthetic.input, &synthetic.text, &config)?;
+    // Handles per node, for the text output of world maps.
+    let mut handles: Vec<String> = Vec::new();
+    let map = match (&args.world, args.synthetic_seed) {
+        (Some(dir), _) => {
+            let world = load_world(dir)?;
+            let policy = load_world_policy(dir, args.policy.as_deref())?;
+            let text = WorldText::read(&world, &policy);
+            let seeds = match &args.seeds {
+                Some(path) => {
+                    let source = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read seeds {}", path.display()))?;
+                    parse_seeds(&world, &source, &path.display().to_string())?
+                }
+                None => text.blocked_accounts(),
+            };
+            if seeds.is_empty() {
+                anyhow::bail!(
+                    "no seeds: the text guard blocks no bio or hashtag in {}; give --seeds FILE",
+                    dir.display()
+                );
+            }
+            handles = world.accounts.iter().map(|a| a.handle.clone()).collect();
+            let input = map_input(&world, seeds);
+            build_map(&input, &text, &config)?
+        }
+        (None, Some(seed)) => {
+            let synthetic = world(&WorldConfig::default(), seed)?;
+            build_map(&synthetic.input, &synthetic.text, &config)?
+        }
+        (None, None) => anyhow::bail!("give --world DIR or --synthetic-seed N"),
+    };
     let mut out = BufWriter::new(io::stdout().lock());
     if args.json {
         serde_json::to_writer(&mut out, &map)?;
@@ -255,9 +315,12 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|(signal, share)| format!("{signal} (+{share:.2})"))
                 .collect();
+            let handle = handles
+                .get(suspect.node as usize)
+                .map_or(String::new(), |h| format!(" @{h}"));
             writeln!(
                 out,
-                "{}\t{}\t{:?}\t{:.2}\tcommunity {}\tpath {}\t{}",
+                "{}\t{}{handle}\t{:?}\t{:.2}\tcommunity {}\tpath {}\t{}",
                 rank + 1,
                 suspect.account,
                 suspect.role,
@@ -288,6 +351,60 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
             size.buyers,
             size.unique_followers_of_sellers,
             size.method
+        )?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate(args: &EvaluateArgs) -> Result<ExitCode> {
+    let world = load_world(&args.world)?;
+    let policy = load_world_policy(&args.world, args.policy.as_deref())?;
+    // Ground truth is loaded apart and only handed to the scoring code.
+    let truth = guardrail_sim::fs::load_truth(&args.world)
+        .with_context(|| format!("cannot load ground truth {}/truth", args.world.display()))?;
+    let evaluation = evaluate_world(&world, &truth, &policy, &MapConfig::default())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        serde_json::to_writer(&mut out, &evaluation)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "review budget = true network size = {}",
+            evaluation.budget
+        )?;
+        writeln!(
+            out,
+            "{:<22} {:>9} {:>9} {:>11} {:>10} {:>11}",
+            "method", "precision", "recall", "camouflaged", "niche FP", "parent FP"
+        )?;
+        for card in [
+            &evaluation.map,
+            &evaluation.text_only,
+            &evaluation.followers_of_seeds,
+        ] {
+            writeln!(
+                out,
+                "{:<22} {:>9.3} {:>9.3} {:>11.3} {:>10.4} {:>11.4}",
+                card.method,
+                card.precision,
+                card.recall,
+                card.camouflaged_recall,
+                card.niche_flagged,
+                card.parent_run_flagged
+            )?;
+        }
+        let estimate = &evaluation.estimate;
+        writeln!(
+            out,
+            "map's size estimate: {} accounts ({} sellers, {} aggregators, {} buyers), {} unique followers of sellers; true size {}",
+            estimate.accounts,
+            estimate.sellers,
+            estimate.aggregators,
+            estimate.buyers,
+            estimate.unique_followers_of_sellers,
+            evaluation.budget
         )?;
     }
     out.flush()?;

@@ -13,6 +13,7 @@ mod graph;
 mod media;
 mod text;
 mod world;
+mod world_input;
 
 /// Child-safety guardrails for a social platform's discovery systems.
 ///

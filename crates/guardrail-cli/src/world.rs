@@ -105,6 +105,14 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         bar.inc(1);
     })
     .with_context(|| format!("cannot write world to {}", args.out.display()))?;
+    // The platform's text policy: what it would deploy (its own exact ban list read
+    // through Guardrail's normaliser). Public, next to the public tables.
+    let policy_path = args.out.join(guardrail_deploy::POLICY_FILE);
+    std::fs::write(
+        &policy_path,
+        guardrail_deploy::platform_policy_toml(&guardrail_sim::vocabulary::BANNED_BASES),
+    )
+    .with_context(|| format!("cannot write {}", policy_path.display()))?;
     bar.finish_and_clear();
     eprintln!(
         "wrote {} accounts, {} posts, {} edges to {} (ground truth in {}/truth)",

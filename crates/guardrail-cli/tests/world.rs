@@ -128,3 +128,92 @@ fn bad_config_exits_2_naming_file_line_and_field() {
         "{stderr}"
     );
 }
+
+#[test]
+fn graph_map_and_evaluate_work_on_a_world_folder() {
+    let dir = scratch("map");
+    let output = generate(&dir, "5", &["--scale", "4000"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        dir.join("policy.toml").is_file(),
+        "the platform policy is written"
+    );
+    let world = dir.to_str().expect("utf-8 path");
+    let output = guardrail(&["graph", "map", "--world", world, "--budget", "20", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let map: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let suspects = map["suspects"].as_array().expect("suspects");
+    assert_eq!(suspects.len(), 20);
+    assert!(!map["seeds"].as_array().expect("seeds").is_empty());
+    assert!(
+        suspects[0]["evidence"]["signals"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert!(
+        map["size"]["method"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+
+    // A seeds file by handle and id; the map starts from exactly those.
+    let accounts = std::fs::read_to_string(dir.join("accounts.csv")).expect("accounts");
+    let handle = accounts
+        .lines()
+        .nth(2)
+        .and_then(|line| line.split(',').nth(1))
+        .expect("a handle");
+    let seeds = dir.join("seeds.txt");
+    std::fs::write(&seeds, format!("# reviewed\n@{handle}\n7\n")).expect("seeds");
+    let output = guardrail(&[
+        "graph",
+        "map",
+        "--world",
+        world,
+        "--seeds",
+        seeds.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let map: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(map["seeds"], serde_json::json!(["1", "7"]));
+
+    // A seed that names nobody is an error with file and line.
+    std::fs::write(&seeds, "7\n@nobody-here\n").expect("seeds");
+    let output = guardrail(&[
+        "graph",
+        "map",
+        "--world",
+        world,
+        "--seeds",
+        seeds.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("seeds.txt:2") && stderr.contains("nobody-here"),
+        "{stderr}"
+    );
+
+    let output = guardrail(&["graph", "evaluate", "--world", world, "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let evaluation: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let precision = evaluation["map"]["precision"].as_f64().expect("precision");
+    assert!(precision > 0.5, "{evaluation}");
+}

@@ -7,9 +7,9 @@
 
 use serde::Serialize;
 
-use crate::features::{TextLevel, TextSignals};
+use crate::features::{MapInput, TextLevel, TextSignals};
 use crate::graph::{EdgeKind, NodeId};
-use crate::map::{MapConfig, MapError, build_map};
+use crate::map::{MapConfig, MapError, SizeEstimate, build_map};
 use crate::synthetic::{GroundTruth, SyntheticWorld, TrueRole};
 
 /// Precision and recall of one ranked list at the budget.
@@ -42,6 +42,8 @@ pub struct Evaluation {
     pub text_only: Scorecard,
     /// Accounts following at least one seed, most seeds followed first.
     pub followers_of_seeds: Scorecard,
+    /// The map's own estimate of the network's size (to compare with `budget`).
+    pub estimate: SizeEstimate,
 }
 
 /// Scores a ranked list (best first; only the first `budget` count).
@@ -90,22 +92,33 @@ pub fn scorecard(method: &str, ranked: &[NodeId], truth: &GroundTruth, budget: u
 /// Builds the map on a world at budget = true network size and scores it with the
 /// baselines.
 pub fn evaluate(world: &SyntheticWorld, config: &MapConfig) -> Result<Evaluation, MapError> {
-    let budget = world.truth.network_size();
+    evaluate_input(&world.input, &world.text, &world.truth, config)
+}
+
+/// [`evaluate`] for any map input: a graph world, or a platform world adapted to
+/// [`MapInput`] (the truth is then converted by the caller, never seen by the map).
+pub fn evaluate_input(
+    input: &MapInput,
+    text: &dyn TextSignals,
+    truth: &GroundTruth,
+    config: &MapConfig,
+) -> Result<Evaluation, MapError> {
+    let budget = truth.network_size();
     let config = MapConfig { budget, ..*config };
-    let map = build_map(&world.input, &world.text, &config)?;
+    let map = build_map(input, text, &config)?;
     let map_ranking: Vec<NodeId> = map.suspects.iter().map(|suspect| suspect.node).collect();
-    let graph = &world.input.graph;
+    let graph = &input.graph;
     let node_count = graph.node_count() as NodeId;
 
     let mut text_ranking: Vec<(TextLevel, NodeId)> = (0..node_count)
-        .map(|node| (world.text.signals(node).strongest(), node))
+        .map(|node| (text.signals(node).strongest(), node))
         .filter(|(level, _)| *level > TextLevel::None)
         .collect();
     text_ranking.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let text_ranking: Vec<NodeId> = text_ranking.into_iter().map(|(_, node)| node).collect();
 
     let mut seed_flags = vec![false; node_count as usize];
-    for &seed in &world.input.seeds {
+    for &seed in &input.seeds {
         seed_flags[seed as usize] = true;
     }
     let mut follower_ranking: Vec<(usize, NodeId)> = (0..node_count)
@@ -130,14 +143,10 @@ pub fn evaluate(world: &SyntheticWorld, config: &MapConfig) -> Result<Evaluation
 
     Ok(Evaluation {
         budget,
-        map: scorecard("map", &map_ranking, &world.truth, budget),
-        text_only: scorecard("text matches alone", &text_ranking, &world.truth, budget),
-        followers_of_seeds: scorecard(
-            "followers of seeds",
-            &follower_ranking,
-            &world.truth,
-            budget,
-        ),
+        map: scorecard("map", &map_ranking, truth, budget),
+        text_only: scorecard("text matches alone", &text_ranking, truth, budget),
+        followers_of_seeds: scorecard("followers of seeds", &follower_ranking, truth, budget),
+        estimate: map.size,
     })
 }
 

@@ -49,6 +49,10 @@ pub struct TextSignal {
     pub bio: TextLevel,
     /// The strictest verdict over the account's posts and hashtags.
     pub posts: TextLevel,
+    /// The strictest verdict over the account's search queries. Not part of
+    /// [`TextSignal::strongest`]: searching for a term is not writing it (advocates and
+    /// researchers search too), so it is a weaker signal of its own.
+    pub searches: TextLevel,
     /// The rules that matched (for evidence).
     pub rules: Vec<String>,
 }

@@ -162,8 +162,15 @@ pub struct NetworkMap {
 /// Score above which a suspect counts in the size estimate; proximity alone (at most
 /// [`PROXIMITY_WEIGHT`]) stays below it by construction.
 pub const CONFIDENT_SCORE: f64 = 3.0;
+/// Score above which a suspect counts in the size estimate: at least two independent
+/// lines of evidence (a seed link or text match *and* links to confident suspects, say),
+/// so the estimate counts members, not everyone worth a look.
+pub const ESTIMATE_SCORE: f64 = 5.0;
 /// The largest share proximity can contribute.
 pub const PROXIMITY_WEIGHT: f64 = 1.5;
+/// The share of having searched for blocked terms: a consumer's habit, but also a
+/// researcher's and an advocate's, so it never reaches the threshold alone.
+pub const SEARCH_SIGNAL_WEIGHT: f64 = 1.0;
 
 /// Builds the map.
 pub fn build_map(
@@ -400,7 +407,10 @@ pub fn build_map(
             .then(a.community.cmp(&b.community))
     });
 
-    let size = estimate_size(input, &roles, &suspect_flags);
+    let estimate_flags: Vec<bool> = (0..node_count)
+        .map(|node| scored[node].0 >= ESTIMATE_SCORE)
+        .collect();
+    let size = estimate_size(input, &roles, &estimate_flags);
     Ok(NetworkMap {
         seeds: input.seeds.iter().map(|&seed| external(seed)).collect(),
         suspects,
@@ -475,6 +485,12 @@ fn first_pass(
             0.5,
         ));
     }
+    if features.text.searches == TextLevel::Block {
+        signals.push((
+            "searched for blocked terms".to_string(),
+            SEARCH_SIGNAL_WEIGHT,
+        ));
+    }
     if features.reports_and_blocks_from_minors > 0 {
         let share = if features.reports_and_blocks_from_minors >= 2 {
             1.5
@@ -517,7 +533,8 @@ fn assign_role(
     if score < CONFIDENT_SCORE {
         return Role::Bystander;
     }
-    if features.text.bio == TextLevel::Block {
+    // Sellers advertise: a restricted bio (a menu of codes) or blocked hashtags.
+    if features.text.bio >= TextLevel::Restrict || features.text.posts == TextLevel::Block {
         return Role::Seller;
     }
     let graph = &input.graph;
@@ -566,7 +583,7 @@ fn estimate_size(input: &MapInput, roles: &[Option<Role>], suspects: &[bool]) ->
         buyers: count(Role::Buyer),
         unique_followers_of_sellers: follower_flags.iter().filter(|&&f| f).count(),
         method: format!(
-            "accounts scoring at least {CONFIDENT_SCORE} (signals beyond proximity), split by assigned role; \
+            "accounts scoring at least {ESTIMATE_SCORE} (two independent lines of evidence), split by assigned role; \
              followers counted exactly as the distinct accounts with a follow edge to a suspected seller"
         ),
     }

@@ -788,7 +788,8 @@ fn seller_bio(rng: &mut ChaCha8Rng, backup_handle: Option<&str>) -> String {
         if rng.gen_bool(0.5) {
             format!("on chapter {}", rng.gen_range(12..17))
         } else {
-            format!("age {} {}", rng.gen_range(25..40), EMOJI_CODES[2])
+            // The reversed-age code: "age 41 ⬅️" reads backwards as 14.
+            format!("age {}1 {}", rng.gen_range(2..8), EMOJI_CODES[2])
         },
         format!("{} menu", LEET_WORDS[rng.gen_range(0..LEET_WORDS.len())]),
         format!(

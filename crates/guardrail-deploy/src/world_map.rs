@@ -1,0 +1,146 @@
+//! A world as the network map's input: the account graph (follows, profile views, and
+//! likes and comments pointed at the post's author), what the platform knows about each
+//! account, and the seeds.
+//!
+//! What it is for: the one adapter between the world format and `guardrail-graph`, used by
+//! `guardrail graph map --world` and by the guardrail layer, so both map the same graph.
+//! What it must never do: read ground truth. Seeds come from the text guard or from a file
+//! a reviewer wrote.
+
+use std::collections::HashMap;
+
+use guardrail_graph::features::{AccountAttributes, MapInput};
+use guardrail_graph::{EdgeKind, GraphBuilder, NodeId};
+use guardrail_sim::World;
+use thiserror::Error;
+
+/// A seeds file that cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SeedError {
+    /// A line names no account of the world.
+    #[error("{origin}:{line}: no account with id or handle {text:?} in this world")]
+    UnknownAccount {
+        /// The file.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// What the line said.
+        text: String,
+    },
+    /// The file lists no account.
+    #[error("{origin}: no seeds (one account id or handle per line; `#` starts a comment)")]
+    Empty {
+        /// The file.
+        origin: String,
+    },
+}
+
+/// Builds the graph and attributes of `world`, with `seeds` (account ids).
+///
+/// Node `i` is account `i` (external id its decimal id), so map output and world files
+/// name accounts the same way.
+pub fn map_input(world: &World, seeds: Vec<u32>) -> MapInput {
+    let n = world.accounts.len();
+    let mut builder = GraphBuilder::with_numbered_nodes(n);
+    let mut add = |src: u32, dst: u32, kind: EdgeKind| {
+        if src != dst {
+            // Ids were checked dense and in range by the loader; an edge that is not is
+            // skipped rather than trusted.
+            let _ = builder.edge(src, dst, kind, 1.0);
+        }
+    };
+    for edge in &world.follows {
+        add(edge.src, edge.dst, EdgeKind::Follow);
+    }
+    for edge in &world.views {
+        add(edge.src, edge.dst, EdgeKind::View);
+    }
+    for (edges, kind) in [
+        (&world.likes, EdgeKind::Like),
+        (&world.comments, EdgeKind::Comment),
+    ] {
+        for edge in edges {
+            if let Some(post) = world.posts.get(edge.post as usize) {
+                add(edge.account, post.author, kind);
+            }
+        }
+    }
+    let graph = builder.build();
+    let mut accounts: Vec<AccountAttributes> = world
+        .accounts
+        .iter()
+        .map(|account| AccountAttributes {
+            minor: account.declared_age < 18,
+            ..AccountAttributes::default()
+        })
+        .collect();
+    for post in &world.posts {
+        if post.features_minor
+            && let Some(attributes) = accounts.get_mut(post.author as usize)
+        {
+            attributes.features_minors = true;
+        }
+    }
+    for report in &world.reports {
+        if world.declared_minor(report.src)
+            && let Some(attributes) = accounts.get_mut(report.dst as usize)
+        {
+            attributes.reports_from_minors += 1;
+        }
+    }
+    for block in &world.blocks {
+        if world.declared_minor(block.src)
+            && let Some(attributes) = accounts.get_mut(block.dst as usize)
+        {
+            attributes.blocks_from_minors += 1;
+        }
+    }
+    let mut seeds: Vec<NodeId> = seeds.into_iter().filter(|&s| (s as usize) < n).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    MapInput {
+        graph,
+        accounts,
+        seeds,
+    }
+}
+
+/// Reads a seeds file: one account id or handle per line, `#` comments and blank lines
+/// ignored. Every line must name an account of `world`.
+pub fn parse_seeds(world: &World, text: &str, origin: &str) -> Result<Vec<u32>, SeedError> {
+    let handles: HashMap<&str, u32> = world
+        .accounts
+        .iter()
+        .map(|a| (a.handle.as_str(), a.id))
+        .collect();
+    let mut seeds = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let handle = line.trim_start_matches('@');
+        let id = handles.get(handle).copied().or_else(|| {
+            line.parse::<u32>()
+                .ok()
+                .filter(|&id| (id as usize) < world.accounts.len())
+        });
+        match id {
+            Some(id) => seeds.push(id),
+            None => {
+                return Err(SeedError::UnknownAccount {
+                    origin: origin.to_string(),
+                    line: index + 1,
+                    text: line.to_string(),
+                });
+            }
+        }
+    }
+    if seeds.is_empty() {
+        return Err(SeedError::Empty {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(seeds)
+}
