@@ -11,10 +11,12 @@
 //! [`guardrail_sim::GroundTruth`], and only to score after the fact.
 
 pub mod evaluation;
+pub mod layer;
 pub mod platform_policy;
 pub mod text;
 pub mod world_map;
 
+pub use layer::{Guard, GuardError, ReplayCheck};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use text::{AccountText, WorldText};
 pub use world_map::{SeedError, map_input, parse_seeds};

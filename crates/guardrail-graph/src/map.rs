@@ -110,6 +110,10 @@ pub struct Suspect {
     pub score: f64,
     /// Leiden community.
     pub community: u32,
+    /// Whether the account is tied to the network by its own evidence (a seed, a text
+    /// match, a link with a seed or with confident suspects). Untied accounts are listed
+    /// for other reasons (behaviour, community) and are not network suspects.
+    pub tied: bool,
     /// What ranked it.
     pub evidence: Evidence,
 }
@@ -250,9 +254,12 @@ pub fn build_map(
         .collect();
     // Seeds following an account that features minors mark it as a target, not a
     // member: those links are not evidence against it.
+    // The same holds for proximity: the walk from the seeds reaches them because the
+    // network seeks them out.
     for (node, attributes) in input.accounts.iter().enumerate() {
         if draws_followers_for_content(attributes) {
             features[node].seeds_reaching.clear();
+            proximity_rank[node] = 0.0;
         }
     }
 
@@ -274,7 +281,8 @@ pub fn build_map(
     // network, not a member of it, and adult-content accounts are followed by everyone.
     //
     // Only accounts tied to the network by their own evidence (a seed, a text-guard
-    // match, a direct link with a seed) are confident enough to lend weight: otherwise
+    // match, reaching out to a seed; being followed by one is not the account's choice)
+    // are confident enough to lend weight: otherwise
     // a tight community whose members share behavioural signals would lift itself by
     // its own links.
     let mut tied: Vec<bool> = (0..node_count)
@@ -282,7 +290,6 @@ pub fn build_map(
             seed_flags[node]
                 || features[node].text.strongest() > TextLevel::None
                 || !features[node].seeds_reached.is_empty()
-                || !features[node].seeds_reaching.is_empty()
         })
         .collect();
     let confident: Vec<bool> = scored
@@ -323,7 +330,11 @@ pub fn build_map(
                 format!("links to {linked_out} and from {linked_in} confident suspects"),
                 share,
             ));
-            tied[node] = true;
+            // Only reaching out ties an account: being followed by suspects is not its
+            // choice (camouflage follows land on ordinary accounts too).
+            if linked_out > 0 {
+                tied[node] = true;
+            }
         }
     }
 
@@ -377,6 +388,7 @@ pub fn build_map(
                 role: roles[node].unwrap_or(Role::Bystander),
                 score: scored[node].0,
                 community: partition.membership[node],
+                tied: tied[node],
                 evidence: Evidence {
                     linked_seeds: linked_seeds.into_iter().map(external).collect(),
                     path_from_seed: paths[node].iter().map(|&step| external(step)).collect(),
@@ -419,10 +431,12 @@ pub fn build_map(
     })
 }
 
-/// Accounts whose followers follow them for their content; links from suspects to them
-/// are not evidence against them.
+/// Accounts the network seeks out rather than joins: minors, accounts whose content
+/// features minors, and adult-content accounts (followed by everyone). Links from
+/// suspects to them, and the walk's proximity that those links create, are not evidence
+/// against them.
 fn draws_followers_for_content(attributes: &crate::features::AccountAttributes) -> bool {
-    attributes.features_minors || attributes.adult_content
+    attributes.minor || attributes.features_minors || attributes.adult_content
 }
 
 fn first_pass(

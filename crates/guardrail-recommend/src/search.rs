@@ -26,6 +26,13 @@ pub enum QueryDecision {
 pub trait QueryPolicy {
     /// The decision for a search query or autocomplete suggestion.
     fn decide(&self, query: &str) -> QueryDecision;
+    /// Whether `suggestion` may be offered for what the user typed (`prefix`) in
+    /// autocomplete, or next to the hashtag `prefix` in related hashtags. The platform's
+    /// default only removes suggestions it would not allow as queries.
+    fn allow_suggestion(&self, prefix: &str, suggestion: &str) -> bool {
+        let _ = prefix;
+        self.decide(suggestion) == QueryDecision::Allow
+    }
 }
 
 /// The platform's own rule: exact banned terms (case-insensitive, `#` ignored) get the
@@ -212,7 +219,7 @@ impl SearchIndex {
             .hashtag_posts
             .range(prefix.clone()..)
             .take_while(|(t, _)| t.starts_with(&prefix))
-            .filter(|(t, _)| policy.decide(t) == QueryDecision::Allow)
+            .filter(|(t, _)| policy.allow_suggestion(&prefix, t))
             .map(|(t, posts)| (t, posts.len()))
             .collect();
         candidates.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -225,12 +232,25 @@ impl SearchIndex {
         }
     }
 
-    /// Hashtags most often used together with `hashtag`.
-    pub fn related_hashtags(&self, hashtag: &str, k: usize) -> Vec<String> {
-        let Some(related) = self.cooccurrence.get(&normalize_token(hashtag)) else {
+    /// Hashtags most often used together with `hashtag`, as the policy lets them be
+    /// listed (nothing at all next to a hashtag it blocks).
+    pub fn related_hashtags(
+        &self,
+        policy: &dyn QueryPolicy,
+        hashtag: &str,
+        k: usize,
+    ) -> Vec<String> {
+        let key = normalize_token(hashtag);
+        if policy.decide(&key) == QueryDecision::Block {
+            return Vec::new();
+        }
+        let Some(related) = self.cooccurrence.get(&key) else {
             return Vec::new();
         };
-        let mut ranked: Vec<(&String, &u32)> = related.iter().collect();
+        let mut ranked: Vec<(&String, &u32)> = related
+            .iter()
+            .filter(|(tag, _)| policy.allow_suggestion(&key, tag))
+            .collect();
         ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         ranked.into_iter().take(k).map(|(t, _)| t.clone()).collect()
     }
@@ -282,7 +302,7 @@ mod tests {
             vec!["zorblatboys".to_string()]
         );
         assert_eq!(
-            index().related_hashtags("dance", 1),
+            index().related_hashtags(&ExactBanList::default(), "dance", 1),
             vec!["zorblat".to_string()]
         );
     }

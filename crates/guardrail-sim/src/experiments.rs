@@ -13,7 +13,7 @@ use guardrail_ads::{
     Campaign, CreativeClass, EngagementModel, Market, Observation, Viewer, wilson,
 };
 use guardrail_recommend::{
-    AllowAll, Engagement, EngagementIndex, EngagementKind, ExactBanList, QueryDecision,
+    AllowAll, CandidateGate, Engagement, EngagementIndex, EngagementKind, QueryDecision,
     RecommendConfig, SearchIndex, feed, similar_accounts, suggested_for_you,
 };
 use rand::seq::SliceRandom;
@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::generate::CHILD_TOPICS;
+use crate::guardrails::{Guardrails, Off};
 use crate::truth::{GroundTruth, Role};
 use crate::vocabulary::BANNED_BASES;
 use crate::world::{Gender, World};
@@ -104,17 +105,30 @@ pub fn run(
     truth: &GroundTruth,
     config: &ExperimentConfig,
 ) -> Result<ExperimentReport, UnknownExperiment> {
-    let metrics = match name {
-        "e1" => e1(world, truth, config),
-        "e2" => e2(world, truth),
-        "e3" => e3(world, truth, config),
-        "e4" => e4(world, truth, config),
-        "e6" => e6(world, truth, config),
+    run_with(name, world, truth, config, &mut Off::default())
+}
+
+/// Runs one experiment by name with a guardrail layer (built by the caller from the
+/// public world; the layer never sees `truth`).
+pub fn run_with(
+    name: &str,
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    layer: &mut dyn Guardrails,
+) -> Result<ExperimentReport, UnknownExperiment> {
+    let mut metrics = match name {
+        "e1" => e1(world, truth, config, layer),
+        "e2" => e2(world, truth, layer),
+        "e3" => e3(world, truth, config, layer),
+        "e4" => e4(world, truth, config, layer),
+        "e6" => e6(world, truth, config, layer),
         other => return Err(UnknownExperiment(other.to_string())),
     };
+    metrics.extend(layer.run_metrics());
     Ok(ExperimentReport {
         experiment: name.to_string(),
-        guardrails: "off".to_string(),
+        guardrails: layer.name().to_string(),
         seed: world.meta.seed,
         metrics,
     })
@@ -171,19 +185,29 @@ pub fn engagements(world: &World) -> Vec<Engagement> {
 impl Platform {
     /// Builds the discovery systems from the public world. Takes no ground truth.
     pub fn build(world: &World, recommend: &RecommendConfig) -> Self {
-        Platform::build_from(world, engagements(world), recommend)
+        Platform::build_from(world, engagements(world), recommend, &AllowAll)
+    }
+
+    /// Builds the discovery systems with a gate deciding which engagements enter the index.
+    pub fn build_gated(
+        world: &World,
+        recommend: &RecommendConfig,
+        gate: &dyn CandidateGate,
+    ) -> Self {
+        Platform::build_from(world, engagements(world), recommend, gate)
     }
 
     fn build_from(
         world: &World,
         engagements: Vec<Engagement>,
         recommend: &RecommendConfig,
+        gate: &dyn CandidateGate,
     ) -> Self {
         let index = EngagementIndex::build(
             world.accounts.len(),
             engagements,
             recommend.clone(),
-            &AllowAll,
+            gate,
         );
         let mut search = SearchIndex::default();
         for post in &world.posts {
@@ -232,9 +256,14 @@ fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<u32> {
 
 /// E1: one view floods the suggestions; following five floods the feed; the bystander leak;
 /// and benign quality on held-out follows.
-fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+fn e1(
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    layer: &mut dyn Guardrails,
+) -> BTreeMap<String, f64> {
     let mut rng = rng_for(world, 1);
-    let mut platform = Platform::build(world, &config.recommend);
+    let mut platform = Platform::build_gated(world, &config.recommend, layer.gate());
     let n = world.accounts.len();
     let sellers = primary_sellers(world, truth);
     let now = platform.now;
@@ -243,6 +272,8 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
     for probe_number in 0..config.probes {
         let probe = (n + probe_number) as u32;
         platform.index.grow_to(n + probe_number + 1);
+        layer.account_created(probe, now);
+        let gate = layer.gate();
         let Some(&seed) = sellers.choose(&mut rng) else {
             break;
         };
@@ -253,9 +284,9 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                 kind: EngagementKind::View,
                 at: now,
             },
-            &AllowAll,
+            gate,
         );
-        let suggestions = suggested_for_you(&platform.index, probe, now, 10, &AllowAll);
+        let suggestions = suggested_for_you(&platform.index, probe, now, 10, gate);
         network_top10 += suggestions
             .iter()
             .filter(|s| truth.in_network(s.account))
@@ -272,7 +303,7 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                     kind: EngagementKind::Follow,
                     at: now + 1,
                 },
-                &AllowAll,
+                gate,
             );
         }
         let items = feed(
@@ -281,7 +312,7 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
             probe,
             now + 1,
             30,
-            &AllowAll,
+            gate,
         );
         network_feed += items
             .iter()
@@ -290,6 +321,7 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
         shown_feed += items.len();
         platform.index.remove_account(probe);
     }
+    let gate = layer.gate();
     // Bystander leak: visitors of an advocate's profile shown a network account there.
     let (mut leaked, mut visitors) = (0, 0);
     for advocate in truth.roles.iter().filter(|r| r.role == Role::Advocate) {
@@ -305,7 +337,7 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                 Some(view.src),
                 now,
                 10,
-                &AllowAll,
+                gate,
             );
             visitors += 1;
             if strip.iter().any(|s| truth.in_network(s.account)) {
@@ -313,14 +345,19 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
             }
         }
     }
-    let (niche_hits, niche_asked) = benign_holdout(world, truth, config, &[Role::Niche], &mut rng);
+    let (niche_hits, niche_asked) =
+        benign_holdout(world, truth, config, &[Role::Niche], gate, &mut rng);
     let (ordinary_hits, ordinary_asked) = benign_holdout(
         world,
         truth,
         config,
         &[Role::Ordinary, Role::ParentRun],
+        gate,
         &mut rng,
     );
+    // Reach is compared with the platform as it was: the ungated index, nothing dropped.
+    let ungated = Platform::build(world, &config.recommend);
+    let reach = suggestion_reach(world, truth, &ungated, &platform, gate, &mut rng);
     let base_rate = share(
         truth.roles.iter().filter(|r| r.role.in_network()).count(),
         n,
@@ -343,6 +380,26 @@ fn e1(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
             ),
         ),
         ("bystander_leak_rate".to_string(), share(leaked, visitors)),
+        (
+            "suggestions_shown_top10_after_one_view".to_string(),
+            shown_top10 as f64,
+        ),
+        (
+            "parent_niche_min_reach_kept".to_string(),
+            reach.min_kept,
+        ),
+        (
+            "parent_niche_accounts_losing_over_5pct".to_string(),
+            reach.losing_over_5pct as f64,
+        ),
+        (
+            "parent_niche_adult_accounts_losing_over_5pct".to_string(),
+            reach.adults_losing_over_5pct as f64,
+        ),
+        (
+            "parent_niche_accounts_measured".to_string(),
+            reach.measured as f64,
+        ),
         ("bystander_visitors".to_string(), visitors as f64),
         (
             "benign_hit_rate_at_10".to_string(),
@@ -362,6 +419,7 @@ fn benign_holdout(
     truth: &GroundTruth,
     config: &ExperimentConfig,
     roles: &[Role],
+    gate: &dyn CandidateGate,
     rng: &mut ChaCha8Rng,
 ) -> (usize, usize) {
     let mut latest: HashMap<u32, (u32, u32)> = HashMap::new();
@@ -389,11 +447,11 @@ fn benign_holdout(
         .into_iter()
         .filter(|e| !(e.kind == EngagementKind::Follow && held.contains(&(e.actor, e.target))))
         .collect();
-    let platform = Platform::build_from(world, kept, &config.recommend);
+    let platform = Platform::build_from(world, kept, &config.recommend, gate);
     let hits = held
         .iter()
         .filter(|(account, target)| {
-            suggested_for_you(&platform.index, *account, platform.now, 10, &AllowAll)
+            suggested_for_you(&platform.index, *account, platform.now, 10, gate)
                 .iter()
                 .any(|s| s.account == *target)
         })
@@ -401,15 +459,95 @@ fn benign_holdout(
     (hits, held.len())
 }
 
+/// How much suggestion reach parent-run and niche accounts keep under a gate.
+struct Reach {
+    /// Smallest `reach under the gate / reach with everything allowed` over measured accounts.
+    min_kept: f64,
+    /// Measured accounts that kept less than 95% of their reach.
+    losing_over_5pct: usize,
+    /// Of those, accounts whose declared age is 18 or over (minors lose their reach among
+    /// unconnected adults by design: the rule that minors are not suggested to them).
+    adults_losing_over_5pct: usize,
+    /// Accounts measured: parent-run and niche accounts reaching at least
+    /// [`REACH_FLOOR`] benign viewers with everything allowed.
+    measured: usize,
+}
+
+/// Accounts reaching fewer benign viewers than this are too small to measure a share of.
+const REACH_FLOOR: usize = 5;
+
+/// Suggestion reach: for a sample of benign viewers, who appears in their top 10, once on
+/// the platform as it was (`ungated`, everything allowed) and once on the gated index
+/// with `gate` deciding at serving time.
+fn suggestion_reach(
+    world: &World,
+    truth: &GroundTruth,
+    ungated: &Platform,
+    platform: &Platform,
+    gate: &dyn CandidateGate,
+    rng: &mut ChaCha8Rng,
+) -> Reach {
+    let mut viewers: Vec<u32> = truth
+        .roles
+        .iter()
+        .filter(|r| !r.role.in_network())
+        .map(|r| r.account)
+        .collect();
+    viewers.shuffle(rng);
+    viewers.truncate(3_000);
+    let n = world.accounts.len();
+    let (mut off, mut on) = (vec![0usize; n], vec![0usize; n]);
+    for &viewer in &viewers {
+        for s in suggested_for_you(&ungated.index, viewer, ungated.now, 10, &AllowAll) {
+            if let Some(count) = off.get_mut(s.account as usize) {
+                *count += 1;
+            }
+        }
+        for s in suggested_for_you(&platform.index, viewer, platform.now, 10, gate) {
+            if let Some(count) = on.get_mut(s.account as usize) {
+                *count += 1;
+            }
+        }
+    }
+    let mut reach = Reach {
+        min_kept: 1.0,
+        losing_over_5pct: 0,
+        adults_losing_over_5pct: 0,
+        measured: 0,
+    };
+    for record in truth
+        .roles
+        .iter()
+        .filter(|r| matches!(r.role, Role::ParentRun | Role::Niche))
+    {
+        let account = record.account as usize;
+        let (before, after) = (off.get(account).copied().unwrap_or(0), on.get(account).copied().unwrap_or(0));
+        if before < REACH_FLOOR {
+            continue;
+        }
+        reach.measured += 1;
+        let kept = after as f64 / before as f64;
+        reach.min_kept = reach.min_kept.min(kept);
+        if kept < 0.95 {
+            reach.losing_over_5pct += 1;
+            if !world.declared_minor(record.account) {
+                reach.adults_losing_over_5pct += 1;
+            }
+        }
+    }
+    reach
+}
+
 /// E2: what banned-term queries reach behind the interstitial, autocomplete variants, and
 /// how many sellers an auditor reaches by search alone.
-fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
-    let platform = Platform::build(world, &RecommendConfig::default());
-    let policy = ExactBanList::new(BANNED_BASES);
+fn e2(world: &World, truth: &GroundTruth, layer: &mut dyn Guardrails) -> BTreeMap<String, f64> {
+    let platform = Platform::build_gated(world, &RecommendConfig::default(), layer.gate());
+    let policy = layer.query_policy();
+    let gate = layer.gate();
     let mut reachable = 0;
     let mut interstitials = 0;
     for term in BANNED_BASES {
-        let outcome = platform.search.search(&policy, &AllowAll, None, term, true);
+        let outcome = platform.search.search(policy, gate, None, term, true);
         interstitials += usize::from(outcome.decision == QueryDecision::Interstitial);
         reachable += outcome.results.accounts.len() + outcome.results.posts.len();
     }
@@ -417,7 +555,7 @@ fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
     let mut learned: Vec<String> = BANNED_BASES.iter().map(|s| s.to_string()).collect();
     for term in BANNED_BASES {
         for end in 2..=term.len() {
-            let suggestions = platform.search.autocomplete(&policy, &term[..end], 10);
+            let suggestions = platform.search.autocomplete(policy, &term[..end], 10);
             prefixes += 1;
             if suggestions.hashtags.iter().any(|h| truth.is_variant(h)) {
                 leaking += 1;
@@ -428,7 +566,7 @@ fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
     // The auditor snowballs: every learned hashtag and its related hashtags, results anyway.
     let mut queries: Vec<String> = learned.clone();
     for tag in &learned {
-        queries.extend(platform.search.related_hashtags(tag, 5));
+        queries.extend(platform.search.related_hashtags(policy, tag, 5));
     }
     queries.sort();
     queries.dedup();
@@ -437,7 +575,7 @@ fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
         found.extend(
             platform
                 .search
-                .search(&policy, &AllowAll, None, query, true)
+                .search(policy, gate, None, query, true)
                 .results
                 .accounts,
         );
@@ -466,9 +604,14 @@ fn e2(world: &World, truth: &GroundTruth) -> BTreeMap<String, f64> {
 }
 
 /// E3: remove most known sellers, let a month run, and watch recommendations rebuild.
-fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+fn e3(
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    layer: &mut dyn Guardrails,
+) -> BTreeMap<String, f64> {
     let mut rng = rng_for(world, 3);
-    let mut platform = Platform::build(world, &config.recommend);
+    let mut platform = Platform::build_gated(world, &config.recommend, layer.gate());
     let mut sellers = primary_sellers(world, truth);
     sellers.sort_unstable();
     let mut shuffled = sellers.clone();
@@ -479,6 +622,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
     for &seller in &removed {
         platform.index.remove_account(seller);
     }
+    layer.take_down(&removed, platform.now);
     // Who followed each removed seller (they know its bio and the backup it names).
     let mut followers_of: HashMap<u32, Vec<u32>> = HashMap::new();
     for edge in world
@@ -507,6 +651,21 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
         }
     }
     platform.index.grow_to(next_id as usize);
+    for &(account, _, returns_at) in &returned {
+        if account as usize >= world.accounts.len() {
+            layer.account_created(account, returns_at);
+        }
+    }
+    let gate = layer.gate();
+    // Backups the layer already refuses to suggest to anyone, right after the takedown.
+    let caught = returned
+        .iter()
+        .map(|r| r.0)
+        .filter(|&a| (a as usize) < world.accounts.len())
+        .filter(|&a| {
+            !gate.allow_candidate(guardrail_recommend::Surface::AccountSuggestions, None, a)
+        })
+        .count();
     let new_accounts: HashSet<u32> = returned.iter().map(|r| r.0).collect();
     let backups_used: HashSet<u32> = returned
         .iter()
@@ -543,7 +702,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                             kind: EngagementKind::Follow,
                             at: day,
                         },
-                        &AllowAll,
+                        gate,
                     );
                 }
             }
@@ -558,7 +717,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                                 kind: EngagementKind::Follow,
                                 at: day,
                             },
-                            &AllowAll,
+                            gate,
                         );
                     }
                 }
@@ -568,7 +727,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
             if !rng.gen_bool(0.5) {
                 continue;
             }
-            let suggestions = suggested_for_you(&platform.index, buyer, day, 10, &AllowAll);
+            let suggestions = suggested_for_you(&platform.index, buyer, day, 10, gate);
             for s in &suggestions {
                 if backups_used.contains(&s.account) {
                     resurfaced.insert(s.account);
@@ -581,7 +740,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                             kind: EngagementKind::View,
                             at: day,
                         },
-                        &AllowAll,
+                        gate,
                     );
                     platform.index.add(
                         &Engagement {
@@ -590,7 +749,7 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                             kind: EngagementKind::Follow,
                             at: day,
                         },
-                        &AllowAll,
+                        gate,
                     );
                 }
             }
@@ -618,6 +777,10 @@ fn e3(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
         (
             "backup_accounts_resurfaced".to_string(),
             share(resurfaced.len(), backups_used.len()),
+        ),
+        (
+            "backup_accounts_caught".to_string(),
+            share(caught, backups_used.len()),
         ),
     ])
 }
@@ -721,7 +884,12 @@ fn observations(world: &World) -> Vec<Observation> {
 }
 
 /// E4: a child-photo ad and a product-only ad targeted at child-activity interests.
-fn e4(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+fn e4(
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    layer: &mut dyn Guardrails,
+) -> BTreeMap<String, f64> {
     let mut rng = rng_for(world, 4);
     let (viewers, bit) = viewers(world);
     let model = EngagementModel::learn(world.accounts.len(), observations(world), 5.0);
@@ -752,7 +920,7 @@ fn e4(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
             &viewers,
             &model,
             &config.market,
-            &guardrail_ads::AllowAll,
+            layer.delivery_gate(),
             30,
             &mut rng,
         );
@@ -808,9 +976,16 @@ fn e4(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
 }
 
 /// E6: minors in adults' suggestions, and where predatory adults' contacts with minors began.
-fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap<String, f64> {
+fn e6(
+    world: &World,
+    truth: &GroundTruth,
+    config: &ExperimentConfig,
+    layer: &mut dyn Guardrails,
+) -> BTreeMap<String, f64> {
     let mut rng = rng_for(world, 6);
-    let mut platform = Platform::build(world, &config.recommend);
+    let mut platform = Platform::build_gated(world, &config.recommend, layer.gate());
+    let gate = layer.gate();
+    let policy = layer.query_policy();
     let minor = |a: u32| world.declared_minor(a);
     let mut connected: HashSet<(u32, u32)> = HashSet::new();
     for edge in &world.follows {
@@ -828,7 +1003,7 @@ fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
     let shown_minor = adults
         .iter()
         .filter(|&&adult| {
-            suggested_for_you(&platform.index, adult, platform.now, 10, &AllowAll)
+            suggested_for_you(&platform.index, adult, platform.now, 10, gate)
                 .iter()
                 .any(|s| minor(s.account) && !connected.contains(&(adult, s.account)))
         })
@@ -878,7 +1053,7 @@ fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                 continue;
             }
             let mut shown: Vec<(u32, &'static str)> =
-                suggested_for_you(&platform.index, predator, day, 10, &AllowAll)
+                suggested_for_you(&platform.index, predator, day, 10, gate)
                     .iter()
                     .map(|s| (s.account, "suggestion"))
                     .collect();
@@ -894,8 +1069,8 @@ fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                 let mut results = platform
                     .search
                     .search(
-                        &ExactBanList::default(),
-                        &AllowAll,
+                        policy,
+                        gate,
                         Some(predator),
                         query,
                         true,
@@ -935,7 +1110,7 @@ fn e6(world: &World, truth: &GroundTruth, config: &ExperimentConfig) -> BTreeMap
                             kind: EngagementKind::Follow,
                             at: day,
                         },
-                        &AllowAll,
+                        gate,
                     );
                 }
             }

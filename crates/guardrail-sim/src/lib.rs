@@ -19,6 +19,7 @@ pub mod experiments;
 pub mod format;
 pub mod fs;
 pub mod generate;
+pub mod guardrails;
 pub mod truth;
 pub mod vocabulary;
 pub mod world;
