@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod decide;
 mod graph;
 mod media;
 mod text;
@@ -37,9 +38,11 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Synthetic worlds: generate a platform that fails the way the real one did.
     World(world::WorldArgs),
+    /// The decision engine by hand: what a surface may do with candidates on a world.
+    Decide(decide::DecideArgs),
     /// The audit harness: run an experiment on a world folder.
     Audit(audit::AuditArgs),
-    /// Run every experiment on a default world and print the table.
+    /// Run every experiment on a default world, guardrails off and on, and print the table.
     Demo(audit::DemoArgs),
 }
 
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Media(args) => media::run(args),
         Command::Graph(args) => graph::run(args),
         Command::World(args) => world::run(args),
+        Command::Decide(args) => decide::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
     };

@@ -60,7 +60,7 @@ fn generate_writes_the_documented_files_deterministically() {
 }
 
 #[test]
-fn audit_run_prints_one_json_object_and_refuses_guardrails_on() {
+fn audit_run_off_and_on_print_one_json_object_and_decide_explains() {
     let dir = scratch("audit");
     let output = generate(&dir, "4", &["--scale", "3000", "--format", "jsonl"]);
     assert!(
@@ -105,9 +105,75 @@ fn audit_run_prints_one_json_object_and_refuses_guardrails_on() {
         "e2",
         "--guardrails",
         "on",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["guardrails"], "on");
+    assert_eq!(report["metrics"]["blocked_query_results"], 0.0, "{report}");
+    assert_eq!(report["metrics"]["shadow_mismatches"], 0.0, "{report}");
+
+    // A bad rules file names file, line and field, and nothing runs.
+    let rules = dir.join("bad-rules.toml");
+    std::fs::write(&rules, "name = \"x\"\n[[rule]]\nid = \"r\"\nsurfaces = [\"nowhere\"]\nwhen = []\naction = \"drop\"\n")
+        .expect("rules");
+    let output = guardrail(&[
+        "audit",
+        "run",
+        "--world",
+        world,
+        "--experiment",
+        "e2",
+        "--guardrails",
+        "on",
+        "--rules",
+        rules.to_str().expect("utf-8"),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not available yet (issue 6)"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad-rules.toml:4"), "{stderr}");
+
+    // `decide` explains what a surface may do, by hand.
+    let output = guardrail(&[
+        "decide",
+        "--surface",
+        "search",
+        "--world",
+        world,
+        "--query",
+        "#v3xn0r",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let decided: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(decided["verdict"]["action"], "drop", "{decided}");
+    assert_eq!(
+        decided["verdict"]["decided_by"], "blocked-query",
+        "{decided}"
+    );
+    assert_eq!(decided["verdict"]["help_resources"], true, "{decided}");
+    let output = guardrail(&[
+        "decide",
+        "--surface",
+        "account_suggestions",
+        "--world",
+        world,
+        "--viewer",
+        "0",
+        "--candidate",
+        "no-such-handle",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-handle"));
 }
 
 #[test]

@@ -27,15 +27,17 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use guardrail_ads::{Campaign, CreativeClass, DeliveryGate, Viewer};
-use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, MapError, NetworkMap, Role as MapRole, build_map};
+use guardrail_graph::map::{
+    CONFIDENT_SCORE, MapConfig, MapError, NetworkMap, Role as MapRole, build_map,
+};
 use guardrail_policy::backfill::{RecordedRequest, backfill};
 use guardrail_policy::caps::{ActionCaps, ActionLimiter, Alert};
 use guardrail_policy::contamination::{Engagement as Touch, feeds_coengagement};
 use guardrail_policy::entities::{EntityLinks, Identifier, Label};
 use guardrail_policy::variants::{VariantClusters, VariantConfig};
 use guardrail_policy::{
-    AccountId, AccountSignals, Action, AgeBand, Engine, HashSignal,
-    NetworkRole, NetworkSignal, Relationship, RuleSet, Surface, Verdict,
+    AccountId, AccountSignals, Action, AgeBand, Engine, HashSignal, NetworkRole, NetworkSignal,
+    Relationship, RuleSet, Surface, Verdict,
 };
 use guardrail_recommend::{
     CandidateGate, Engagement, EngagementKind, QueryDecision, QueryPolicy,
@@ -301,14 +303,12 @@ impl Guard {
     }
 
     /// Decides an account candidate for a viewer on a surface, and records it.
-    pub fn decide_account(
-        &self,
-        surface: Surface,
-        viewer: Option<u32>,
-        candidate: u32,
-    ) -> Verdict {
+    pub fn decide_account(&self, surface: Surface, viewer: Option<u32>, candidate: u32) -> Verdict {
         let viewer_signals = viewer.map(|v| self.signals_of(v));
         let candidate_signals = self.signals_of(candidate);
+        // The item shown is the account itself (or, in the feed, its posts): it features
+        // minors exactly when the account's content does.
+        let features_minors = candidate_signals.features_minors;
         let request = RecordedRequest {
             surface,
             viewer: viewer_signals.as_deref().cloned(),
@@ -316,7 +316,7 @@ impl Guard {
             account: Some(candidate_signals.into_owned()),
             text: None,
             variant_restricted: None,
-            features_minors: None,
+            features_minors,
             relationship: viewer.map(|v| self.relationship(v, candidate)),
         };
         self.decide_recorded(request)

@@ -203,12 +203,8 @@ impl Platform {
         recommend: &RecommendConfig,
         gate: &dyn CandidateGate,
     ) -> Self {
-        let index = EngagementIndex::build(
-            world.accounts.len(),
-            engagements,
-            recommend.clone(),
-            gate,
-        );
+        let index =
+            EngagementIndex::build(world.accounts.len(), engagements, recommend.clone(), gate);
         let mut search = SearchIndex::default();
         for post in &world.posts {
             search.add_post(post.id, post.author, &post.hashtags, &post.caption);
@@ -357,7 +353,16 @@ fn e1(
     );
     // Reach is compared with the platform as it was: the ungated index, nothing dropped.
     let ungated = Platform::build(world, &config.recommend);
-    let reach = suggestion_reach(world, truth, &ungated, &platform, gate, &mut rng);
+    let reach = suggestion_reach(world, truth, &ungated, &platform, gate, &mut rng.clone());
+    // The same comparison against a platform whose network never existed (every engagement
+    // touching a network account removed, nothing gated): the reach an account had only
+    // because the network's co-engagement carried it is not counted as lost.
+    let network_free: Vec<Engagement> = engagements(world)
+        .into_iter()
+        .filter(|e| !truth.in_network(e.actor) && !truth.in_network(e.target))
+        .collect();
+    let network_free = Platform::build_from(world, network_free, &config.recommend, &AllowAll);
+    let benign_reach = suggestion_reach(world, truth, &network_free, &platform, gate, &mut rng);
     let base_rate = share(
         truth.roles.iter().filter(|r| r.role.in_network()).count(),
         n,
@@ -384,10 +389,7 @@ fn e1(
             "suggestions_shown_top10_after_one_view".to_string(),
             shown_top10 as f64,
         ),
-        (
-            "parent_niche_min_reach_kept".to_string(),
-            reach.min_kept,
-        ),
+        ("parent_niche_min_reach_kept".to_string(), reach.min_kept),
         (
             "parent_niche_accounts_losing_over_5pct".to_string(),
             reach.losing_over_5pct as f64,
@@ -395,6 +397,14 @@ fn e1(
         (
             "parent_niche_adult_accounts_losing_over_5pct".to_string(),
             reach.adults_losing_over_5pct as f64,
+        ),
+        (
+            "parent_niche_accounts_losing_over_5pct_vs_network_free".to_string(),
+            benign_reach.losing_over_5pct as f64,
+        ),
+        (
+            "parent_niche_adult_accounts_losing_over_5pct_vs_network_free".to_string(),
+            benign_reach.adults_losing_over_5pct as f64,
         ),
         (
             "parent_niche_accounts_measured".to_string(),
@@ -521,7 +531,10 @@ fn suggestion_reach(
         .filter(|r| matches!(r.role, Role::ParentRun | Role::Niche))
     {
         let account = record.account as usize;
-        let (before, after) = (off.get(account).copied().unwrap_or(0), on.get(account).copied().unwrap_or(0));
+        let (before, after) = (
+            off.get(account).copied().unwrap_or(0),
+            on.get(account).copied().unwrap_or(0),
+        );
         if before < REACH_FLOOR {
             continue;
         }
@@ -1068,13 +1081,7 @@ fn e6(
                 // Search ranks accounts by popularity (followers), as the platform did.
                 let mut results = platform
                     .search
-                    .search(
-                        policy,
-                        gate,
-                        Some(predator),
-                        query,
-                        true,
-                    )
+                    .search(policy, gate, Some(predator), query, true)
                     .results
                     .accounts;
                 results.sort_by_key(|&a| {

@@ -1,0 +1,151 @@
+//! `guardrail decide`: try the decision engine by hand on a world folder.
+//!
+//! Wiring only: builds the guardrail layer from the world's public tables (text guard,
+//! network map, entity links, variant clusters), then asks the engine about the given
+//! viewer and candidates on one surface and prints every verdict with the rule that
+//! decided and the evidence behind each condition.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use guardrail_deploy::Guard;
+use guardrail_policy::{Surface, Verdict};
+use serde::Serialize;
+
+use crate::audit::load_rules;
+use crate::world_input::{load_world, load_world_policy};
+
+/// Arguments of `guardrail decide`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The surface asking.
+    #[arg(long, value_parser = surface_values())]
+    surface: String,
+    /// World folder (public tables; `truth/` is never read).
+    #[arg(long, value_name = "DIR")]
+    world: PathBuf,
+    /// Who will see the result (id or handle; the sender, for message requests).
+    #[arg(long)]
+    viewer: Option<String>,
+    /// Candidate accounts (id or handle), repeatable.
+    #[arg(long = "candidate")]
+    candidates: Vec<String>,
+    /// The search text or typed prefix (search, autocomplete, related hashtags).
+    #[arg(long)]
+    query: Option<String>,
+    /// Candidate texts (autocomplete suggestions, related hashtags), repeatable.
+    #[arg(long = "text")]
+    texts: Vec<String>,
+    /// Text policy (default: the world's policy.toml, else the default).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Discovery rules (default: the shipped rules).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// One JSON object per verdict.
+    #[arg(long)]
+    json: bool,
+}
+
+fn surface_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Surface::ALL.map(Surface::name))
+}
+
+#[derive(Serialize)]
+struct Decided<'a> {
+    candidate: String,
+    verdict: &'a Verdict,
+}
+
+/// Runs `guardrail decide`.
+pub fn run(args: DecideArgs) -> Result<ExitCode> {
+    let surface = Surface::ALL
+        .into_iter()
+        .find(|s| s.name() == args.surface)
+        .ok_or_else(|| anyhow::anyhow!("unknown surface {:?}", args.surface))?;
+    if args.candidates.is_empty() && args.texts.is_empty() && args.query.is_none() {
+        bail!("nothing to decide: give --candidate, --text or --query");
+    }
+    let world = load_world(&args.world)?;
+    let policy = load_world_policy(&args.world, args.policy.as_deref())?;
+    let rules = load_rules(args.rules.as_deref())?;
+    let guard = Guard::build(&world, policy, rules)?;
+    let resolve = |name: &str, what: &str| {
+        guard.account_by_name(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--{what} {name:?}: no such account id or handle in {}",
+                args.world.display()
+            )
+        })
+    };
+    let viewer = args
+        .viewer
+        .as_deref()
+        .map(|name| resolve(name, "viewer"))
+        .transpose()?;
+    let mut decided: Vec<(String, Verdict)> = Vec::new();
+    for name in &args.candidates {
+        let account = resolve(name, "candidate")?;
+        decided.push((name.clone(), guard.decide_account(surface, viewer, account)));
+    }
+    let query = args.query.as_deref().unwrap_or("");
+    for text in &args.texts {
+        decided.push((
+            format!("text {text:?}"),
+            guard.decide_text(surface, query, text),
+        ));
+    }
+    if args.candidates.is_empty() && args.texts.is_empty() {
+        decided.push((format!("query {query:?}"), guard.decide_query(query)));
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (candidate, verdict) in &decided {
+        if args.json {
+            serde_json::to_writer(
+                &mut out,
+                &Decided {
+                    candidate: candidate.clone(),
+                    verdict,
+                },
+            )?;
+            writeln!(out)?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{candidate}: {} on {} (decided by {}){}{}",
+            verdict.action.name(),
+            verdict.surface.name(),
+            verdict.decided_by.as_deref().unwrap_or("no rule"),
+            if verdict.fail_closed {
+                format!(", fail closed: missing {}", verdict.missing.join(", "))
+            } else {
+                String::new()
+            },
+            if verdict.help_resources {
+                ", help resources shown"
+            } else {
+                ""
+            }
+        )?;
+        for condition in &verdict.conditions {
+            let evidence: Vec<String> = condition
+                .evidence
+                .iter()
+                .map(|p| format!("{}: {}", p.source, p.detail))
+                .collect();
+            writeln!(
+                out,
+                "  {} = {:?}  [{}]",
+                condition.condition,
+                condition.value,
+                evidence.join("; ")
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
