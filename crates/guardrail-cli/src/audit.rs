@@ -178,6 +178,12 @@ const TARGETS: &[Target] = &[
         met: |_, on| on == 0.0,
     },
     Target {
+        experiment: "e1",
+        metric: "parent_niche_adult_accounts_losing_over_5pct",
+        wanted: "0 accounts (adults)",
+        met: |_, on| on == 0.0,
+    },
+    Target {
         experiment: "e2",
         metric: "blocked_query_results",
         wanted: "0",
@@ -292,6 +298,12 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
             if met { "met" } else { "NOT MET" }
         );
     }
+    println!(
+        "e1   parent-run and niche reach: {:.0} accounts measured, total reach kept {:.3}, smallest share kept by one account {:.3}",
+        metric(&on, "e1", "parent_niche_accounts_measured"),
+        metric(&on, "e1", "parent_niche_total_reach_kept"),
+        metric(&on, "e1", "parent_niche_min_reach_kept"),
+    );
     for experiment in ON_EXPERIMENTS {
         println!(
             "{experiment:<4} shadow mode and backfill replayed {:.0} decisions: {:.0} and {:.0} mismatches",

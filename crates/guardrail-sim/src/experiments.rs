@@ -353,16 +353,7 @@ fn e1(
     );
     // Reach is compared with the platform as it was: the ungated index, nothing dropped.
     let ungated = Platform::build(world, &config.recommend);
-    let reach = suggestion_reach(world, truth, &ungated, &platform, gate, &mut rng.clone());
-    // The same comparison against a platform whose network never existed (every engagement
-    // touching a network account removed, nothing gated): the reach an account had only
-    // because the network's co-engagement carried it is not counted as lost.
-    let network_free: Vec<Engagement> = engagements(world)
-        .into_iter()
-        .filter(|e| !truth.in_network(e.actor) && !truth.in_network(e.target))
-        .collect();
-    let network_free = Platform::build_from(world, network_free, &config.recommend, &AllowAll);
-    let benign_reach = suggestion_reach(world, truth, &network_free, &platform, gate, &mut rng);
+    let reach = suggestion_reach(world, truth, &ungated, &platform, gate, &mut rng);
     let base_rate = share(
         truth.roles.iter().filter(|r| r.role.in_network()).count(),
         n,
@@ -399,12 +390,8 @@ fn e1(
             reach.adults_losing_over_5pct as f64,
         ),
         (
-            "parent_niche_accounts_losing_over_5pct_vs_network_free".to_string(),
-            benign_reach.losing_over_5pct as f64,
-        ),
-        (
-            "parent_niche_adult_accounts_losing_over_5pct_vs_network_free".to_string(),
-            benign_reach.adults_losing_over_5pct as f64,
+            "parent_niche_total_reach_kept".to_string(),
+            reach.total_kept,
         ),
         (
             "parent_niche_accounts_measured".to_string(),
@@ -478,6 +465,9 @@ struct Reach {
     /// Of those, accounts whose declared age is 18 or over (minors lose their reach among
     /// unconnected adults by design: the rule that minors are not suggested to them).
     adults_losing_over_5pct: usize,
+    /// Total reach of the measured accounts under the gate over their total reach on the
+    /// platform as it was.
+    total_kept: f64,
     /// Accounts measured: parent-run and niche accounts reaching at least
     /// [`REACH_FLOOR`] benign viewers with everything allowed.
     measured: usize,
@@ -523,8 +513,10 @@ fn suggestion_reach(
         min_kept: 1.0,
         losing_over_5pct: 0,
         adults_losing_over_5pct: 0,
+        total_kept: 1.0,
         measured: 0,
     };
+    let (mut total_before, mut total_after) = (0usize, 0usize);
     for record in truth
         .roles
         .iter()
@@ -539,6 +531,8 @@ fn suggestion_reach(
             continue;
         }
         reach.measured += 1;
+        total_before += before;
+        total_after += after;
         let kept = after as f64 / before as f64;
         reach.min_kept = reach.min_kept.min(kept);
         if kept < 0.95 {
@@ -548,6 +542,7 @@ fn suggestion_reach(
             }
         }
     }
+    reach.total_kept = share(total_after, total_before);
     reach
 }
 
