@@ -277,7 +277,7 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
     }
     println!();
     println!(
-        "{:<4} {:<40} {:>8} {:>8}  {:<22} result",
+        "{:<4} {:<46} {:>8} {:>8}  {:<22} result",
         "exp", "target (guardrails on)", "off", "on", "wanted"
     );
     let mut unmet = 0;
@@ -289,7 +289,7 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         let met = (target.met)(before, after);
         unmet += usize::from(!met);
         println!(
-            "{:<4} {:<40} {:>8.3} {:>8.3}  {:<22} {}",
+            "{:<4} {:<46} {:>8.3} {:>8.3}  {:<22} {}",
             target.experiment,
             target.metric,
             before,
