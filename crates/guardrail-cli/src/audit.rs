@@ -102,7 +102,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         Guardrails::On => {
             let policy = load_world_policy(&args.world, args.policy.as_deref())?;
             let rules = load_rules(args.rules.as_deref())?;
-            let mut guard = Guard::build(&world, policy, rules)?;
+            let mut guard = Guard::build(&world, policy, rules);
             run_with(&args.experiment, &world, &truth, &config, &mut guard)?
         }
     };
@@ -229,7 +229,7 @@ fn run_both(
     let mut on = Vec::new();
     for name in ON_EXPERIMENTS {
         off.push(run_with(name, world, truth, &config, &mut Off::default())?);
-        let mut guard = Guard::build(world, policy.clone(), RuleSet::default_rules())?;
+        let mut guard = Guard::build(world, policy.clone(), RuleSet::default_rules());
         on.push(run_with(name, world, truth, &config, &mut guard)?);
     }
     Ok((off, on))

@@ -72,7 +72,12 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     let world = load_world(&args.world)?;
     let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    let guard = Guard::build(&world, policy, rules)?;
+    let guard = Guard::build(&world, policy, rules);
+    if let Err(error) = guard.map() {
+        eprintln!(
+            "note: no network map ({error}); network signals are unknown and decisions that need them fail closed"
+        );
+    }
     let resolve = |name: &str, what: &str| {
         guard.account_by_name(name).ok_or_else(|| {
             anyhow::anyhow!(

@@ -71,21 +71,12 @@ pub struct Guard {
     entities: EntityLinks,
     variants: VariantClusters,
     limiter: ActionLimiter,
-    map: NetworkMap,
+    map: Result<NetworkMap, MapError>,
     seeds: usize,
     log: RefCell<Vec<(RecordedRequest, Action)>>,
     decisions: Cell<u64>,
     drops: Cell<u64>,
     fail_closed: Cell<u64>,
-}
-
-/// Why the layer could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GuardError {
-    /// The network map failed (for example, no seeds at all).
-    #[error("network map: {0}")]
-    Map(#[from] MapError),
 }
 
 fn surface_of(surface: RecommendSurface) -> Surface {
@@ -115,11 +106,17 @@ fn payment_handles(bio: &str) -> impl Iterator<Item = &str> {
 
 impl Guard {
     /// Builds every signal from the public world and the engine over `rules` and `policy`.
-    pub fn build(world: &World, policy: Policy, rules: RuleSet) -> Result<Guard, GuardError> {
+    ///
+    /// Never fails: a detector that cannot run leaves its signal unknown, and the engine
+    /// fails closed on unknown signals.
+    pub fn build(world: &World, policy: Policy, rules: RuleSet) -> Guard {
         let text = WorldText::read(world, &policy);
         let seeds = text.blocked_accounts();
         let seed_count = seeds.len();
         let input = map_input(world, seeds);
+        // A map that cannot be built (no confirmed seed to start from) leaves every
+        // account's network signal unknown: the engine then fails closed and says so,
+        // rather than reading "no map" as "no network".
         let map = build_map(
             &input,
             &text,
@@ -127,26 +124,27 @@ impl Guard {
                 budget: usize::MAX,
                 ..MapConfig::default()
             },
-        )?;
-        let mut network: Vec<NetworkSignal> = vec![
-            NetworkSignal {
-                score: 0.0,
-                member: false,
-                role: None,
-            };
-            world.accounts.len()
-        ];
-        for suspect in &map.suspects {
+        );
+        let mut network: Vec<Option<NetworkSignal>> =
+            vec![
+                map.as_ref().ok().map(|_| NetworkSignal {
+                    score: 0.0,
+                    member: false,
+                    role: None,
+                });
+                world.accounts.len()
+            ];
+        for suspect in map.iter().flat_map(|m| &m.suspects) {
             if let Some(slot) = network.get_mut(suspect.node as usize) {
                 // Without a tie of its own (a seed, a text match, a link with seeds or
                 // confident suspects) an account is near the network only by structure:
                 // worth a reviewer's look, not a risk signal.
                 let scale = if suspect.tied { 1.0 } else { UNTIED_SHARE };
-                *slot = NetworkSignal {
+                *slot = Some(NetworkSignal {
                     score: (scale * suspect.score / FULL_NETWORK_SCORE).clamp(0.0, 1.0),
                     member: suspect.score >= CONFIDENT_SCORE,
                     role: network_role(suspect.role),
-                };
+                });
             }
         }
         let mut minors_pushing_back: Vec<HashSet<u32>> = vec![HashSet::new(); world.accounts.len()];
@@ -176,7 +174,7 @@ impl Guard {
                         matches: 0,
                         banks: Vec::new(),
                     }),
-                    network: Some(network[id].clone()),
+                    network: network[id].clone(),
                     flagged: Some(false),
                     entity_actioned: Some(false),
                     blocks_reports_from_minors: Some(minors_pushing_back[id].len() as u32),
@@ -220,7 +218,7 @@ impl Guard {
                 break;
             }
         }
-        Ok(Guard {
+        Guard {
             engine: Engine::new(rules, policy),
             signals,
             follows: world.follows.iter().map(|e| (e.src, e.dst)).collect(),
@@ -236,7 +234,7 @@ impl Guard {
             decisions: Cell::new(0),
             drops: Cell::new(0),
             fail_closed: Cell::new(0),
-        })
+        }
     }
 
     /// The engine.
@@ -244,9 +242,10 @@ impl Guard {
         &self.engine
     }
 
-    /// The network map the layer built.
-    pub fn map(&self) -> &NetworkMap {
-        &self.map
+    /// The network map the layer built, or why it could not build one (then every
+    /// network signal is unknown and decisions that need it fail closed).
+    pub fn map(&self) -> Result<&NetworkMap, &MapError> {
+        self.map.as_ref()
     }
 
     /// Seeds the text guard confirmed.
@@ -568,5 +567,72 @@ impl Guardrails for Guard {
                 check.backfill_mismatches as f64,
             ),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_sim::{WorldConfig, generate};
+
+    fn small_world() -> World {
+        generate(&WorldConfig::default().scaled_to(1_500), 7).0
+    }
+
+    fn some_adult(world: &World) -> u32 {
+        world
+            .accounts
+            .iter()
+            .find(|a| a.declared_age >= 18)
+            .map_or(0, |a| a.id)
+    }
+
+    #[test]
+    fn without_seeds_the_map_is_unknown_and_decisions_fail_closed() {
+        let world = small_world();
+        // A policy that matches nothing confirms no seed: the map cannot start.
+        let policy = Policy::from_toml("", "empty.toml").expect("empty policy");
+        let guard = Guard::build(&world, policy, RuleSet::default_rules());
+        assert!(guard.map().is_err());
+        let viewer = some_adult(&world);
+        let candidate = (viewer + 1) % world.accounts.len() as u32;
+        let verdict = guard.decide_account(Surface::AccountSuggestions, Some(viewer), candidate);
+        assert_eq!(verdict.action, Action::Drop, "{verdict:?}");
+        assert!(verdict.fail_closed, "{verdict:?}");
+        assert!(
+            verdict.missing.iter().any(|m| m.contains("network")),
+            "{verdict:?}"
+        );
+        // An account the layer has never seen is unknown as well.
+        let unseen = guard.decide_account(Surface::Feed, Some(viewer), 9_999_999);
+        assert_eq!(unseen.action, Action::Drop);
+        assert!(unseen.fail_closed);
+    }
+
+    #[test]
+    fn takedown_reaches_backups_named_in_bios_and_is_recorded() {
+        let world = small_world();
+        let policy = crate::platform_policy(&guardrail_sim::vocabulary::BANNED_BASES)
+            .expect("platform policy");
+        let mut guard = Guard::build(&world, policy, RuleSet::default_rules());
+        assert!(guard.map().is_ok_and(|m| !m.suspects.is_empty()));
+        // A bio naming a backup handle that belongs to an account of this world.
+        let (original, backup) = world
+            .accounts
+            .iter()
+            .find_map(|a| {
+                let handle = a.bio.split("backup @").nth(1)?.split_whitespace().next()?;
+                Some((a.id, guard.account_by_name(handle)?))
+            })
+            .expect("a seller naming a backup in its bio");
+        assert_eq!(guard.signals_of(backup).entity_actioned, Some(false));
+        guard.take_down(&[original], 30);
+        assert_eq!(guard.signals_of(original).flagged, Some(true));
+        assert_eq!(guard.signals_of(backup).entity_actioned, Some(true));
+        let verdict = guard.decide_account(Surface::AccountSuggestions, None, backup);
+        assert_eq!(verdict.action, Action::Drop);
+        let check = guard.replay_check();
+        assert!(check.recorded >= 1);
+        assert_eq!((check.shadow_mismatches, check.backfill_mismatches), (0, 0));
     }
 }

@@ -16,7 +16,7 @@ pub mod platform_policy;
 pub mod text;
 pub mod world_map;
 
-pub use layer::{Guard, GuardError, ReplayCheck};
+pub use layer::{Guard, ReplayCheck};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use text::{AccountText, WorldText};
 pub use world_map::{SeedError, map_input, parse_seeds};

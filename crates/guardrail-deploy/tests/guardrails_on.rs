@@ -16,7 +16,7 @@ fn run(world: &World, truth: &GroundTruth, name: &str, on: bool) -> BTreeMap<Str
     let config = ExperimentConfig::default();
     let report = if on {
         let policy = platform_policy(&BANNED_BASES).expect("platform policy");
-        let mut guard = Guard::build(world, policy, RuleSet::default_rules()).expect("layer");
+        let mut guard = Guard::build(world, policy, RuleSet::default_rules());
         run_with(name, world, truth, &config, &mut guard).expect("experiment")
     } else {
         run_with(name, world, truth, &config, &mut Off::default()).expect("experiment")
