@@ -559,6 +559,10 @@ impl Guardrails for Guard {
             ),
             ("decisions_replayed".to_string(), check.recorded as f64),
             (
+                "variant_tags_restricted".to_string(),
+                self.variants.review_queue().len() as f64,
+            ),
+            (
                 "shadow_mismatches".to_string(),
                 check.shadow_mismatches as f64,
             ),
@@ -634,5 +638,33 @@ mod tests {
         let check = guard.replay_check();
         assert!(check.recorded >= 1);
         assert_eq!((check.shadow_mismatches, check.backfill_mismatches), (0, 0));
+    }
+
+    #[test]
+    fn coined_variants_are_caught_by_their_company_and_nothing_else_is() {
+        let world = generate(&WorldConfig::default(), 3).0;
+        let policy = crate::platform_policy(&guardrail_sim::vocabulary::BANNED_BASES)
+            .expect("platform policy");
+        let guard = Guard::build(&world, policy.clone(), RuleSet::default_rules());
+        let coined: Vec<String> = guardrail_sim::vocabulary::BANNED_BASES
+            .iter()
+            .flat_map(|base| guardrail_sim::vocabulary::variants(base))
+            .filter(|(_, pattern)| *pattern == "coined")
+            .map(|(tag, _)| tag)
+            .collect();
+        assert!(!coined.is_empty());
+        for tag in &coined {
+            // The text guard cannot reach it; variant clusters restrict it.
+            let text = guardrail_text::check(&policy, guardrail_text::Surface::Hashtag, tag);
+            assert_eq!(text.decision, guardrail_text::Decision::Allow, "{tag}");
+            assert!(guard.variant_restricted(tag), "{tag} not restricted");
+            let verdict = guard.decide_text(Surface::Autocomplete, &tag[..3], tag);
+            assert_eq!(verdict.action, Action::Drop, "{tag}");
+        }
+        // Every restriction is a coined variant: no benign tag travels with blocked ones
+        // often enough to be caught.
+        for tag in guard.variant_review_queue() {
+            assert!(coined.contains(&tag), "benign tag {tag} restricted");
+        }
     }
 }

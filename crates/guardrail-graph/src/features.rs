@@ -122,9 +122,11 @@ pub struct AccountFeatures {
     pub reports_and_blocks_from_minors: u32,
     /// The text guard's verdicts.
     pub text: TextSignal,
-    /// Seeds this account follows, messages or engages with (out-edges to seeds).
+    /// Seeds this account follows, messages or engages with (out-edges to seeds other
+    /// than profile views).
     pub seeds_reached: Vec<NodeId>,
-    /// Seeds that follow or engage with this account (in-edges from seeds).
+    /// Seeds that follow or engage with this account (in-edges from seeds other than
+    /// profile views).
     pub seeds_reaching: Vec<NodeId>,
 }
 
@@ -172,13 +174,22 @@ pub fn account_features(
             features.minor_featuring_follows += u32::from(followed.features_minors);
             features.adult_content_follows += u32::from(followed.adult_content);
         }
-        if is_seed(edge.node) && edge.node != node && !features.seeds_reached.contains(&edge.node) {
+        // A profile view is not a link: advocates, reviewers and researchers open an
+        // account to report it. Only follows, likes, comments and messages tie.
+        if edge.kind != EdgeKind::View
+            && is_seed(edge.node)
+            && edge.node != node
+            && !features.seeds_reached.contains(&edge.node)
+        {
             features.seeds_reached.push(edge.node);
         }
     }
     for edge in graph.in_edges(node) {
         features.in_degree[edge.kind as usize] += 1;
-        if is_seed(edge.node) && edge.node != node && !features.seeds_reaching.contains(&edge.node)
+        if edge.kind != EdgeKind::View
+            && is_seed(edge.node)
+            && edge.node != node
+            && !features.seeds_reaching.contains(&edge.node)
         {
             features.seeds_reaching.push(edge.node);
         }

@@ -103,7 +103,7 @@ pub struct TokenRecord {
     /// The token as it appears in hashtags, bios or captions.
     pub token: String,
     /// Which disguise pattern: `banned` (the base term), `leet`, `suffix`, `split`,
-    /// `emoji`, `age_code`, `payment`, `backup`, `file_link`.
+    /// `coined`, `emoji`, `age_code`, `payment`, `backup`, `file_link`.
     pub pattern: String,
     /// The banned base term it stands for (empty when none).
     pub base: String,

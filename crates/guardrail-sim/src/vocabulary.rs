@@ -17,6 +17,11 @@ pub const BANNED_BASES: [&str; 4] = ["vexnor", "plimsa", "quorbel", "dravik"];
 /// Suffixes appended to banned terms; "boys" and "cp" are the appendages named in reporting.
 pub const VARIANT_SUFFIXES: [&str; 3] = ["boys", "cp", "xo"];
 
+/// Letters glued to a banned term to coin a new variant after a sweep (the reporting's
+/// "new variants" that autocomplete then offered). No word list splits them off, so no
+/// normaliser reaches them: only their company (the tags they travel with) gives them away.
+pub const COINED_SUFFIXES: [&str; 2] = ["qa", "zq"];
+
 /// Emoji codes named in public reporting (map, pizza) plus the reverse arrow of age codes.
 pub const EMOJI_CODES: [&str; 3] = ["🗺️", "🍕", "⬅️"];
 
@@ -38,7 +43,7 @@ fn leet(word: &str) -> String {
         .collect()
 }
 
-/// Every variant hashtag of one base: leet, each suffix, and a split form.
+/// Every variant hashtag of one base: leet, each suffix, a split form, and coined forms.
 pub fn variants(base: &str) -> Vec<(String, &'static str)> {
     let mut out = vec![(leet(base), "leet")];
     for suffix in VARIANT_SUFFIXES {
@@ -46,6 +51,9 @@ pub fn variants(base: &str) -> Vec<(String, &'static str)> {
     }
     let middle = base.len() / 2;
     out.push((format!("{}_{}", &base[..middle], &base[middle..]), "split"));
+    for suffix in COINED_SUFFIXES {
+        out.push((format!("{base}{suffix}"), "coined"));
+    }
     out
 }
 
@@ -97,7 +105,15 @@ mod tests {
         let got: Vec<String> = variants("vexnor").into_iter().map(|(t, _)| t).collect();
         assert_eq!(
             got,
-            ["v3xn0r", "vexnorboys", "vexnorcp", "vexnorxo", "vex_nor"]
+            [
+                "v3xn0r",
+                "vexnorboys",
+                "vexnorcp",
+                "vexnorxo",
+                "vex_nor",
+                "vexnorqa",
+                "vexnorzq"
+            ]
         );
     }
 }
