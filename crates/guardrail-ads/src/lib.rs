@@ -166,7 +166,7 @@ impl Market {
     }
 }
 
-/// The hook a guardrail implements to keep viewers out of a campaign's delivery (issue 6).
+/// The hook a guardrail implements to keep viewers out of a campaign's delivery.
 pub trait DeliveryGate {
     /// May `viewer` be shown `campaign`?
     fn allow(&self, campaign: &Campaign, viewer: &Viewer) -> bool {

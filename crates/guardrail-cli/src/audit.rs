@@ -299,10 +299,11 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         );
     }
     println!(
-        "e1   parent-run and niche reach: {:.0} accounts measured, total reach kept {:.3}, smallest share kept by one account {:.3}",
+        "e1   parent-run and niche reach: {:.0} accounts measured, total reach kept {:.3}, smallest share kept by one account {:.3} (adults: {:.3})",
         metric(&on, "e1", "parent_niche_accounts_measured"),
         metric(&on, "e1", "parent_niche_total_reach_kept"),
         metric(&on, "e1", "parent_niche_min_reach_kept"),
+        metric(&on, "e1", "parent_niche_adult_min_reach_kept"),
     );
     for experiment in ON_EXPERIMENTS {
         println!(

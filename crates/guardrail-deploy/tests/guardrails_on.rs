@@ -53,13 +53,22 @@ fn guardrails_on_meet_the_targets_on_the_default_world() {
         on["parent_niche_accounts_losing_over_5pct"] <= 15.0,
         "{report}"
     );
-    assert!(on["parent_niche_min_reach_kept"] >= 0.3, "{report}");
+    // Minors may lose all their reach among unconnected adults (by rule); adults keep
+    // at least 85% each, and the accounts' total reach does not fall.
+    assert!(
+        on["parent_niche_adult_accounts_losing_over_5pct"] <= 6.0,
+        "{report}"
+    );
+    assert!(on["parent_niche_adult_min_reach_kept"] >= 0.85, "{report}");
+    assert!(on["parent_niche_total_reach_kept"] >= 1.0, "{report}");
     replay_is_exact(&on, "e1");
 
     let on = run(&world, &truth, "e2", true);
     assert_eq!(on["blocked_query_results"], 0.0, "{on:#?}");
     assert!(on["autocomplete_variant_rate"] <= 0.01, "{on:#?}");
     assert_eq!(on["seller_reach_via_search"], 0.0, "{on:#?}");
+    // The coined variants no normaliser reaches are restricted by their company.
+    assert!(on["variant_tags_restricted"] >= 4.0, "{on:#?}");
     replay_is_exact(&on, "e2");
 
     let on = run(&world, &truth, "e3", true);

@@ -57,7 +57,7 @@ pub enum Surface {
     Autocomplete,
 }
 
-/// The hook a guardrail layer implements to gate candidates (issue 6). The platform's own
+/// The hook a guardrail layer implements to gate candidates. The platform's own
 /// default is [`AllowAll`]: behavioural discovery with no safety logic.
 pub trait CandidateGate {
     /// Index time: may this engagement count as a co-engagement signal?

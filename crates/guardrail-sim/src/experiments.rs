@@ -1,7 +1,9 @@
-//! The audit experiments E1, E2, E3, E4 and E6 (see `docs/experiments.md`), guardrails off.
+//! The audit experiments E1, E2, E3, E4 and E6 (see `docs/experiments.md`), with guardrails
+//! off ([`crate::guardrails::Off`]) or on (any [`Guardrails`] layer, passed to [`run_with`]).
 //!
 //! What it is for: running the reference discovery systems on the *public* world and scoring
-//! what they show against ground truth. The split is structural: [`Platform::build`] takes a
+//! what they show against ground truth. The layer is consulted wherever a platform would
+//! consult one and never receives the truth. The split is structural: [`Platform::build`] takes a
 //! [`World`] and nothing else, and the discovery crates cannot name [`GroundTruth`]; only the
 //! scoring code in this module reads it. What it must never do: set a metric directly or
 //! tune a discovery system with ground truth — every figure comes out of the behaviours in
@@ -85,7 +87,7 @@ impl Default for ExperimentConfig {
 pub struct ExperimentReport {
     /// Experiment name (`e1`...).
     pub experiment: String,
-    /// `off` (the guardrail layer arrives with issue 6).
+    /// `off` or `on`: the layer's name.
     pub guardrails: String,
     /// The world's seed.
     pub seed: u64,
@@ -390,6 +392,10 @@ fn e1(
             reach.adults_losing_over_5pct as f64,
         ),
         (
+            "parent_niche_adult_min_reach_kept".to_string(),
+            reach.adult_min_kept,
+        ),
+        (
             "parent_niche_total_reach_kept".to_string(),
             reach.total_kept,
         ),
@@ -460,6 +466,8 @@ fn benign_holdout(
 struct Reach {
     /// Smallest `reach under the gate / reach with everything allowed` over measured accounts.
     min_kept: f64,
+    /// The same over measured accounts whose declared age is 18 or over.
+    adult_min_kept: f64,
     /// Measured accounts that kept less than 95% of their reach.
     losing_over_5pct: usize,
     /// Of those, accounts whose declared age is 18 or over (minors lose their reach among
@@ -511,6 +519,7 @@ fn suggestion_reach(
     }
     let mut reach = Reach {
         min_kept: 1.0,
+        adult_min_kept: 1.0,
         losing_over_5pct: 0,
         adults_losing_over_5pct: 0,
         total_kept: 1.0,
@@ -535,6 +544,9 @@ fn suggestion_reach(
         total_after += after;
         let kept = after as f64 / before as f64;
         reach.min_kept = reach.min_kept.min(kept);
+        if !world.declared_minor(record.account) {
+            reach.adult_min_kept = reach.adult_min_kept.min(kept);
+        }
         if kept < 0.95 {
             reach.losing_over_5pct += 1;
             if !world.declared_minor(record.account) {
