@@ -155,6 +155,12 @@ const TARGETS: &[Target] = &[
     },
     Target {
         experiment: "e1",
+        metric: "network_share_top10_after_one_view_with_history",
+        wanted: "<= 0.01",
+        met: |_, on| on <= 0.01,
+    },
+    Target {
+        experiment: "e1",
         metric: "network_share_feed_after_follow_5",
         wanted: "<= 0.01",
         met: |_, on| on <= 0.01,

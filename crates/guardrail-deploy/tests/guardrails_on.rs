@@ -41,6 +41,19 @@ fn guardrails_on_meet_the_targets_on_the_default_world() {
     assert!(off["network_share_top10_after_one_view"] > 0.5, "{report}");
     assert!(on["network_share_top10_after_one_view"] <= 0.01, "{report}");
     assert!(on["network_share_feed_after_follow_5"] <= 0.01, "{report}");
+    // Probes with an ordinary history are still shown suggestions, none from the network.
+    assert!(
+        off["network_share_top10_after_one_view_with_history"] > 0.2,
+        "{report}"
+    );
+    assert!(
+        on["network_share_top10_after_one_view_with_history"] <= 0.01,
+        "{report}"
+    );
+    assert!(
+        on["suggestions_shown_top10_after_one_view_with_history"] >= 100.0,
+        "{report}"
+    );
     assert!(on["bystander_leak_rate"] <= 0.01, "{report}");
     assert!(on["bystander_visitors"] > 0.0, "{report}");
     assert!(

@@ -319,6 +319,52 @@ fn e1(
         shown_feed += items.len();
         platform.index.remove_account(probe);
     }
+    // The same view from accounts with an ordinary history (three follows of ordinary
+    // adults the day before), so that there is something to suggest either way: a gate
+    // that merely silenced new accounts would show here.
+    let (mut history_network, mut history_shown) = (0, 0);
+    {
+        let mut history_rng = rng_for(world, 11);
+        let ordinary: Vec<u32> = truth
+            .roles
+            .iter()
+            .filter(|r| r.role == Role::Ordinary && !world.declared_minor(r.account))
+            .map(|r| r.account)
+            .collect();
+        for probe_number in 0..config.probes {
+            let probe = (n + config.probes + probe_number) as u32;
+            platform.index.grow_to(probe as usize + 1);
+            layer.account_created(probe, now);
+            let gate = layer.gate();
+            let (Some(&seed), false) = (sellers.choose(&mut history_rng), ordinary.is_empty())
+            else {
+                break;
+            };
+            for &followed in ordinary.choose_multiple(&mut history_rng, 3) {
+                let follow = Engagement {
+                    actor: probe,
+                    target: followed,
+                    kind: EngagementKind::Follow,
+                    at: now.saturating_sub(1),
+                };
+                platform.index.add(&follow, gate);
+            }
+            let view = Engagement {
+                actor: probe,
+                target: seed,
+                kind: EngagementKind::View,
+                at: now,
+            };
+            platform.index.add(&view, gate);
+            let suggestions = suggested_for_you(&platform.index, probe, now, 10, gate);
+            history_network += suggestions
+                .iter()
+                .filter(|s| truth.in_network(s.account))
+                .count();
+            history_shown += suggestions.len();
+            platform.index.remove_account(probe);
+        }
+    }
     let gate = layer.gate();
     // Bystander leak: visitors of an advocate's profile shown a network account there.
     let (mut leaked, mut visitors) = (0, 0);
@@ -381,6 +427,14 @@ fn e1(
         (
             "suggestions_shown_top10_after_one_view".to_string(),
             shown_top10 as f64,
+        ),
+        (
+            "network_share_top10_after_one_view_with_history".to_string(),
+            share(history_network, history_shown),
+        ),
+        (
+            "suggestions_shown_top10_after_one_view_with_history".to_string(),
+            history_shown as f64,
         ),
         ("parent_niche_min_reach_kept".to_string(), reach.min_kept),
         (
