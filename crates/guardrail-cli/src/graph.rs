@@ -406,6 +406,11 @@ fn evaluate(args: &EvaluateArgs) -> Result<ExitCode> {
             estimate.unique_followers_of_sellers,
             evaluation.budget
         )?;
+        writeln!(
+            out,
+            "roles right for {:.1}% of the listed network accounts",
+            100.0 * evaluation.role_accuracy
+        )?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

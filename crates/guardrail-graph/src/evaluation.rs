@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::features::{MapInput, TextLevel, TextSignals};
 use crate::graph::{EdgeKind, NodeId};
-use crate::map::{MapConfig, MapError, SizeEstimate, build_map};
+use crate::map::{MapConfig, MapError, Role, SizeEstimate, build_map};
 use crate::synthetic::{GroundTruth, SyntheticWorld, TrueRole};
 
 /// Precision and recall of one ranked list at the budget.
@@ -44,6 +44,8 @@ pub struct Evaluation {
     pub followers_of_seeds: Scorecard,
     /// The map's own estimate of the network's size (to compare with `budget`).
     pub estimate: SizeEstimate,
+    /// Share of the listed network accounts whose assigned role is their true role.
+    pub role_accuracy: f64,
 }
 
 /// Scores a ranked list (best first; only the first `budget` count).
@@ -107,6 +109,19 @@ pub fn evaluate_input(
     let config = MapConfig { budget, ..*config };
     let map = build_map(input, text, &config)?;
     let map_ranking: Vec<NodeId> = map.suspects.iter().map(|suspect| suspect.node).collect();
+    let (mut listed_members, mut right_roles) = (0usize, 0usize);
+    for suspect in &map.suspects {
+        let truth_role = truth.roles.get(suspect.node as usize).copied();
+        let matches = match (suspect.role, truth_role) {
+            (_, None | Some(TrueRole::Outside)) => continue,
+            (Role::Seller, Some(TrueRole::Seller))
+            | (Role::Buyer, Some(TrueRole::Buyer))
+            | (Role::Aggregator, Some(TrueRole::Aggregator)) => true,
+            _ => false,
+        };
+        listed_members += 1;
+        right_roles += usize::from(matches);
+    }
     let graph = &input.graph;
     let node_count = graph.node_count() as NodeId;
 
@@ -147,6 +162,11 @@ pub fn evaluate_input(
         text_only: scorecard("text matches alone", &text_ranking, truth, budget),
         followers_of_seeds: scorecard("followers of seeds", &follower_ranking, truth, budget),
         estimate: map.size,
+        role_accuracy: if listed_members == 0 {
+            0.0
+        } else {
+            right_roles as f64 / listed_members as f64
+        },
     })
 }
 

@@ -363,10 +363,21 @@ pub fn build_map(
             suspect_flags[node] = true;
         }
     }
+    // Suspects whose own text advertises (a menu of codes in the bio, blocked hashtags):
+    // the sellers that every other role is read against.
+    let advertisers: Vec<bool> = (0..node_count)
+        .map(|node| suspect_flags[node] && advertises(&features[node]))
+        .collect();
+    let role_context = RoleContext {
+        input,
+        suspects: &suspect_flags,
+        advertisers: &advertisers,
+        advertiser_count: advertisers.iter().filter(|&&a| a).count(),
+    };
     let roles: Vec<Option<Role>> = (0..node_count)
         .map(|node| {
             (scored[node].0 > 0.0)
-                .then(|| assign_role(input, &features[node], &suspect_flags, node, scored[node].0))
+                .then(|| role_context.assign(&features[node], node, scored[node].0))
         })
         .collect();
     let external = |node: NodeId| graph.external_id(node).to_string();
@@ -537,38 +548,60 @@ fn first_pass(
     (score, signals)
 }
 
-fn assign_role(
-    input: &MapInput,
-    features: &AccountFeatures,
-    suspects: &[bool],
-    node: usize,
-    score: f64,
-) -> Role {
-    if score < CONFIDENT_SCORE {
-        return Role::Bystander;
-    }
-    // Sellers advertise: a restricted bio (a menu of codes) or blocked hashtags.
-    if features.text.bio >= TextLevel::Restrict || features.text.posts == TextLevel::Block {
-        return Role::Seller;
-    }
-    let graph = &input.graph;
-    let suspect_followers = graph
-        .in_edges(node as NodeId)
-        .filter(|edge| {
-            matches!(edge.kind, EdgeKind::Follow | EdgeKind::Message)
-                && suspects[edge.node as usize]
-        })
-        .count();
-    let suspect_follows = graph
-        .out_edges(node as NodeId)
-        .filter(|edge| edge.kind == EdgeKind::Follow && suspects[edge.node as usize])
-        .count();
-    if suspect_followers >= 8 && suspect_follows >= 8 {
-        Role::Aggregator
-    } else if suspect_followers >= 5 && suspect_followers > suspect_follows {
-        Role::Seller
-    } else {
-        Role::Buyer
+/// Sellers advertise: a restricted bio (a menu of codes) or blocked hashtags.
+fn advertises(features: &AccountFeatures) -> bool {
+    features.text.bio >= TextLevel::Restrict || features.text.posts == TextLevel::Block
+}
+
+/// What role assignment reads besides the account's own features.
+struct RoleContext<'a> {
+    input: &'a MapInput,
+    suspects: &'a [bool],
+    advertisers: &'a [bool],
+    advertiser_count: usize,
+}
+
+/// Share of all advertising sellers an aggregator follows at least.
+const AGGREGATOR_SELLER_SHARE: f64 = 0.1;
+
+impl RoleContext<'_> {
+    /// The role of a confident suspect:
+    /// - seller: advertises, or (camouflaged) is followed by advertising sellers of its own
+    ///   ring and by many suspects;
+    /// - aggregator: follows a large share of all advertising sellers (it curates them)
+    ///   and is followed by sellers (they point buyers to it);
+    /// - buyer: the rest.
+    fn assign(&self, features: &AccountFeatures, node: usize, score: f64) -> Role {
+        if score < CONFIDENT_SCORE {
+            return Role::Bystander;
+        }
+        if advertises(features) {
+            return Role::Seller;
+        }
+        let graph = &self.input.graph;
+        let follows = |edge: &crate::graph::Edge| edge.kind == EdgeKind::Follow;
+        let followed_by_sellers = graph
+            .in_edges(node as NodeId)
+            .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
+            .count();
+        let followed_by_suspects = graph
+            .in_edges(node as NodeId)
+            .filter(|edge| follows(edge) && self.suspects[edge.node as usize])
+            .count();
+        let follows_sellers = graph
+            .out_edges(node as NodeId)
+            .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
+            .count();
+        if followed_by_sellers >= 3
+            && follows_sellers >= 10
+            && follows_sellers as f64 >= AGGREGATOR_SELLER_SHARE * self.advertiser_count as f64
+        {
+            Role::Aggregator
+        } else if followed_by_sellers >= 3 && followed_by_suspects >= 5 {
+            Role::Seller
+        } else {
+            Role::Buyer
+        }
     }
 }
 
