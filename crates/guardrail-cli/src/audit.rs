@@ -234,6 +234,7 @@ fn run_both(
     let mut off = Vec::new();
     let mut on = Vec::new();
     for name in ON_EXPERIMENTS {
+        eprintln!("running {name}: guardrails off, then on");
         off.push(run_with(name, world, truth, &config, &mut Off::default())?);
         let mut guard = Guard::build(world, policy.clone(), RuleSet::default_rules());
         on.push(run_with(name, world, truth, &config, &mut guard)?);
