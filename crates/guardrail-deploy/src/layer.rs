@@ -36,8 +36,8 @@ use guardrail_policy::contamination::{Engagement as Touch, feeds_coengagement};
 use guardrail_policy::entities::{EntityLinks, Identifier, Label};
 use guardrail_policy::variants::{VariantClusters, VariantConfig};
 use guardrail_policy::{
-    AccountId, AccountSignals, Action, AgeBand, Engine, HashSignal, NetworkRole, NetworkSignal,
-    Relationship, RuleSet, Surface, Verdict,
+    AccountId, AccountSignals, Action, AgeBand, Candidate, Context, Engine, HashSignal,
+    NetworkRole, NetworkSignal, Relationship, RuleSet, Surface, Verdict,
 };
 use guardrail_recommend::{
     CandidateGate, Engagement, EngagementKind, QueryDecision, QueryPolicy,
@@ -305,55 +305,52 @@ impl Guard {
     pub fn decide_account(&self, surface: Surface, viewer: Option<u32>, candidate: u32) -> Verdict {
         let viewer_signals = viewer.map(|v| self.signals_of(v));
         let candidate_signals = self.signals_of(candidate);
-        // The item shown is the account itself (or, in the feed, its posts): it features
-        // minors exactly when the account's content does.
-        let features_minors = candidate_signals.features_minors;
-        let request = RecordedRequest {
+        let context = Context {
             surface,
-            viewer: viewer_signals.as_deref().cloned(),
+            viewer: viewer_signals.as_deref(),
             query: None,
-            account: Some(candidate_signals.into_owned()),
-            text: None,
-            variant_restricted: None,
-            features_minors,
-            relationship: viewer.map(|v| self.relationship(v, candidate)),
         };
-        self.decide_recorded(request)
+        let candidate = Candidate {
+            account: Some(&candidate_signals),
+            // The item shown is the account itself (or, in the feed, its posts): it
+            // features minors exactly when the account's content does.
+            features_minors: candidate_signals.features_minors,
+            relationship: viewer.map(|v| self.relationship(v, candidate)),
+            ..Candidate::default()
+        };
+        self.decide(&context, &candidate)
     }
 
     /// Decides a text candidate (an autocomplete suggestion or related hashtag) for what
     /// the user typed, and records it.
     pub fn decide_text(&self, surface: Surface, query: &str, text: &str) -> Verdict {
-        let request = RecordedRequest {
+        let context = Context {
             surface,
             viewer: None,
-            query: Some(query.to_string()),
-            account: None,
-            text: Some(text.to_string()),
-            variant_restricted: Some(self.variant_restricted(text)),
-            features_minors: None,
-            relationship: None,
+            query: Some(query),
         };
-        self.decide_recorded(request)
+        let candidate = Candidate {
+            text: Some(text),
+            variant_restricted: Some(self.variant_restricted(text)),
+            ..Candidate::default()
+        };
+        self.decide(&context, &candidate)
     }
 
     /// Decides a search query itself (no candidate), and records it.
     pub fn decide_query(&self, query: &str) -> Verdict {
-        let request = RecordedRequest {
+        let context = Context {
             surface: Surface::Search,
             viewer: None,
-            query: Some(query.to_string()),
-            account: None,
-            text: None,
-            variant_restricted: None,
-            features_minors: None,
-            relationship: None,
+            query: Some(query),
         };
-        self.decide_recorded(request)
+        self.decide(&context, &Candidate::default())
     }
 
-    fn decide_recorded(&self, request: RecordedRequest) -> Verdict {
-        let verdict = request.decide(&self.engine);
+    /// Decides with the engine, counts the verdict, and records the request while the log
+    /// has room (only then is it copied: the serving path reads signals in place).
+    fn decide(&self, context: &Context, candidate: &Candidate) -> Verdict {
+        let verdict = self.engine.decide(context, candidate);
         self.decisions.set(self.decisions.get() + 1);
         if verdict.action == Action::Drop {
             self.drops.set(self.drops.get() + 1);
@@ -363,7 +360,7 @@ impl Guard {
         }
         let mut log = self.log.borrow_mut();
         if log.len() < LOG_CAPACITY {
-            log.push((request, verdict.action));
+            log.push((RecordedRequest::record(context, candidate), verdict.action));
         }
         verdict
     }
@@ -489,17 +486,16 @@ impl QueryPolicy for Guard {
 impl DeliveryGate for Guard {
     fn allow(&self, campaign: &Campaign, viewer: &Viewer) -> bool {
         let viewer_signals = self.signals_of(viewer.account);
-        let request = RecordedRequest {
+        let context = Context {
             surface: Surface::Feed,
-            viewer: Some(viewer_signals.into_owned()),
+            viewer: Some(&viewer_signals),
             query: None,
-            account: None,
-            text: None,
-            variant_restricted: None,
-            features_minors: Some(campaign.creative == CreativeClass::FeaturesMinor),
-            relationship: None,
         };
-        self.decide_recorded(request).action != Action::Drop
+        let candidate = Candidate {
+            features_minors: Some(campaign.creative == CreativeClass::FeaturesMinor),
+            ..Candidate::default()
+        };
+        self.decide(&context, &candidate).action != Action::Drop
     }
 }
 

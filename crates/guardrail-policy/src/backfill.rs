@@ -32,6 +32,20 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// Records a request as it was decided (owned, so it outlives the signals it read).
+    pub fn record(context: &Context, candidate: &Candidate) -> RecordedRequest {
+        RecordedRequest {
+            surface: context.surface,
+            viewer: context.viewer.cloned(),
+            query: context.query.map(str::to_string),
+            account: candidate.account.cloned(),
+            text: candidate.text.map(str::to_string),
+            variant_restricted: candidate.variant_restricted,
+            features_minors: candidate.features_minors,
+            relationship: candidate.relationship,
+        }
+    }
+
     /// Decides this request with an engine.
     pub fn decide(&self, engine: &Engine) -> crate::decide::Verdict {
         let context = Context {
