@@ -24,7 +24,7 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use guardrail_ads::{Campaign, CreativeClass, DeliveryGate, Viewer};
 use guardrail_graph::map::{
@@ -48,7 +48,7 @@ use guardrail_sim::guardrails::Guardrails;
 use guardrail_text::Policy;
 
 use crate::text::WorldText;
-use crate::world_map::map_input;
+use crate::world_map::{AccountNames, map_input};
 
 /// Decisions recorded per run for the shadow and backfill checks.
 pub const LOG_CAPACITY: usize = 50_000;
@@ -67,7 +67,7 @@ pub struct Guard {
     follows: HashSet<(u32, u32)>,
     blocks: HashSet<(u32, u32)>,
     reports: HashSet<(u32, u32)>,
-    handles: HashMap<String, u32>,
+    names: AccountNames,
     entities: EntityLinks,
     variants: VariantClusters,
     limiter: ActionLimiter,
@@ -182,11 +182,8 @@ impl Guard {
             })
             .collect();
         let mut entities = EntityLinks::new();
-        let mut handles = HashMap::new();
         for account in &world.accounts {
-            let id = AccountId(u64::from(account.id));
-            entities.add_handle(id, &account.handle);
-            handles.insert(account.handle.to_lowercase(), account.id);
+            entities.add_handle(AccountId(u64::from(account.id)), &account.handle);
         }
         for account in &world.accounts {
             let id = AccountId(u64::from(account.id));
@@ -224,7 +221,7 @@ impl Guard {
             follows: world.follows.iter().map(|e| (e.src, e.dst)).collect(),
             blocks: world.blocks.iter().map(|e| (e.src, e.dst)).collect(),
             reports: world.reports.iter().map(|e| (e.src, e.dst)).collect(),
-            handles,
+            names: AccountNames::new(world),
             entities,
             variants,
             limiter,
@@ -269,12 +266,7 @@ impl Guard {
 
     /// An account by id or handle.
     pub fn account_by_name(&self, name: &str) -> Option<u32> {
-        let name = name.trim_start_matches('@').to_lowercase();
-        self.handles.get(&name).copied().or_else(|| {
-            name.parse::<u32>()
-                .ok()
-                .filter(|&id| (id as usize) < self.signals.len())
-        })
+        self.names.resolve(name)
     }
 
     /// What is known about an account; an account the layer has never seen is unknown.

@@ -19,4 +19,4 @@ pub mod world_map;
 pub use layer::{Guard, ReplayCheck};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use text::{AccountText, WorldText};
-pub use world_map::{SeedError, map_input, parse_seeds};
+pub use world_map::{AccountNames, SeedError, map_input, parse_seeds};

@@ -106,27 +106,49 @@ pub fn map_input(world: &World, seeds: Vec<u32>) -> MapInput {
     }
 }
 
+/// Accounts by the names people give them: a handle (with or without `@`, any case) or
+/// the decimal account id.
+#[derive(Debug, Clone, Default)]
+pub struct AccountNames {
+    by_handle: HashMap<String, u32>,
+    accounts: usize,
+}
+
+impl AccountNames {
+    /// The names of every account of `world`.
+    pub fn new(world: &World) -> AccountNames {
+        AccountNames {
+            by_handle: world
+                .accounts
+                .iter()
+                .map(|a| (a.handle.to_lowercase(), a.id))
+                .collect(),
+            accounts: world.accounts.len(),
+        }
+    }
+
+    /// The account a name refers to, if any.
+    pub fn resolve(&self, name: &str) -> Option<u32> {
+        let handle = name.trim_start_matches('@').to_lowercase();
+        self.by_handle.get(&handle).copied().or_else(|| {
+            name.parse::<u32>()
+                .ok()
+                .filter(|&id| (id as usize) < self.accounts)
+        })
+    }
+}
+
 /// Reads a seeds file: one account id or handle per line, `#` comments and blank lines
 /// ignored. Every line must name an account of `world`.
 pub fn parse_seeds(world: &World, text: &str, origin: &str) -> Result<Vec<u32>, SeedError> {
-    let handles: HashMap<&str, u32> = world
-        .accounts
-        .iter()
-        .map(|a| (a.handle.as_str(), a.id))
-        .collect();
+    let names = AccountNames::new(world);
     let mut seeds = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        let handle = line.trim_start_matches('@');
-        let id = handles.get(handle).copied().or_else(|| {
-            line.parse::<u32>()
-                .ok()
-                .filter(|&id| (id as usize) < world.accounts.len())
-        });
-        match id {
+        match names.resolve(line) {
             Some(id) => seeds.push(id),
             None => {
                 return Err(SeedError::UnknownAccount {
