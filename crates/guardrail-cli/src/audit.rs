@@ -21,7 +21,7 @@ use guardrail_sim::vocabulary::BANNED_BASES;
 use guardrail_sim::{World, WorldConfig, fs, generate};
 use guardrail_text::Policy;
 
-use crate::world_input::{load_world, load_world_policy};
+use crate::inputs::{load_rules, load_world, load_world_policy};
 
 /// Arguments of `guardrail audit`.
 #[derive(Debug, Args)]
@@ -108,18 +108,6 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
     };
     print_report(&report, args.json)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Discovery rules from a file, or the shipped rules.
-pub fn load_rules(path: Option<&std::path::Path>) -> Result<RuleSet> {
-    match path {
-        None => Ok(RuleSet::default_rules()),
-        Some(path) => {
-            let source = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read rules {}", path.display()))?;
-            Ok(RuleSet::from_toml(&source, &path.display().to_string())?)
-        }
-    }
 }
 
 fn print_report(report: &ExperimentReport, json: bool) -> Result<()> {

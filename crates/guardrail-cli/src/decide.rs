@@ -15,8 +15,7 @@ use guardrail_deploy::Guard;
 use guardrail_policy::{Surface, Verdict};
 use serde::Serialize;
 
-use crate::audit::load_rules;
-use crate::world_input::{load_world, load_world_policy};
+use crate::inputs::{load_rules, load_world, load_world_policy};
 
 /// Arguments of `guardrail decide`.
 #[derive(Debug, Args)]

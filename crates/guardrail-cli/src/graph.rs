@@ -20,7 +20,7 @@ use guardrail_graph::ppr::{Direction, PprConfig, ppr_push};
 use guardrail_graph::synthetic::{WorldConfig, world};
 use serde::Serialize;
 
-use crate::world_input::{load_world, load_world_policy};
+use crate::inputs::{load_world, load_world_policy};
 
 /// Arguments of `guardrail graph`.
 #[derive(Debug, Args)]

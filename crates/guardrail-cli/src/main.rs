@@ -11,10 +11,10 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod decide;
 mod graph;
+mod inputs;
 mod media;
 mod text;
 mod world;
-mod world_input;
 
 /// Child-safety guardrails for a social platform's discovery systems.
 ///

@@ -12,6 +12,8 @@ use guardrail_text::{
 };
 use serde::Serialize;
 
+use crate::inputs::load_policy;
+
 /// Arguments of `guardrail text`.
 #[derive(Debug, Args)]
 pub struct TextArgs {
@@ -48,12 +50,6 @@ impl PolicySource {
             Some(path) => load_policy(path),
         }
     }
-}
-
-fn load_policy(path: &PathBuf) -> Result<Policy> {
-    let source = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy {}", path.display()))?;
-    Ok(Policy::from_toml(&source, &path.display().to_string())?)
 }
 
 /// Surfaces by the names the text guard gives them (one list, kept in `guardrail-text`).

@@ -1,9 +1,10 @@
-//! Loading a world folder and the text policy its platform deploys, shared by the
-//! commands that work on worlds (`graph map`, `graph evaluate`, `decide`, `audit`).
+//! Loading the files several commands share: world folders (`graph map`, `graph
+//! evaluate`, `decide`, `audit`), text policies and discovery rules. Errors name the file.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use guardrail_policy::RuleSet;
 use guardrail_sim::{World, fs};
 use guardrail_text::Policy;
 
@@ -30,7 +31,24 @@ pub fn load_world_policy(dir: &Path, explicit: Option<&Path>) -> Result<Policy> 
             own
         }
     };
-    let source = std::fs::read_to_string(&path)
+    load_policy(&path)
+}
+
+/// A text policy file (TOML).
+pub fn load_policy(path: &Path) -> Result<Policy> {
+    let source = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read policy {}", path.display()))?;
     Ok(Policy::from_toml(&source, &path.display().to_string())?)
+}
+
+/// Discovery rules from a file, or the shipped rules.
+pub fn load_rules(path: Option<&Path>) -> Result<RuleSet> {
+    match path {
+        None => Ok(RuleSet::default_rules()),
+        Some(path) => {
+            let source = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read rules {}", path.display()))?;
+            Ok(RuleSet::from_toml(&source, &path.display().to_string())?)
+        }
+    }
 }
