@@ -531,11 +531,6 @@ impl Guardrails for Guard {
         }
     }
 
-    fn account_created(&mut self, _account: u32, _at: u64) {
-        // A new account has no signals until the next mapping run: it stays unknown, and
-        // the engine fails closed on it.
-    }
-
     fn run_metrics(&self) -> BTreeMap<String, f64> {
         let check = self.replay_check();
         BTreeMap::from([

@@ -261,7 +261,8 @@ fn e1(
     layer: &mut dyn Guardrails,
 ) -> BTreeMap<String, f64> {
     let mut rng = rng_for(world, 1);
-    let mut platform = Platform::build_gated(world, &config.recommend, layer.gate());
+    let gate = layer.gate();
+    let mut platform = Platform::build_gated(world, &config.recommend, gate);
     let n = world.accounts.len();
     let sellers = primary_sellers(world, truth);
     let now = platform.now;
@@ -269,22 +270,10 @@ fn e1(
     let mut time_to_first: Vec<f64> = Vec::new();
     for probe_number in 0..config.probes {
         let probe = (n + probe_number) as u32;
-        platform.index.grow_to(n + probe_number + 1);
-        layer.account_created(probe, now);
-        let gate = layer.gate();
         let Some(&seed) = sellers.choose(&mut rng) else {
             break;
         };
-        platform.index.add(
-            &Engagement {
-                actor: probe,
-                target: seed,
-                kind: EngagementKind::View,
-                at: now,
-            },
-            gate,
-        );
-        let suggestions = suggested_for_you(&platform.index, probe, now, 10, gate);
+        let suggestions = view_and_suggest(&mut platform, gate, probe, seed);
         network_top10 += suggestions
             .iter()
             .filter(|s| truth.in_network(s.account))
@@ -334,8 +323,6 @@ fn e1(
         for probe_number in 0..config.probes {
             let probe = (n + config.probes + probe_number) as u32;
             platform.index.grow_to(probe as usize + 1);
-            layer.account_created(probe, now);
-            let gate = layer.gate();
             let (Some(&seed), false) = (sellers.choose(&mut history_rng), ordinary.is_empty())
             else {
                 break;
@@ -349,14 +336,7 @@ fn e1(
                 };
                 platform.index.add(&follow, gate);
             }
-            let view = Engagement {
-                actor: probe,
-                target: seed,
-                kind: EngagementKind::View,
-                at: now,
-            };
-            platform.index.add(&view, gate);
-            let suggestions = suggested_for_you(&platform.index, probe, now, 10, gate);
+            let suggestions = view_and_suggest(&mut platform, gate, probe, seed);
             history_network += suggestions
                 .iter()
                 .filter(|s| truth.in_network(s.account))
@@ -365,7 +345,6 @@ fn e1(
             platform.index.remove_account(probe);
         }
     }
-    let gate = layer.gate();
     // Bystander leak: visitors of an advocate's profile shown a network account there.
     let (mut leaked, mut visitors) = (0, 0);
     for advocate in truth.roles.iter().filter(|r| r.role == Role::Advocate) {
@@ -514,6 +493,26 @@ fn benign_holdout(
         })
         .count();
     (hits, held.len())
+}
+
+/// A probe account opens one seller's profile once, as in the published test, and is
+/// shown "suggested for you". The probe stays in the index until the caller removes it.
+fn view_and_suggest(
+    platform: &mut Platform,
+    gate: &dyn CandidateGate,
+    probe: u32,
+    seller: u32,
+) -> Vec<guardrail_recommend::Scored> {
+    let now = platform.now;
+    platform.index.grow_to(probe as usize + 1);
+    let view = Engagement {
+        actor: probe,
+        target: seller,
+        kind: EngagementKind::View,
+        at: now,
+    };
+    platform.index.add(&view, gate);
+    suggested_for_you(&platform.index, probe, now, 10, gate)
 }
 
 /// How much suggestion reach parent-run and niche accounts keep under a gate.
@@ -725,11 +724,6 @@ fn e3(
         }
     }
     platform.index.grow_to(next_id as usize);
-    for &(account, _, returns_at) in &returned {
-        if account as usize >= world.accounts.len() {
-            layer.account_created(account, returns_at);
-        }
-    }
     let gate = layer.gate();
     // Backups the layer already refuses to suggest to anyone, right after the takedown.
     let caught = returned

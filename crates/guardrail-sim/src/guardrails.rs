@@ -5,8 +5,9 @@
 //! interstitial) and once with a guardrail layer (`guardrail-deploy`'s, built from the
 //! public world only). The experiment code calls the layer at every point where a
 //! platform would: when an engagement enters the index, when a candidate is served, when a
-//! query or suggestion is decided, when an ad is delivered, when accounts are taken down or
-//! created. What it must never do: hand a layer ground truth. Nothing here names it.
+//! query or suggestion is decided, when an ad is delivered, when accounts are taken down.
+//! Accounts created during a run (test probes, returning sellers) need no call: a layer
+//! that has never seen an id treats it as unknown. What it must never do: hand a layer ground truth. Nothing here names it.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +28,6 @@ pub trait Guardrails {
     fn delivery_gate(&self) -> &dyn DeliveryGate;
     /// The platform took these accounts down at logical day `at` (enforcement).
     fn take_down(&mut self, accounts: &[u32], at: u64);
-    /// A new account joined at logical day `at` (a test probe, a returning seller).
-    fn account_created(&mut self, account: u32, at: u64);
     /// Figures about the layer's own decisions over the run (for example whether its
     /// shadow mode and backfill reproduce them), merged into the experiment's metrics.
     fn run_metrics(&self) -> BTreeMap<String, f64> {
@@ -65,5 +64,4 @@ impl Guardrails for Off {
         &guardrail_ads::AllowAll
     }
     fn take_down(&mut self, _accounts: &[u32], _at: u64) {}
-    fn account_created(&mut self, _account: u32, _at: u64) {}
 }
