@@ -252,12 +252,10 @@ pub fn build_map(
     let mut features: Vec<AccountFeatures> = (0..node_count as NodeId)
         .map(|node| account_features(input, text, &seed_flags, node))
         .collect();
-    // Seeds following an account that features minors mark it as a target, not a
-    // member: those links are not evidence against it.
-    // The same holds for proximity: the walk from the seeds reaches them because the
-    // network seeks them out.
+    // Seeds following a minor, or an account that features minors, mark it as a target,
+    // not a member: neither those links nor the proximity they give are evidence.
     for (node, attributes) in input.accounts.iter().enumerate() {
-        if draws_followers_for_content(attributes) {
+        if sought_by_network(attributes) {
             features[node].seeds_reaching.clear();
             proximity_rank[node] = 0.0;
         }
@@ -276,15 +274,13 @@ pub fn build_map(
         .collect();
     // Second pass: links to the accounts the first pass ranked confidently. Following,
     // messaging or engaging with suspects counts; being followed by them counts only for
-    // accounts that do not draw followers for their content (featuring minors, adult
-    // content): an account featuring minors that suspects follow is a target of the
-    // network, not a member of it, and adult-content accounts are followed by everyone.
+    // accounts the network does not seek out (minors and accounts featuring minors are
+    // its targets, adult-content accounts are followed by everyone).
     //
     // Only accounts tied to the network by their own evidence (a seed, a text-guard
     // match, reaching out to a seed; being followed by one is not the account's choice)
-    // are confident enough to lend weight: otherwise
-    // a tight community whose members share behavioural signals would lift itself by
-    // its own links.
+    // are confident enough to lend weight: otherwise a tight community whose members
+    // share behavioural signals would lift itself by its own links.
     let mut tied: Vec<bool> = (0..node_count)
         .map(|node| {
             seed_flags[node]
@@ -309,7 +305,7 @@ pub fn build_map(
                     && edge.node as usize != node
             })
             .count();
-        let linked_in = if draws_followers_for_content(&input.accounts[node]) {
+        let linked_in = if sought_by_network(&input.accounts[node]) {
             0
         } else {
             graph
@@ -446,7 +442,7 @@ pub fn build_map(
 /// features minors, and adult-content accounts (followed by everyone). Links from
 /// suspects to them, and the walk's proximity that those links create, are not evidence
 /// against them.
-fn draws_followers_for_content(attributes: &crate::features::AccountAttributes) -> bool {
+fn sought_by_network(attributes: &crate::features::AccountAttributes) -> bool {
     attributes.minor || attributes.features_minors || attributes.adult_content
 }
 
