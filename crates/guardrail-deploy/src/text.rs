@@ -6,7 +6,7 @@
 //! guard gave on something that account wrote, with the rules that matched.
 
 use guardrail_graph::NodeId;
-use guardrail_graph::features::{TextLevel, TextSignal as MapTextSignal, TextSignals};
+use guardrail_graph::features::{MapInput, TextLevel, TextSignal as MapTextSignal, TextSignals};
 use guardrail_policy::TextSignal as PolicyTextSignal;
 use guardrail_sim::World;
 use guardrail_text::{Decision, Policy, Surface, Tier, check};
@@ -108,12 +108,7 @@ impl WorldText {
     /// Accounts whose bio or hashtags the text guard blocks: the seeds an automatic
     /// pipeline confirms without a reviewer.
     pub fn blocked_accounts(&self) -> Vec<u32> {
-        (0..self.accounts.len() as u32)
-            .filter(|&a| {
-                self.accounts[a as usize].bio == TextLevel::Block
-                    || self.accounts[a as usize].posts == TextLevel::Block
-            })
-            .collect()
+        MapInput::text_confirmed_seeds(self.accounts.len(), self)
     }
 
     /// The decision engine's view of one account's text.

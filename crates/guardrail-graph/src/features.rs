@@ -62,6 +62,12 @@ impl TextSignal {
     pub fn strongest(&self) -> TextLevel {
         self.bio.max(self.posts)
     }
+
+    /// Whether the text guard blocks the bio or the hashtags: confirmation by policy,
+    /// enough to seed the map without a reviewer.
+    pub fn confirms_seed(&self) -> bool {
+        self.bio == TextLevel::Block || self.posts == TextLevel::Block
+    }
 }
 
 /// Text-guard signals per account. `guardrail-text` will implement this over real bios
@@ -96,11 +102,11 @@ pub struct MapInput {
 }
 
 impl MapInput {
-    /// The seeds an automatic pipeline would use: every account whose bio the text guard
-    /// blocks.
-    pub fn text_confirmed_seeds(graph: &Graph, text: &dyn TextSignals) -> Vec<NodeId> {
-        (0..graph.node_count() as NodeId)
-            .filter(|&node| text.signals(node).bio == TextLevel::Block)
+    /// The seeds an automatic pipeline would use among `node_count` accounts: every
+    /// account whose bio or hashtags the text guard blocks ([`TextSignal::confirms_seed`]).
+    pub fn text_confirmed_seeds(node_count: usize, text: &dyn TextSignals) -> Vec<NodeId> {
+        (0..node_count as NodeId)
+            .filter(|&node| text.signals(node).confirms_seed())
             .collect()
     }
 }

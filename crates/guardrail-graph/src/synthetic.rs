@@ -570,7 +570,7 @@ pub fn world(config: &WorldConfig, seed: u64) -> Result<SyntheticWorld, Syntheti
     }
     let graph = builder.build();
     let text = TextTable { entries: text };
-    let seeds = MapInput::text_confirmed_seeds(&graph, &text);
+    let seeds = MapInput::text_confirmed_seeds(graph.node_count(), &text);
     Ok(SyntheticWorld {
         input: MapInput {
             graph,
