@@ -72,7 +72,6 @@ pub struct Guard {
     variants: VariantClusters,
     limiter: ActionLimiter,
     map: Result<NetworkMap, MapError>,
-    seeds: usize,
     log: RefCell<Vec<(RecordedRequest, Action)>>,
     decisions: Cell<u64>,
     drops: Cell<u64>,
@@ -112,7 +111,6 @@ impl Guard {
     pub fn build(world: &World, policy: Policy, rules: RuleSet) -> Guard {
         let text = WorldText::read(world, &policy);
         let seeds = text.blocked_accounts();
-        let seed_count = seeds.len();
         let input = map_input(world, seeds);
         // A map that cannot be built (no confirmed seed to start from) leaves every
         // account's network signal unknown: the engine then fails closed and says so,
@@ -226,7 +224,6 @@ impl Guard {
             variants,
             limiter,
             map,
-            seeds: seed_count,
             log: RefCell::new(Vec::new()),
             decisions: Cell::new(0),
             drops: Cell::new(0),
@@ -243,11 +240,6 @@ impl Guard {
     /// network signal is unknown and decisions that need it fail closed).
     pub fn map(&self) -> Result<&NetworkMap, &MapError> {
         self.map.as_ref()
-    }
-
-    /// Seeds the text guard confirmed.
-    pub fn seed_count(&self) -> usize {
-        self.seeds
     }
 
     /// Alerts raised by capped automated rules.
