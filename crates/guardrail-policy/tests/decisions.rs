@@ -2,21 +2,21 @@
 
 use guardrail_policy::{
     AccountId, AccountSignals, Action, AgeBand, Candidate, Context, Engine, HashSignal,
-    NetworkRole, NetworkSignal, Relationship, RuleSet, Surface, TextSignal,
+    NetworkRole, NetworkSignal, Relationship, RuleSet, Source, Surface, TextSignal,
 };
 use guardrail_text::Tier;
 
-fn adult(id: u64) -> AccountSignals {
+fn adult(id: u32) -> AccountSignals {
     AccountSignals::clean_adult(AccountId(id))
 }
 
-fn minor(id: u64) -> AccountSignals {
+fn minor(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.age = Some(AgeBand::Minor);
     account
 }
 
-fn network_member(id: u64) -> AccountSignals {
+fn network_member(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.network = Some(NetworkSignal {
         score: 0.9,
@@ -26,7 +26,7 @@ fn network_member(id: u64) -> AccountSignals {
     account
 }
 
-fn risky_adult(id: u64) -> AccountSignals {
+fn risky_adult(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.network = Some(NetworkSignal {
         score: 0.3,
@@ -36,13 +36,13 @@ fn risky_adult(id: u64) -> AccountSignals {
     account
 }
 
-fn high_risk_adult(id: u64) -> AccountSignals {
+fn high_risk_adult(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.blocks_reports_from_minors = Some(5);
     account
 }
 
-fn parent_account(id: u64) -> AccountSignals {
+fn parent_account(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.features_minors = Some(true);
     account
@@ -397,7 +397,7 @@ fn verdicts_carry_the_evidence_of_each_condition() {
     assert!(
         evidence
             .iter()
-            .any(|p| p.source == "network_map" && p.detail.contains("member true")),
+            .any(|p| p.source == Source::NetworkMap && p.detail.contains(", network member,")),
         "{evidence:?}"
     );
 }

@@ -8,11 +8,11 @@
 //! line, the field and what was expected, and no policy is produced.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use guardrail_types::{Locator, SourceError, SourceErrorKind};
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -174,33 +174,6 @@ impl Lexicon {
     }
 }
 
-/// What went wrong loading a policy, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
-    /// The file (or other origin) the policy came from.
-    pub origin: String,
-    /// 1-based line of the problem.
-    pub line: usize,
-    /// 1-based column of the problem.
-    pub column: usize,
-    /// The field at fault, e.g. `term[3].tier`, when there is one.
-    pub field: Option<String>,
-    /// What was expected.
-    pub message: String,
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
-        if let Some(field) = &self.field {
-            write!(f, "field `{field}`: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PolicyError {}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
@@ -270,32 +243,11 @@ const MAX_AMBIGUOUS_POSITIONS: usize = 4;
 /// Regular expressions beyond this compiled size are refused (they would be slow).
 const MAX_REGEX_SIZE: usize = 1 << 20;
 
-struct Locator<'a> {
-    origin: &'a str,
-    source: &'a str,
-}
-
-impl Locator<'_> {
-    fn error(&self, span: Range<usize>, field: Option<String>, message: String) -> PolicyError {
-        let offset = span.start.min(self.source.len());
-        let before = &self.source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        PolicyError {
-            origin: self.origin.to_string(),
-            line,
-            column,
-            field,
-            message,
-        }
-    }
-}
-
 fn parse_tier(
     locator: &Locator,
     field: String,
     tier: &Spanned<String>,
-) -> Result<Tier, PolicyError> {
+) -> Result<Tier, SourceError> {
     match tier.get_ref().as_str() {
         "block" => Ok(Tier::Block),
         "restrict" => Ok(Tier::Restrict),
@@ -303,6 +255,7 @@ fn parse_tier(
         other => Err(locator.error(
             tier.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!("expected one of \"block\", \"restrict\", \"signal\", found {other:?}"),
         )),
     }
@@ -312,7 +265,7 @@ fn parse_category(
     locator: &Locator,
     field: String,
     category: &Spanned<String>,
-) -> Result<String, PolicyError> {
+) -> Result<String, SourceError> {
     let text = category.get_ref();
     let valid = !text.is_empty()
         && text
@@ -322,6 +275,7 @@ fn parse_category(
         return Err(locator.error(
             category.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!(
                 "expected a dotted lowercase category like \"csea.solicitation\", found {text:?}"
             ),
@@ -335,7 +289,7 @@ fn parse_weight(
     field: String,
     weight: &Option<Spanned<f64>>,
     tier: Tier,
-) -> Result<f64, PolicyError> {
+) -> Result<f64, SourceError> {
     let default = if tier == Tier::Signal { 0.4 } else { 1.0 };
     let Some(weight) = weight else {
         return Ok(default);
@@ -345,6 +299,7 @@ fn parse_weight(
         return Err(locator.error(
             weight.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!("expected a weight in (0, 1], found {value}"),
         ));
     }
@@ -353,11 +308,16 @@ fn parse_weight(
 
 impl Policy {
     /// Parses and compiles a policy from TOML text. `origin` names the file in errors.
-    pub fn from_toml(source: &str, origin: &str) -> Result<Policy, PolicyError> {
-        let locator = Locator { origin, source };
+    pub fn from_toml(source: &str, origin: &str) -> Result<Policy, SourceError> {
+        let locator = Locator::new(origin, source);
         let file: PolicyFile = toml::from_str(source).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
-            locator.error(span, None, error.message().trim().to_string())
+            locator.error(
+                span,
+                None,
+                SourceErrorKind::Syntax,
+                error.message().trim().to_string(),
+            )
         })?;
         let name = file
             .policy
@@ -371,6 +331,7 @@ impl Policy {
                 return Err(locator.error(
                     restrict_at.span(),
                     Some("scoring.restrict_at".into()),
+                    SourceErrorKind::Invalid,
                     format!("expected a score in (0, 1], found {value}"),
                 ));
             }
@@ -382,7 +343,12 @@ impl Policy {
             if ids.insert(id.to_string()) {
                 Ok(())
             } else {
-                Err(locator.error(span, Some(field), format!("duplicate rule id {id:?}")))
+                Err(locator.error(
+                    span,
+                    Some(field),
+                    SourceErrorKind::Duplicate,
+                    format!("duplicate rule id {id:?}"),
+                ))
             }
         };
 
@@ -404,6 +370,7 @@ impl Policy {
                 return Err(locator.error(
                     spec.text.span(),
                     Some(field("text")),
+                    SourceErrorKind::Invalid,
                     format!("{text:?} has no letters, digits or emoji left after normalisation"),
                 ));
             }
@@ -416,6 +383,7 @@ impl Policy {
                     return Err(locator.error(
                         span,
                         Some(field("match")),
+                        SourceErrorKind::Invalid,
                         format!("expected \"word\" or \"anywhere\", found {other:?}"),
                     ));
                 }
@@ -469,6 +437,7 @@ impl Policy {
                     locator.error(
                         spec.regex.span(),
                         Some(field("regex")),
+                        SourceErrorKind::Invalid,
                         format!("invalid regular expression: {error}"),
                     )
                 })?;
@@ -502,6 +471,7 @@ impl Policy {
             locator.error(
                 0..0,
                 Some("term".into()),
+                SourceErrorKind::Invalid,
                 format!("terms do not compile: {error}"),
             )
         })?;
@@ -512,6 +482,7 @@ impl Policy {
                 locator.error(
                     0..0,
                     Some("term".into()),
+                    SourceErrorKind::Invalid,
                     format!("terms do not compile: {error}"),
                 )
             })?;
@@ -520,6 +491,7 @@ impl Policy {
                 locator.error(
                     0..0,
                     Some("pattern".into()),
+                    SourceErrorKind::Invalid,
                     format!("patterns do not compile together: {error}"),
                 )
             })?;
