@@ -17,7 +17,7 @@ use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::lexicon::BUILTIN_WORDS;
+use crate::lexicon::{BUILTIN_WORDS, Lexicon};
 use crate::normalize::{NormalizeOptions, normalize};
 
 /// How severe a rule is.
@@ -131,49 +131,6 @@ pub struct Policy {
     pub(crate) scoring: Scoring,
 }
 
-/// Words a concatenated hashtag may be made of besides the match (built-in common
-/// words plus the policy's own word terms), in term-view form.
-#[derive(Debug, Clone)]
-pub(crate) struct Lexicon {
-    /// Every lexicon word, found in one overlapping pass over a segment.
-    automaton: AhoCorasick,
-}
-
-impl Lexicon {
-    fn new(words: &[Vec<u8>]) -> Result<Lexicon, aho_corasick::BuildError> {
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(words.iter().filter(|w| !w.is_empty()))?;
-        Ok(Lexicon { automaton })
-    }
-
-    /// Whether `text` splits entirely into lexicon words (empty text does).
-    pub(crate) fn segments(&self, text: &[u8]) -> bool {
-        if text.is_empty() {
-            return true;
-        }
-        if text.len() > MAX_SEGMENTED_LEN {
-            // No word is this long: a run like this is spam or padding around the term,
-            // so count the term (fail closed) rather than spend time proving it.
-            return true;
-        }
-        // reachable[i]: text[..i] splits into words. Overlapping matches arrive in order
-        // of their end, so every word that could extend a split is seen after it.
-        let mut reachable = [false; MAX_SEGMENTED_LEN + 1];
-        reachable[0] = true;
-        for found in self.automaton.find_overlapping_iter(text) {
-            if reachable[found.start()] {
-                reachable[found.end()] = true;
-            }
-        }
-        reachable[text.len()]
-    }
-
-    fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
@@ -236,8 +193,6 @@ struct PatternSpec {
 /// The default policy's source, shipped in the crate.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../policies/default.toml");
 
-/// Unbroken runs longer than this around a term are not segmented (see `segments`).
-const MAX_SEGMENTED_LEN: usize = 64;
 /// Terms with more ambiguous letters than this get variants for the first ones only.
 const MAX_AMBIGUOUS_POSITIONS: usize = 4;
 /// Regular expressions beyond this compiled size are refused (they would be slow).
@@ -666,20 +621,5 @@ category = "csea.age_code"
         let policy = Policy::default_policy();
         assert!(!policy.terms().is_empty());
         assert!(!policy.patterns().is_empty());
-    }
-
-    #[test]
-    fn lexicon_segments_words() {
-        let words: Vec<Vec<u8>> = ["i", "love", "for", "you", "lo"]
-            .iter()
-            .map(|w| w.as_bytes().to_vec())
-            .collect();
-        let lexicon = Lexicon::new(&words).expect("lexicon builds");
-        assert!(lexicon.segments(b"ilove"));
-        assert!(lexicon.segments(b"foryou"));
-        assert!(lexicon.segments(b"iloveforyou"));
-        assert!(lexicon.segments(b""));
-        assert!(!lexicon.segments(b"tor"));
-        assert!(!lexicon.segments(b"lov"));
     }
 }
