@@ -759,7 +759,7 @@ class Replayer:
         elif method == "POST" and isinstance(got, dict) and isinstance(got.get("id"), int):
             bank = path.split("/")[3]
             self.model.contents.append(BankedContent(got["id"], bank, dict(got.get("signals") or {})))
-            if isinstance(want, dict) and isinstance(want.get("id"), int):
+            if isinstance(want, dict) and isinstance(want.get("id"), int) and want["id"] > 0:  # the seed records 0
                 self.model.content_id_map[want["id"]] = got["id"]
 
     # -- steps ------------------------------------------------------------------------------
