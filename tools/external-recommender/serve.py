@@ -124,6 +124,8 @@ def read_table(world: Path, name: str) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as handle:
         text = handle.read()
     first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first and path.suffix == ".jsonl":
+        return []  # JSON-lines has no header: an empty table is an empty file
     if first.lstrip().startswith("{"):
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -327,6 +329,12 @@ class Recommender:
         n = self.world_accounts
         self.handles = [a["handle"] for a in world.accounts]
         self.interests = [frozenset(a["interests"]) for a in world.accounts]
+        self.accounts_with_interest: dict[str, np.ndarray] = {}
+        for account in world.accounts:
+            for interest in account["interests"]:
+                if interest not in self.accounts_with_interest:
+                    self.accounts_with_interest[interest] = np.zeros(n, dtype=bool)
+                self.accounts_with_interest[interest][account["id"]] = True
         self.post_author = np.array([p["author"] for p in world.posts], dtype=np.int64)
         self.post_created = np.array([p["created_at"] for p in world.posts], dtype=np.int64)
         self.post_hashtags = [[normalise_term(t) for t in p["hashtags"]] for p in world.posts]
@@ -629,11 +637,11 @@ class Recommender:
 
     def cold_start_scores(self, user: int) -> np.ndarray:
         """No history yet: popular accounts sharing a declared interest first, then popular ones."""
-        interests = self.interests[user]
-        shared = np.fromiter(
-            (1.0 if interests & self.interests[a] else 0.0 for a in range(self.world_accounts)),
-            dtype=np.float64, count=self.world_accounts,
-        )
+        shared = np.zeros(self.world_accounts, dtype=bool)
+        for interest in self.interests[user]:
+            having = self.accounts_with_interest.get(interest)
+            if having is not None:
+                shared |= having
         return shared * (self.popularity.max() + 1.0) + self.popularity
 
     def ranking_scores(self, user: int) -> np.ndarray:
@@ -810,6 +818,9 @@ def query_k(params: dict, default: int, maximum: int = MAX_K) -> int:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes; with Nagle on, keep-alive clients wait for the
+    # peer's delayed ACK (~40 ms) on every answer.
+    disable_nagle_algorithm = True
     server_version = "guardrail-external-recommender/1"
     recommender: Recommender
     log_requests = False
