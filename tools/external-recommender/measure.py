@@ -24,7 +24,6 @@ import csv
 import http.client
 import json
 import random
-import statistics
 import subprocess
 import sys
 import threading
@@ -179,12 +178,51 @@ def e1_probe(connection: Connection, world: Path, probes: int, seed: int) -> dic
     }
 
 
+def holdout_hit_rate(world_dir: Path, server_args: list[str], held_per_group: int, seed: int) -> dict:
+    """Benign quality, in-process: each sampled account's latest follow is held out of
+    training; the share that get it back in their top 10 (as the built-in E1's
+    `benign_hit_rate_at_10`). SCORING: truth/roles.csv picks niche and ordinary accounts."""
+    sys.path.insert(0, str(HERE))
+    import serve
+
+    options = serve_options(server_args)
+    world = serve.load_world(world_dir)
+    roles = {int(r["account"]): r["role"] for r in read_csv(world_dir / "truth" / "roles.csv")}
+    latest: dict[int, tuple[int, int]] = {}
+    counts: dict[int, int] = {}
+    for edge in world.follows:
+        counts[edge["src"]] = counts.get(edge["src"], 0) + 1
+        latest[edge["src"]] = max(latest.get(edge["src"], (-1, -1)), (edge["at"], edge["dst"]))
+    rng = random.Random(seed)
+    out = {}
+    for name, group in (("niche", {"niche"}), ("ordinary", {"ordinary", "parent_run"})):
+        candidates = sorted(a for a, r in roles.items() if r in group and counts.get(a, 0) >= 5)
+        rng.shuffle(candidates)
+        held = {(a, latest[a][1]) for a in candidates[:held_per_group]}
+        kept = [e for e in world.follows if (e["src"], e["dst"]) not in held]
+        trimmed = serve.World(**{**world.__dict__, "follows": kept})
+        recommender = serve.Recommender(trimmed, frozenset(), options)
+        hits = sum(1 for a, d in held if d in recommender.suggestions(a, 10)["accounts"])
+        out[f"{name}_hit_rate_at_10"] = round(hits / len(held), 3) if held else 0.0
+        out[f"{name}_held_out"] = len(held)
+    return out
+
+
+def serve_options(server_args: list[str]):
+    """The model options serve.py would use for these arguments."""
+    import serve
+
+    return serve.model_config(serve.build_parser().parse_args(["--world", ".", *server_args]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", type=Path, required=True)
     parser.add_argument("--probes", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000, help="per throughput run (bounded)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the probe choices and request ids")
+    parser.add_argument("--holdout", type=int, default=0, metavar="N",
+                        help="also measure held-out hit rate@10 on N niche and N ordinary accounts (retrains twice)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("server_args", nargs="*", help="passed to serve.py after --")
     args = parser.parse_args(argv)
@@ -208,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
+    if args.holdout:
+        results["holdout"] = holdout_hit_rate(args.world, args.server_args, args.holdout, args.seed)
     if args.json:
         print(json.dumps(results))
     else:

@@ -281,10 +281,10 @@ def read_ban_list(path: Path) -> frozenset[str]:
 class ModelConfig:
     model: str = "als"
     factors: int = 64
-    iterations: int | None = None  # None: 15 for ALS, 100 for BPR
+    iterations: int | None = None  # None: 15 for ALS, 50 for BPR
     regularization: float = 0.05
     alpha: float = 20.0
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     seed: int = 1
     threads: int = 2
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -444,7 +444,7 @@ class Recommender:
                     factors=config.factors,
                     learning_rate=config.learning_rate,
                     regularization=config.regularization,
-                    iterations=config.iterations or 100,
+                    iterations=config.iterations or 50,
                     num_threads=1,
                     random_state=config.seed,
                 )
@@ -939,16 +939,16 @@ def parse_weights(value: str) -> dict:
     return weights
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", required=True, type=Path, help="world folder (public tables are read)")
     parser.add_argument("--listen", default="127.0.0.1:0", type=parse_listen, help="HOST:PORT; port 0 picks one")
     parser.add_argument("--model", choices=("als", "bpr"), default="als")
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--iterations", type=int, default=None, help="default 15 (ALS) or 100 (BPR)")
+    parser.add_argument("--iterations", type=int, default=None, help="default 15 (ALS) or 50 (BPR)")
     parser.add_argument("--regularization", type=float, default=0.05)
     parser.add_argument("--alpha", type=float, default=20.0, help="ALS confidence scale: c = alpha * weight")
-    parser.add_argument("--learning-rate", type=float, default=0.05, help="BPR only")
+    parser.add_argument("--learning-rate", type=float, default=0.1, help="BPR only (training and fold-in)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="ALS training threads (BPR always uses 1)")
     parser.add_argument(
@@ -957,6 +957,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ban-list", type=Path, default=DEFAULT_BAN_LIST, help="exact banned terms, one a line")
     parser.add_argument("--log-requests", action="store_true")
+    return parser
+
+
+def model_config(args: argparse.Namespace) -> ModelConfig:
+    return ModelConfig(
+        model=args.model, factors=args.factors, iterations=args.iterations,
+        regularization=args.regularization, alpha=args.alpha, learning_rate=args.learning_rate,
+        seed=args.seed, threads=args.threads, weights=args.weights,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.factors < 1 or (args.iterations is not None and args.iterations < 1):
         parser.error("--factors and --iterations must be at least 1")
@@ -966,12 +979,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         world = load_world(args.world)
         load_seconds = time.perf_counter() - started
-        config = ModelConfig(
-            model=args.model, factors=args.factors, iterations=args.iterations,
-            regularization=args.regularization, alpha=args.alpha, learning_rate=args.learning_rate,
-            seed=args.seed, threads=args.threads, weights=args.weights,
-        )
-        recommender = Recommender(world, ban_list, config)
+        recommender = Recommender(world, ban_list, model_config(args))
     except WorldError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -147,6 +147,9 @@ def test_never_opens_truth_or_policy(world_dir):
 
 def test_training_is_deterministic_given_the_seed(world_dir):
     assert recommender(world_dir, seed=4).model_digest == recommender(world_dir, seed=4).model_digest
+    # ALS solves each row independently, so the thread count must not change the factors.
+    assert recommender(world_dir, seed=4, threads=1).model_digest == recommender(world_dir, seed=4, threads=2).model_digest
+    assert recommender(world_dir, model="bpr", seed=4).model_digest == recommender(world_dir, model="bpr", seed=4).model_digest
     assert recommender(world_dir, seed=4).model_digest != recommender(world_dir, seed=5).model_digest
 
 
