@@ -79,7 +79,8 @@ impl Timestamp {
             reason,
         };
         let bytes = text.as_bytes();
-        if bytes.len() < 20 {
+        // ASCII only: the byte offsets below then never split a character.
+        if bytes.len() < 19 || !text.is_ascii() {
             return Err(refuse(
                 "expected YYYY-MM-DDThh:mm:ss followed by Z or ±hh:mm",
             ));
