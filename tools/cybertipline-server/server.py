@@ -537,6 +537,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             entry["injected"] = "after"
             entry["effective_response_code"] = entry.get("response_code")
+            entry["response_code"] = None
             self.answer_fault(entry, fault)
             return
         entry["http_status"] = status

@@ -5,6 +5,7 @@
 //! Never put real identifiers or file contents here: files are named and hashed only.
 #![allow(dead_code)] // each test file uses a different part of it
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -290,13 +291,22 @@ pub fn peers_available() -> bool {
                 Err(error) => format!("cannot run {}: {error}", schema.display()),
             }
         }
-        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        Ok(output) => String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .rev()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("python3 -c 'import lxml.etree' failed")
+            .trim()
+            .to_string(),
         Err(error) => format!("cannot run python3: {error}"),
     };
     if std::env::var("GUARDRAIL_REQUIRE_PEERS").as_deref() == Ok("1") {
         panic!("GUARDRAIL_REQUIRE_PEERS=1 but the Python peers are missing: {problem}");
     }
-    eprintln!(
+    // Written to the process's stderr rather than through eprintln!, which the test
+    // harness captures and hides for passing tests: a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
         "skipping: Python peers missing ({problem}); run pip install -r tools/cybertipline-server/requirements.txt"
     );
     false
