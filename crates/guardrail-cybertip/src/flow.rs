@@ -728,7 +728,17 @@ impl ReferralFlow {
                     .filter_map(|f| f.file_id.clone())
                     .collect();
                 self.finished(file_ids, FinishConfirmation::AlreadyFinished);
-                return Ok(());
+                return if *step == Step::Finish {
+                    Ok(())
+                } else {
+                    // The flow is closed as finished, but the retraction did not happen
+                    // and must not read as if it had.
+                    Err(fail(
+                        "/retract answered 5102: the report was already finished and cannot be retracted".to_string(),
+                        Retry::NeedsAttention,
+                        false,
+                    ))
+                };
             }
             (Step::Retract, ResponseCode::ReportAlreadyRetracted) => {
                 self.retracted();

@@ -408,6 +408,45 @@ fn a_lost_finish_answer_is_confirmed_by_already_finished() {
 }
 
 #[test]
+fn a_retraction_that_comes_too_late_is_not_reported_as_done() {
+    let mut flow = start(text_only_referral());
+    step(
+        &mut flow,
+        "case-0002/submit",
+        ok(report_response(0, "Success", Some(7))),
+    );
+    // The finish went through but its answer was lost; a person asks to retract.
+    assert!(matches!(
+        step(&mut flow, "case-0002/finish", lost()),
+        Recorded::Failed(_)
+    ));
+    flow.request_retraction()
+        .expect("report is open as far as the flow knows");
+    let too_late = response(
+        409,
+        report_response(5102, "Report already finished", Some(7)),
+    );
+    let Recorded::Failed(failure) = step(&mut flow, "case-0002/retract", too_late) else {
+        panic!("a retraction refused as too late is not a success");
+    };
+    assert!(
+        failure.reason.contains("cannot be retracted"),
+        "{failure:?}"
+    );
+    assert_eq!(
+        finished(&flow).confirmation,
+        FinishConfirmation::AlreadyFinished
+    );
+    let retract = flow.steps().pop().expect("retract row");
+    assert_eq!(retract.name, "retract");
+    assert!(
+        matches!(retract.state, StepState::Failed { .. }),
+        "{retract:?}"
+    );
+    assert_eq!(flow.next_step(), NextStep::Done);
+}
+
+#[test]
 fn a_lost_upload_answer_shows_up_as_an_unexpected_file_at_finish() {
     let mut flow = start(minimal_referral());
     step(
