@@ -248,3 +248,16 @@ impl GuardView<'_> {
         verdict
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_serves_many_threads() {
+        fn shared_across_threads<T: Send + Sync>() {}
+        shared_across_threads::<Guard>();
+        shared_across_threads::<Snapshot>();
+        shared_across_threads::<GuardView<'_>>();
+    }
+}

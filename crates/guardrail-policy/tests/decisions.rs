@@ -145,11 +145,10 @@ fn check(engine: &Engine, row: &Row) {
     }
 }
 
-#[test]
-fn the_default_rules_decide_as_documented() {
+/// The golden corpus: every case the shipped rules must decide as documented.
+fn decision_table() -> Vec<Row> {
     use Surface::*;
-    let engine = Engine::default_engine();
-    let rows = vec![
+    vec![
         row(
             "clean adult suggested to an adult",
             AccountSuggestions,
@@ -333,10 +332,73 @@ fn the_default_rules_decide_as_documented() {
         )
         .query("pe")
         .text("pets"),
-    ];
-    for row in &rows {
-        check(&engine, row);
+        row(
+            "flagged account suggested",
+            AccountSuggestions,
+            Some(adult(1)),
+            Some({
+                let mut a = adult(2);
+                a.flagged = Some(true);
+                a
+            }),
+            stranger(),
+        )
+        .expect(Action::Drop, Some("flagged-account")),
+        row(
+            "account of an actioned person (a backup) suggested",
+            AccountSuggestions,
+            Some(adult(1)),
+            Some({
+                let mut a = adult(2);
+                a.entity_actioned = Some(true);
+                a
+            }),
+            stranger(),
+        )
+        .expect(Action::Drop, Some("actioned-entity")),
+    ]
+}
+
+#[test]
+fn the_default_rules_decide_as_documented() {
+    let engine = Engine::default_engine();
+    let mut failures = Vec::new();
+    for row in &decision_table() {
+        // Every row is checked before the test fails, so one run shows every regression.
+        if let Err(panic) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&engine, row)))
+        {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("{}: {message}", row.what));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_decision_table_names_its_cases_once_and_covers_every_shipped_rule() {
+    let table = decision_table();
+    let mut names: Vec<&str> = table.iter().map(|row| row.what).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "case names must be unique");
+    let decided: std::collections::HashSet<&str> =
+        table.iter().filter_map(|row| row.decided_by).collect();
+    let missing: Vec<String> = RuleSet::default_rules()
+        .rules
+        .iter()
+        .map(|rule| rule.id.clone())
+        .filter(|id| !decided.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules of the shipped discovery.toml that decide no case of the table: {missing:?}"
+    );
 }
 
 #[test]
