@@ -333,7 +333,7 @@ pub const EVENT_TYPES: [&str; 19] = [
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Event {
     /// Client-supplied id: the same id is the same event.
     pub id: String,
@@ -380,6 +380,35 @@ impl Event {
             message: format!("stored body is not JSON: {error}"),
         })?;
         event_from_value(value, 0, None, None)
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body repeats the payload; show it as text only when it holds more (unknown
+        // fields), so test failures stay readable.
+        f.debug_struct("Event")
+            .field("id", &self.id)
+            .field("at", &self.at)
+            .field("payload", &self.payload)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+// An event serialises as its stored body (the whole object, unknown fields included), and
+// deserialises through the same checks as an event arriving in a batch.
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value: Value = serde_json::from_slice(&self.body).map_err(serde::ser::Error::custom)?;
+        value.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        event_from_value(value, 0, None, None).map_err(serde::de::Error::custom)
     }
 }
 

@@ -17,6 +17,8 @@
 
 pub mod chain;
 pub mod event;
+pub mod ingest;
+pub mod state;
 
 pub use chain::{ChainBreak, ChainHash, ChainVerifier, ChainWriter, GENESIS, Record, verify_chain};
 pub use event::{

@@ -6,13 +6,14 @@
 //! What it is for: the derived state every decision reads is built from this fold, and a
 //! rebuild from the first event must give the same state as the fold kept up to date
 //! event by event (a property test and `guardrail ledger rebuild --check` prove it).
-//! Accounts get dense ids ([`AccountId`]) in the order the ledger first mentions them, so
-//! folding the same events always numbers them the same way.
+//! Accounts get dense ids ([`AccountId`]) in the order they are created, posts in the order
+//! they are published, so folding the same events always numbers them the same way and a
+//! new account only ever appends a row.
 //!
-//! What it must never do: drop an event. An event about an account or post the ledger has
-//! not seen created yet is applied to a placeholder and flagged ([`Flag`]); a later
-//! creation fills the placeholder in. Placeholders never created stay out of the public
-//! tables ([`LedgerState::world`]), and the guard treats them as unknown.
+//! What it must never do: drop an event. An event about an account or post that is not
+//! created yet is kept pending and flagged ([`Flag`]); it is applied, in arrival order,
+//! as soon as everything it names exists. The guard treats accounts it has not seen
+//! created as unknown.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,16 +28,20 @@ use crate::event::{Event, Payload, Subject};
 pub struct AccountRecord {
     /// The platform's id.
     pub external: String,
-    /// Whether an `account_created` event was folded (else a placeholder).
-    pub created: bool,
     /// When it was created (Unix seconds).
     pub created_at: u64,
     /// Public handle.
     pub handle: String,
+    /// Handles the account had before (a bio naming one still names this account).
+    #[serde(default)]
+    pub former_handles: Vec<String>,
     /// Declared age.
     pub declared_age: u8,
     /// Bio.
     pub bio: String,
+    /// Bios the account had before (links they made to other accounts stay evidence).
+    #[serde(default)]
+    pub former_bios: Vec<String>,
     /// Declared gender.
     pub gender: Gender,
     /// Country code.
@@ -55,34 +60,13 @@ pub struct AccountRecord {
     pub payment_handles: Vec<String>,
 }
 
-impl AccountRecord {
-    fn placeholder(external: &str) -> AccountRecord {
-        AccountRecord {
-            external: external.to_string(),
-            created: false,
-            created_at: 0,
-            handle: String::new(),
-            declared_age: 0,
-            bio: String::new(),
-            gender: Gender::Other,
-            country: String::new(),
-            interests: Vec::new(),
-            business: false,
-            emails: Vec::new(),
-            phones: Vec::new(),
-            devices: Vec::new(),
-            payment_handles: Vec::new(),
-        }
-    }
-}
-
 /// What the ledger knows about one post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostRecord {
     /// The platform's id.
     pub external: String,
-    /// Whether a `post` event was folded (else a placeholder).
-    pub published: bool,
+    /// The sequence number of the event that published it.
+    pub seq: u64,
     /// The author.
     pub author: AccountId,
     /// When it was published (Unix seconds).
@@ -190,13 +174,14 @@ pub struct LedgerState {
     pub epoch: Option<u64>,
     /// The latest event time seen.
     pub latest_at: u64,
-    /// Accounts, by dense id.
+    /// Accounts, by dense id (creation order).
     pub accounts: Vec<AccountRecord>,
     account_ids: HashMap<String, AccountId>,
-    /// Posts, by dense id.
+    /// Posts, by dense id (publication order).
     pub posts: Vec<PostRecord>,
     post_ids: HashMap<String, PostId>,
     /// Current follows, with the time of the follow.
+    #[serde(with = "as_pairs")]
     pub follows: BTreeMap<(AccountId, AccountId), u64>,
     /// Profile views.
     pub views: Vec<Edge>,
@@ -213,6 +198,7 @@ pub struct LedgerState {
     /// Labels on entities.
     pub labels: Vec<LabelRecord>,
     /// Accounts taken down, with the time.
+    #[serde(with = "as_pairs")]
     pub takedowns: BTreeMap<AccountId, u64>,
     /// Reports received by Guardrail, by id.
     pub reports: BTreeMap<String, ReportRecord>,
@@ -220,8 +206,25 @@ pub struct LedgerState {
     pub rules: Option<(u64, String)>,
     /// Decisions logged.
     pub decisions_logged: u64,
-    /// Events applied to placeholders, or otherwise odd.
+    /// Events waiting for an account or post they name: (seq, event), in arrival order.
+    pub pending: Vec<(u64, Event)>,
+    /// Odd events, kept and applied anyway.
     pub flags: Vec<Flag>,
+}
+
+/// What folding one event did.
+#[derive(Debug, Clone, Default)]
+pub struct Folded {
+    /// Flags it raised.
+    pub flags: Vec<Flag>,
+    /// Events applied, in order, with their sequence numbers.
+    pub applied: Vec<(u64, Event)>,
+}
+
+/// A reference an event makes that the state cannot resolve yet.
+enum Missing {
+    Account(String),
+    Post(String),
 }
 
 impl LedgerState {
@@ -240,12 +243,12 @@ impl LedgerState {
         state
     }
 
-    /// The dense id of an account the ledger has mentioned.
+    /// The dense id of a created account.
     pub fn account_id(&self, external: &str) -> Option<AccountId> {
         self.account_ids.get(external).copied()
     }
 
-    /// The dense id of a post the ledger has mentioned.
+    /// The dense id of a published post.
     pub fn post_id(&self, external: &str) -> Option<PostId> {
         self.post_ids.get(external).copied()
     }
@@ -257,11 +260,106 @@ impl LedgerState {
 
     /// Folds one event (`seq` is its sequence number). Returns the flags it raised.
     pub fn apply(&mut self, seq: u64, event: &Event) -> Vec<Flag> {
+        self.fold(seq, event).flags
+    }
+
+    /// Folds one event, and says which events it applied: the event itself, unless it
+    /// waits for something it names, then every pending event it made applicable, in the
+    /// order they were applied. Derived state follows the ledger by applying these.
+    pub fn fold(&mut self, seq: u64, event: &Event) -> Folded {
         let before = self.flags.len();
+        let mut applied = Vec::new();
         self.last_seq = seq;
         let day_start = event.at - event.at % SECONDS_PER_DAY;
         self.epoch = Some(self.epoch.map_or(day_start, |e| e.min(day_start)));
         self.latest_at = self.latest_at.max(event.at);
+        match self.missing(&event.payload) {
+            Some(missing) => {
+                let what = match missing {
+                    Missing::Account(id) => format!("account {id}"),
+                    Missing::Post(id) => format!("post {id}"),
+                };
+                self.flags.push(Flag {
+                    seq,
+                    event_id: event.id.clone(),
+                    reason: format!(
+                        "names {what}, which does not exist yet; kept and applied when it does"
+                    ),
+                });
+                self.pending.push((seq, event.clone()));
+            }
+            None => {
+                let created = self.apply_resolved(seq, event);
+                applied.push((seq, event.clone()));
+                if created {
+                    self.apply_pending(&mut applied);
+                }
+            }
+        }
+        Folded {
+            flags: self.flags[before..].to_vec(),
+            applied,
+        }
+    }
+
+    /// Applies pending events that have become resolvable, in arrival order, until none is.
+    fn apply_pending(&mut self, applied: &mut Vec<(u64, Event)>) {
+        loop {
+            let ready = self
+                .pending
+                .iter()
+                .position(|(_, event)| self.missing(&event.payload).is_none());
+            let Some(index) = ready else {
+                return;
+            };
+            // Folded now, under the sequence number it arrived with.
+            let (original_seq, event) = self.pending.remove(index);
+            self.apply_resolved(original_seq, &event);
+            applied.push((original_seq, event));
+        }
+    }
+
+    /// The first reference of a payload that does not resolve yet.
+    fn missing(&self, payload: &Payload) -> Option<Missing> {
+        let account = |id: &str| {
+            (!self.account_ids.contains_key(id)).then(|| Missing::Account(id.to_string()))
+        };
+        let post =
+            |id: &str| (!self.post_ids.contains_key(id)).then(|| Missing::Post(id.to_string()));
+        match payload {
+            Payload::AccountCreated(_) => None,
+            Payload::ProfileUpdated(update) => account(&update.account),
+            Payload::Follow(action)
+            | Payload::Unfollow(action)
+            | Payload::Block(action)
+            | Payload::View(action)
+            | Payload::ReportAccount(action) => {
+                account(&action.account).or_else(|| account(&action.target))
+            }
+            Payload::Post(published) => account(&published.account),
+            Payload::Like(touch) | Payload::Comment(touch) => {
+                account(&touch.account).or_else(|| post(&touch.post))
+            }
+            Payload::Search(search) => account(&search.account),
+            Payload::Enforcement(action) => account(&action.account),
+            Payload::LabelApplied(label) => account(&label.account),
+            Payload::LabelExpired(label) => account(&label.account),
+            Payload::ReportReceived(_)
+            | Payload::ReportTransition(_)
+            | Payload::ReviewDecision(_)
+            | Payload::RulesPublished(_)
+            | Payload::DecisionLogged(_) => None,
+        }
+    }
+
+    fn id(&self, external: &str) -> AccountId {
+        // Called only once `missing` found every reference resolved.
+        self.account_ids.get(external).copied().unwrap_or_default()
+    }
+
+    /// Applies an event whose references all resolve. Returns whether it created an
+    /// account or a post (which may resolve pending events).
+    fn apply_resolved(&mut self, seq: u64, event: &Event) -> bool {
         let flag = |state: &mut LedgerState, reason: String| {
             state.flags.push(Flag {
                 seq,
@@ -269,11 +367,14 @@ impl LedgerState {
                 reason,
             });
         };
+        let edge = |state: &LedgerState, action: &crate::event::AccountAction| Edge {
+            src: state.id(&action.account),
+            dst: state.id(&action.target),
+            at: event.at,
+        };
         match &event.payload {
             Payload::AccountCreated(created) => {
-                let id = self.mention_account(&created.account, seq, &event.id);
-                let record = &mut self.accounts[id.index()];
-                if record.created {
+                if self.account_ids.contains_key(&created.account) {
                     flag(
                         self,
                         format!(
@@ -281,36 +382,51 @@ impl LedgerState {
                             created.account
                         ),
                     );
-                    return self.flags[before..].to_vec();
+                    return false;
                 }
-                record.created = true;
-                record.created_at = event.at;
-                record.handle = created.handle.clone();
-                record.declared_age = created.declared_age;
-                record.bio = created.bio.clone();
-                record.gender = created
-                    .gender
-                    .as_deref()
-                    .and_then(Gender::parse)
-                    .unwrap_or(Gender::Other);
-                record.country = created.country.clone().unwrap_or_default();
-                record.interests = created.interests.clone();
-                record.business = created.business;
-                extend_unique(&mut record.emails, &created.emails);
-                extend_unique(&mut record.phones, &created.phones);
-                extend_unique(&mut record.devices, &created.devices);
-                extend_unique(&mut record.payment_handles, &created.payment_handles);
-                // The placeholder's own flag was raised when it was first mentioned.
-                self.flags.truncate(before);
+                let id = AccountId(self.accounts.len() as u32);
+                self.account_ids.insert(created.account.clone(), id);
+                self.accounts.push(AccountRecord {
+                    external: created.account.clone(),
+                    created_at: event.at,
+                    handle: created.handle.clone(),
+                    former_handles: Vec::new(),
+                    declared_age: created.declared_age,
+                    bio: created.bio.clone(),
+                    former_bios: Vec::new(),
+                    gender: created
+                        .gender
+                        .as_deref()
+                        .and_then(Gender::parse)
+                        .unwrap_or(Gender::Other),
+                    country: created.country.clone().unwrap_or_default(),
+                    interests: created.interests.clone(),
+                    business: created.business,
+                    emails: unique(&created.emails),
+                    phones: unique(&created.phones),
+                    devices: unique(&created.devices),
+                    payment_handles: unique(&created.payment_handles),
+                });
+                return true;
             }
             Payload::ProfileUpdated(update) => {
-                let id = self.known_account(&update.account, seq, &event.id);
+                let id = self.id(&update.account);
                 let record = &mut self.accounts[id.index()];
-                if let Some(handle) = &update.handle {
-                    record.handle = handle.clone();
+                if let Some(handle) = &update.handle
+                    && *handle != record.handle
+                {
+                    let former = std::mem::replace(&mut record.handle, handle.clone());
+                    if !record.former_handles.contains(&former) {
+                        record.former_handles.push(former);
+                    }
                 }
-                if let Some(bio) = &update.bio {
-                    record.bio = bio.clone();
+                if let Some(bio) = &update.bio
+                    && *bio != record.bio
+                {
+                    let former = std::mem::replace(&mut record.bio, bio.clone());
+                    if !record.former_bios.contains(&former) {
+                        record.former_bios.push(former);
+                    }
                 }
                 extend_unique(&mut record.emails, &update.emails);
                 extend_unique(&mut record.phones, &update.phones);
@@ -318,73 +434,46 @@ impl LedgerState {
                 extend_unique(&mut record.payment_handles, &update.payment_handles);
             }
             Payload::Follow(action) => {
-                let (src, dst) = self.pair(&action.account, &action.target, seq, &event.id);
-                self.follows.entry((src, dst)).or_insert(event.at);
+                let e = edge(self, action);
+                self.follows.entry((e.src, e.dst)).or_insert(e.at);
             }
             Payload::Unfollow(action) => {
-                let (src, dst) = self.pair(&action.account, &action.target, seq, &event.id);
-                self.follows.remove(&(src, dst));
+                let e = edge(self, action);
+                self.follows.remove(&(e.src, e.dst));
             }
-            Payload::Block(action) => {
-                let (src, dst) = self.pair(&action.account, &action.target, seq, &event.id);
-                self.blocks.push(Edge {
-                    src,
-                    dst,
-                    at: event.at,
-                });
-            }
-            Payload::View(action) => {
-                let (src, dst) = self.pair(&action.account, &action.target, seq, &event.id);
-                self.views.push(Edge {
-                    src,
-                    dst,
-                    at: event.at,
-                });
-            }
-            Payload::ReportAccount(action) => {
-                let (src, dst) = self.pair(&action.account, &action.target, seq, &event.id);
-                self.account_reports.push(Edge {
-                    src,
-                    dst,
-                    at: event.at,
-                });
-            }
+            Payload::Block(action) => self.blocks.push(edge(self, action)),
+            Payload::View(action) => self.views.push(edge(self, action)),
+            Payload::ReportAccount(action) => self.account_reports.push(edge(self, action)),
             Payload::Post(post) => {
-                let author = self.known_account(&post.account, seq, &event.id);
-                let id = self.mention_post(&post.post, author, seq, &event.id);
-                let record = &mut self.posts[id.index()];
-                if record.published {
+                if self.post_ids.contains_key(&post.post) {
                     flag(
                         self,
                         format!("post {} published again; the first stands", post.post),
                     );
-                    return self.flags[before..].to_vec();
+                    return false;
                 }
-                record.published = true;
-                record.author = author;
-                record.at = event.at;
-                record.text = post.text.clone();
-                record.hashtags = post
-                    .hashtags
-                    .iter()
-                    .map(|t| t.trim_start_matches('#').to_string())
-                    .collect();
-                record.media_hashes = post.media_hashes.clone();
-                record.features_minor = post.features_minor.unwrap_or(false);
-                // The placeholder's flag (a like before the post) stays: it was odd.
+                let id = PostId(self.posts.len() as u32);
+                self.post_ids.insert(post.post.clone(), id);
+                self.posts.push(PostRecord {
+                    external: post.post.clone(),
+                    seq,
+                    author: self.id(&post.account),
+                    at: event.at,
+                    text: post.text.clone(),
+                    hashtags: post
+                        .hashtags
+                        .iter()
+                        .map(|t| t.trim_start_matches('#').to_string())
+                        .collect(),
+                    media_hashes: post.media_hashes.clone(),
+                    features_minor: post.features_minor.unwrap_or(false),
+                });
+                return true;
             }
             Payload::Like(touch) | Payload::Comment(touch) => {
-                let account = self.known_account(&touch.account, seq, &event.id);
-                let post = match self.post_id(&touch.post) {
-                    Some(post) => post,
-                    None => {
-                        // The author is unknown until the post arrives.
-                        self.mention_post(&touch.post, account, seq, &event.id)
-                    }
-                };
                 let folded = PostTouch {
-                    account,
-                    post,
+                    account: self.id(&touch.account),
+                    post: self.post_ids.get(&touch.post).copied().unwrap_or_default(),
                     at: event.at,
                 };
                 if matches!(event.payload, Payload::Like(_)) {
@@ -394,7 +483,7 @@ impl LedgerState {
                 }
             }
             Payload::Search(search) => {
-                let account = self.known_account(&search.account, seq, &event.id);
+                let account = self.id(&search.account);
                 self.searches.push(Search {
                     account,
                     at: event.at,
@@ -420,36 +509,37 @@ impl LedgerState {
                     );
                 }
             }
-            Payload::ReportTransition(transition) => match self.reports.get_mut(&transition.report)
-            {
-                Some(record) => {
-                    if record.state != transition.from {
-                        let reason = format!(
-                            "report {} moved from {} but was in {}",
-                            transition.report, transition.from, record.state
-                        );
-                        record.state = transition.to.clone();
+            Payload::ReportTransition(transition) => {
+                match self.reports.get_mut(&transition.report) {
+                    Some(record) => {
+                        let out_of_order = record.state != transition.from;
+                        let was = std::mem::replace(&mut record.state, transition.to.clone());
                         record.state_at = event.at;
-                        flag(self, reason);
-                    } else {
-                        record.state = transition.to.clone();
-                        record.state_at = event.at;
+                        if out_of_order {
+                            flag(
+                                self,
+                                format!(
+                                    "report {} moved from {} but was in {was}",
+                                    transition.report, transition.from
+                                ),
+                            );
+                        }
                     }
+                    None => flag(
+                        self,
+                        format!("transition of unknown report {}", transition.report),
+                    ),
                 }
-                None => flag(
-                    self,
-                    format!("transition of unknown report {}", transition.report),
-                ),
-            },
+            }
             Payload::ReviewDecision(_) => {}
             Payload::Enforcement(action) => {
-                let account = self.known_account(&action.account, seq, &event.id);
+                let account = self.id(&action.account);
                 if action.action == "takedown" {
                     self.takedowns.entry(account).or_insert(event.at);
                 }
             }
             Payload::LabelApplied(label) => {
-                let account = self.known_account(&label.account, seq, &event.id);
+                let account = self.id(&label.account);
                 self.labels.push(LabelRecord {
                     account,
                     label: label.label.clone(),
@@ -461,7 +551,7 @@ impl LedgerState {
                 });
             }
             Payload::LabelExpired(lifted) => {
-                let account = self.known_account(&lifted.account, seq, &event.id);
+                let account = self.id(&lifted.account);
                 let mut found = false;
                 for record in self.labels.iter_mut().filter(|l| {
                     l.account == account && l.label == lifted.label && l.lifted_at.is_none()
@@ -481,68 +571,7 @@ impl LedgerState {
             }
             Payload::DecisionLogged(_) => self.decisions_logged += 1,
         }
-        self.flags[before..].to_vec()
-    }
-
-    fn mention_account(&mut self, external: &str, seq: u64, event_id: &str) -> AccountId {
-        if let Some(id) = self.account_ids.get(external) {
-            return *id;
-        }
-        let id = AccountId(self.accounts.len() as u32);
-        self.accounts.push(AccountRecord::placeholder(external));
-        self.account_ids.insert(external.to_string(), id);
-        self.flags.push(Flag {
-            seq,
-            event_id: event_id.to_string(),
-            reason: format!("account {external} was not created yet; kept as a placeholder"),
-        });
-        id
-    }
-
-    /// The id of an account an event is about, flagging it when it was never created.
-    fn known_account(&mut self, external: &str, seq: u64, event_id: &str) -> AccountId {
-        let id = self.mention_account(external, seq, event_id);
-        if !self.accounts[id.index()].created
-            && !self.flags.last().is_some_and(|f| f.seq == seq)
-        {
-            self.flags.push(Flag {
-                seq,
-                event_id: event_id.to_string(),
-                reason: format!("account {external} was not created yet"),
-            });
-        }
-        id
-    }
-
-    fn pair(&mut self, src: &str, dst: &str, seq: u64, event_id: &str) -> (AccountId, AccountId) {
-        (
-            self.known_account(src, seq, event_id),
-            self.known_account(dst, seq, event_id),
-        )
-    }
-
-    fn mention_post(&mut self, external: &str, author: AccountId, seq: u64, event_id: &str) -> PostId {
-        if let Some(id) = self.post_ids.get(external) {
-            return *id;
-        }
-        let id = PostId(self.posts.len() as u32);
-        self.posts.push(PostRecord {
-            external: external.to_string(),
-            published: false,
-            author,
-            at: 0,
-            text: String::new(),
-            hashtags: Vec::new(),
-            media_hashes: Vec::new(),
-            features_minor: false,
-        });
-        self.post_ids.insert(external.to_string(), id);
-        self.flags.push(Flag {
-            seq,
-            event_id: event_id.to_string(),
-            reason: format!("post {external} was not published yet; kept as a placeholder"),
-        });
-        id
+        false
     }
 
     /// The logical day of a time, counted from the ledger's first day.
@@ -551,63 +580,66 @@ impl LedgerState {
         Day(u32::try_from(at.saturating_sub(epoch) / SECONDS_PER_DAY).unwrap_or(u32::MAX))
     }
 
-    /// The platform's public tables: created accounts and published posts, renumbered
-    /// densely in ledger order, and the events between them. Placeholders that were never
-    /// created (and everything that touches them) are left out.
+    /// The platform's public tables: every created account and published post under its
+    /// dense id, and the events between them.
     pub fn world(&self) -> World {
-        let (accounts, account_rows) = self.public_accounts();
-        let account = |id: AccountId| account_rows.get(id.index()).copied().flatten();
-        let mut post_rows: Vec<Option<PostId>> = Vec::with_capacity(self.posts.len());
-        let mut posts = Vec::new();
-        for record in &self.posts {
-            let row = match (record.published, account(record.author)) {
-                (true, Some(author)) => {
-                    let id = PostId(posts.len() as u32);
-                    posts.push(Post {
-                        id,
-                        author,
-                        created_at: self.day_of(record.at),
-                        features_minor: record.features_minor,
-                        hashtags: record.hashtags.clone(),
-                        caption: record.text.clone(),
-                    });
-                    Some(id)
-                }
-                _ => None,
-            };
-            post_rows.push(row);
-        }
-        let post = |id: PostId| post_rows.get(id.index()).copied().flatten();
+        let accounts: Vec<Account> = self
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(index, record)| Account {
+                id: AccountId(index as u32),
+                handle: record.handle.clone(),
+                declared_age: record.declared_age,
+                gender: record.gender,
+                country: record.country.clone(),
+                interests: record.interests.clone(),
+                business: record.business,
+                created_at: self.day_of(record.created_at),
+                bio: record.bio.clone(),
+            })
+            .collect();
+        let posts: Vec<Post> = self
+            .posts
+            .iter()
+            .enumerate()
+            .map(|(index, record)| Post {
+                id: PostId(index as u32),
+                author: record.author,
+                created_at: self.day_of(record.at),
+                features_minor: record.features_minor,
+                hashtags: record.hashtags.clone(),
+                caption: record.text.clone(),
+            })
+            .collect();
         let edges = |list: &[Edge]| -> Vec<AccountEdge> {
             list.iter()
-                .filter_map(|e| {
-                    Some(AccountEdge {
-                        src: account(e.src)?,
-                        dst: account(e.dst)?,
-                        at: self.day_of(e.at),
-                    })
+                .map(|e| AccountEdge {
+                    src: e.src,
+                    dst: e.dst,
+                    at: self.day_of(e.at),
                 })
                 .collect()
         };
         let touches = |list: &[PostTouch]| -> Vec<PostEdge> {
             list.iter()
-                .filter_map(|t| {
-                    Some(PostEdge {
-                        account: account(t.account)?,
-                        post: post(t.post)?,
-                        at: self.day_of(t.at),
-                    })
+                .map(|t| PostEdge {
+                    account: t.account,
+                    post: t.post,
+                    at: self.day_of(t.at),
                 })
                 .collect()
         };
-        let follows: Vec<Edge> = self
+        let follows: Vec<AccountEdge> = self
             .follows
             .iter()
-            .map(|(&(src, dst), &at)| Edge { src, dst, at })
+            .map(|(&(src, dst), &at)| AccountEdge {
+                src,
+                dst,
+                at: self.day_of(at),
+            })
             .collect();
-        let mut follows = edges(&follows);
-        follows.sort_by_key(|e| (e.src, e.dst));
-        let days = if self.accounts.is_empty() {
+        let days = if self.epoch.is_none() {
             1
         } else {
             self.day_of(self.latest_at).0.saturating_add(1)
@@ -628,12 +660,10 @@ impl LedgerState {
             searches: self
                 .searches
                 .iter()
-                .filter_map(|s| {
-                    Some(SearchEvent {
-                        account: account(s.account)?,
-                        at: self.day_of(s.at),
-                        query: s.query.clone(),
-                    })
+                .map(|s| SearchEvent {
+                    account: s.account,
+                    at: self.day_of(s.at),
+                    query: s.query.clone(),
                 })
                 .collect(),
             reports: edges(&self.account_reports),
@@ -641,40 +671,9 @@ impl LedgerState {
         }
     }
 
-    /// The created accounts as public records, and each ledger id's public row.
-    fn public_accounts(&self) -> (Vec<Account>, Vec<Option<AccountId>>) {
-        let mut rows = Vec::with_capacity(self.accounts.len());
-        let mut accounts = Vec::new();
-        for record in &self.accounts {
-            if !record.created {
-                rows.push(None);
-                continue;
-            }
-            let id = AccountId(accounts.len() as u32);
-            accounts.push(Account {
-                id,
-                handle: record.handle.clone(),
-                declared_age: record.declared_age,
-                gender: record.gender,
-                country: record.country.clone(),
-                interests: record.interests.clone(),
-                business: record.business,
-                created_at: self.day_of(record.created_at),
-                bio: record.bio.clone(),
-            });
-            rows.push(Some(id));
-        }
-        (accounts, rows)
-    }
-
-    /// Each public row's ledger id (the inverse of the numbering in [`LedgerState::world`]).
-    pub fn public_rows(&self) -> Vec<AccountId> {
-        self.accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, record)| record.created)
-            .map(|(index, _)| AccountId(index as u32))
-            .collect()
+    /// Each account's platform id, by dense id.
+    pub fn external_ids(&self) -> Vec<String> {
+        self.accounts.iter().map(|a| a.external.clone()).collect()
     }
 
     /// Where two states differ, in words (empty when equal). The first few differences
@@ -682,7 +681,10 @@ impl LedgerState {
     pub fn differences(&self, other: &LedgerState) -> Vec<String> {
         let mut out = Vec::new();
         if self.last_seq != other.last_seq {
-            out.push(format!("last sequence {} vs {}", self.last_seq, other.last_seq));
+            out.push(format!(
+                "last sequence {} vs {}",
+                self.last_seq, other.last_seq
+            ));
         }
         compare_lists(&mut out, "account", &self.accounts, &other.accounts, |a| {
             a.external.clone()
@@ -691,8 +693,14 @@ impl LedgerState {
             p.external.clone()
         });
         if self.follows != other.follows {
-            let missing = self.follows.keys().filter(|k| !other.follows.contains_key(k));
-            let extra = other.follows.keys().filter(|k| !self.follows.contains_key(k));
+            let missing = self
+                .follows
+                .keys()
+                .filter(|k| !other.follows.contains_key(k));
+            let extra = other
+                .follows
+                .keys()
+                .filter(|k| !self.follows.contains_key(k));
             for (a, b) in missing.take(3) {
                 out.push(format!("follow {} -> {} only in the first", a, b));
             }
@@ -702,11 +710,19 @@ impl LedgerState {
         }
         for (name, a, b) in [
             ("views", &self.views, &other.views),
-            ("account reports", &self.account_reports, &other.account_reports),
+            (
+                "account reports",
+                &self.account_reports,
+                &other.account_reports,
+            ),
             ("blocks", &self.blocks, &other.blocks),
         ] {
             if a != b {
-                out.push(format!("{name}: {} vs {} records, or different ones", a.len(), b.len()));
+                out.push(format!(
+                    "{name}: {} vs {} records, or different ones",
+                    a.len(),
+                    b.len()
+                ));
             }
         }
         for (name, a, b) in [
@@ -714,7 +730,11 @@ impl LedgerState {
             ("comments", &self.comments, &other.comments),
         ] {
             if a != b {
-                out.push(format!("{name}: {} vs {} records, or different ones", a.len(), b.len()));
+                out.push(format!(
+                    "{name}: {} vs {} records, or different ones",
+                    a.len(),
+                    b.len()
+                ));
             }
         }
         if self.searches != other.searches {
@@ -739,11 +759,54 @@ impl LedgerState {
         if self.rules != other.rules {
             out.push("published rules differ".into());
         }
+        if self.pending != other.pending {
+            out.push(format!(
+                "pending events: {} vs {}",
+                self.pending.len(),
+                other.pending.len()
+            ));
+        }
         if self.flags != other.flags {
-            out.push(format!("flags: {} vs {}", self.flags.len(), other.flags.len()));
+            out.push(format!(
+                "flags: {} vs {}",
+                self.flags.len(),
+                other.flags.len()
+            ));
         }
         out
     }
+}
+
+/// Maps whose keys are not strings, serialised as lists of pairs (JSON keys must be
+/// strings).
+mod as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+fn unique(from: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    extend_unique(&mut out, from);
+    out
 }
 
 fn extend_unique(into: &mut Vec<String>, from: &[String]) {
@@ -765,6 +828,10 @@ fn compare_lists<T: PartialEq>(
         out.push(format!("{what}s: {} vs {}", a.len(), b.len()));
     }
     for (left, right) in a.iter().zip(b).filter(|(l, r)| l != r).take(3) {
-        out.push(format!("{what} {} differs from {}", name(left), name(right)));
+        out.push(format!(
+            "{what} {} differs from {}",
+            name(left),
+            name(right)
+        ));
     }
 }
