@@ -30,7 +30,8 @@ use guardrail_world::{Post, World};
 use crate::persistent::{ChunkedVec, LayeredMap, LayeredSet};
 use crate::snapshot::{MapOutcome, Names, Relations, Snapshot};
 use crate::text::AccountText;
-use crate::world_map::{MapSources, account_of};
+use crate::text::WorldText;
+use crate::world_map::{MapSources, account_of, map_input};
 
 /// Map score that counts as a network score of 1.0 (twice the membership threshold).
 const FULL_NETWORK_SCORE: f64 = 2.0 * CONFIDENT_SCORE;
@@ -97,6 +98,19 @@ impl Deriver {
         // The ledger observes posts in the order it received them, as `apply` does.
         let posts: Vec<&Post> = world.posts.iter().collect();
         Deriver::derive(&world, policy, sources, map, &posts, Some(state))
+    }
+
+    /// A re-map: a fresh network map over the ledger's state (PPR, communities, roles),
+    /// with every signal derived again around it. The text already read is reused, so a
+    /// re-map costs the map, not another pass of the text guard over every text.
+    pub fn remap(&self, state: &LedgerState) -> Deriver {
+        let world = state.world();
+        let text = WorldText::from_accounts(self.texts.clone());
+        let input = map_input(&world, text.blocked_accounts());
+        let sources = MapSources { text, input };
+        let map = Arc::new(map_world(&sources, state.last_seq));
+        let posts: Vec<&Post> = world.posts.iter().collect();
+        Deriver::derive(&world, &self.policy, sources, map, &posts, Some(state))
     }
 
     fn derive(

@@ -108,6 +108,11 @@ impl WorldText {
         self.accounts.get(account.index())
     }
 
+    /// The findings of accounts read elsewhere (kept up to date event by event).
+    pub fn from_accounts(accounts: Vec<AccountText>) -> WorldText {
+        WorldText { accounts }
+    }
+
     /// Every account's findings, by account.
     pub fn into_accounts(self) -> Vec<AccountText> {
         self.accounts

@@ -1,9 +1,11 @@
 //! `guardrail decide`: try the decision engine by hand on a world folder.
 //!
-//! Wiring only: builds the guardrail layer from the world's public tables (text guard,
-//! network map, entity links, variant clusters), then asks the engine about the given
-//! viewer and candidates on one surface and prints every verdict with the rule that
-//! decided and the evidence behind each condition.
+//! Wiring only: derives Guardrail's state (text guard, network map, entity links, variant
+//! clusters) the way a running service does, from the ledger's events — a world folder is
+//! first turned into its events, exactly as `guardrail world ingest` stores them — then asks
+//! the engine about the given viewer and candidates on one surface and prints every verdict
+//! with the rule that decided and the evidence behind each condition. Accounts are named by
+//! the platform's ids (a world's decimal ids) or handles.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -12,7 +14,9 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use guardrail_adapter::{Guard, NoLog};
+use guardrail_adapter::{Deriver, Guard, NoLog};
+use guardrail_ledger::LedgerState;
+use guardrail_ledger::ingest::world_events;
 use guardrail_policy::{Surface, Verdict};
 use serde::Serialize;
 
@@ -69,7 +73,10 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     let world = load_world(&args.world)?;
     let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    let guard = Guard::build(&world, policy, rules, Arc::new(NoLog));
+    // The same path as the ledger: the folder's events, folded, then derived.
+    let state = LedgerState::from_events(&world_events(&world));
+    let deriver = Deriver::from_ledger(&state, &policy, None);
+    let guard = Guard::new(deriver, policy, rules, Arc::new(NoLog));
     let view = guard.view();
     if let Err(error) = view.snapshot().map() {
         eprintln!(

@@ -24,3 +24,5 @@ pub use chain::{ChainBreak, ChainHash, ChainVerifier, ChainWriter, GENESIS, Reco
 pub use event::{
     Event, EventError, EventErrorKind, ParseLimits, ParsedBatch, Payload, parse_batch,
 };
+pub use ingest::{WORLD_EPOCH, world_events};
+pub use state::{Flag, Folded, LedgerState};

@@ -15,7 +15,7 @@
 //! as soon as everything it names exists. The guard treats accounts it has not seen
 //! created as unknown.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use guardrail_types::{AccountId, Day, Gender, PostId, SECONDS_PER_DAY};
 use guardrail_world::{Account, AccountEdge, Post, PostEdge, SearchEvent, World, WorldMeta};
@@ -208,6 +208,9 @@ pub struct LedgerState {
     pub decisions_logged: u64,
     /// Events waiting for an account or post they name: (seq, event), in arrival order.
     pub pending: Vec<(u64, Event)>,
+    /// Pending events by the reference they wait for (derived from `pending`).
+    #[serde(skip)]
+    waiting: PendingIndex,
     /// Odd events, kept and applied anyway.
     pub flags: Vec<Flag>,
 }
@@ -222,9 +225,24 @@ pub struct Folded {
 }
 
 /// A reference an event makes that the state cannot resolve yet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Missing {
     Account(String),
     Post(String),
+}
+
+/// Pending events' sequence numbers by the reference each waits for. Derived from the
+/// pending list (rebuilt after a checkpoint is read), so it never takes part in equality.
+#[derive(Debug, Clone, Default)]
+struct PendingIndex {
+    built: bool,
+    by_reference: HashMap<Missing, Vec<u64>>,
+}
+
+impl PartialEq for PendingIndex {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
 }
 
 impl LedgerState {
@@ -275,7 +293,7 @@ impl LedgerState {
         self.latest_at = self.latest_at.max(event.at);
         match self.missing(&event.payload) {
             Some(missing) => {
-                let what = match missing {
+                let what = match &missing {
                     Missing::Account(id) => format!("account {id}"),
                     Missing::Post(id) => format!("post {id}"),
                 };
@@ -286,13 +304,20 @@ impl LedgerState {
                         "names {what}, which does not exist yet; kept and applied when it does"
                     ),
                 });
+                // Nothing was created by this event, so nothing pending became ready.
+                let _ = self.index_pending();
+                self.waiting
+                    .by_reference
+                    .entry(missing)
+                    .or_default()
+                    .push(seq);
                 self.pending.push((seq, event.clone()));
             }
             None => {
                 let created = self.apply_resolved(seq, event);
                 applied.push((seq, event.clone()));
-                if created {
-                    self.apply_pending(&mut applied);
+                if let Some(created) = created {
+                    self.apply_pending(created, &mut applied);
                 }
             }
         }
@@ -302,20 +327,67 @@ impl LedgerState {
         }
     }
 
-    /// Applies pending events that have become resolvable, in arrival order, until none is.
-    fn apply_pending(&mut self, applied: &mut Vec<(u64, Event)>) {
-        loop {
-            let ready = self
-                .pending
-                .iter()
-                .position(|(_, event)| self.missing(&event.payload).is_none());
-            let Some(index) = ready else {
-                return;
+    /// Builds the index of pending events if it is not built (after a checkpoint is read).
+    /// Returns the pending events that need nothing any more (possible only when the index
+    /// is built just after a creation).
+    fn index_pending(&mut self) -> Vec<u64> {
+        if self.waiting.built {
+            return Vec::new();
+        }
+        let mut by_reference: HashMap<Missing, Vec<u64>> = HashMap::new();
+        let mut ready = Vec::new();
+        for (seq, event) in &self.pending {
+            match self.missing(&event.payload) {
+                Some(missing) => by_reference.entry(missing).or_default().push(*seq),
+                None => ready.push(*seq),
+            }
+        }
+        self.waiting = PendingIndex {
+            built: true,
+            by_reference,
+        };
+        ready
+    }
+
+    /// Applies the pending events that `created` made applicable, and those they make
+    /// applicable in turn, earliest arrival first — the same order as scanning every
+    /// pending event after each change, at the cost of the events that waited for it.
+    fn apply_pending(&mut self, created: Missing, applied: &mut Vec<(u64, Event)>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let ready = self.index_pending();
+        let mut candidates: BTreeSet<u64> = self
+            .waiting
+            .by_reference
+            .remove(&created)
+            .unwrap_or_default()
+            .into_iter()
+            .chain(ready)
+            .collect();
+        while let Some(seq) = candidates.pop_first() {
+            let Ok(position) = self.pending.binary_search_by_key(&seq, |(s, _)| *s) else {
+                continue;
             };
-            // Folded now, under the sequence number it arrived with.
-            let (original_seq, event) = self.pending.remove(index);
-            self.apply_resolved(original_seq, &event);
-            applied.push((original_seq, event));
+            match self.missing(&self.pending[position].1.payload) {
+                Some(missing) => self
+                    .waiting
+                    .by_reference
+                    .entry(missing)
+                    .or_default()
+                    .push(seq),
+                None => {
+                    // Folded now, under the sequence number it arrived with.
+                    let (original_seq, event) = self.pending.remove(position);
+                    let made = self.apply_resolved(original_seq, &event);
+                    applied.push((original_seq, event));
+                    if let Some(made) = made
+                        && let Some(waiting) = self.waiting.by_reference.remove(&made)
+                    {
+                        candidates.extend(waiting);
+                    }
+                }
+            }
         }
     }
 
@@ -357,9 +429,9 @@ impl LedgerState {
         self.account_ids.get(external).copied().unwrap_or_default()
     }
 
-    /// Applies an event whose references all resolve. Returns whether it created an
-    /// account or a post (which may resolve pending events).
-    fn apply_resolved(&mut self, seq: u64, event: &Event) -> bool {
+    /// Applies an event whose references all resolve. Returns the account or post it
+    /// created, if any (which may resolve pending events).
+    fn apply_resolved(&mut self, seq: u64, event: &Event) -> Option<Missing> {
         let flag = |state: &mut LedgerState, reason: String| {
             state.flags.push(Flag {
                 seq,
@@ -382,7 +454,7 @@ impl LedgerState {
                             created.account
                         ),
                     );
-                    return false;
+                    return None;
                 }
                 let id = AccountId(self.accounts.len() as u32);
                 self.account_ids.insert(created.account.clone(), id);
@@ -407,7 +479,7 @@ impl LedgerState {
                     devices: unique(&created.devices),
                     payment_handles: unique(&created.payment_handles),
                 });
-                return true;
+                return Some(Missing::Account(created.account.clone()));
             }
             Payload::ProfileUpdated(update) => {
                 let id = self.id(&update.account);
@@ -450,7 +522,7 @@ impl LedgerState {
                         self,
                         format!("post {} published again; the first stands", post.post),
                     );
-                    return false;
+                    return None;
                 }
                 let id = PostId(self.posts.len() as u32);
                 self.post_ids.insert(post.post.clone(), id);
@@ -468,7 +540,7 @@ impl LedgerState {
                     media_hashes: post.media_hashes.clone(),
                     features_minor: post.features_minor.unwrap_or(false),
                 });
-                return true;
+                return Some(Missing::Post(post.post.clone()));
             }
             Payload::Like(touch) | Payload::Comment(touch) => {
                 let folded = PostTouch {
@@ -571,7 +643,7 @@ impl LedgerState {
             }
             Payload::DecisionLogged(_) => self.decisions_logged += 1,
         }
-        false
+        None
     }
 
     /// The logical day of a time, counted from the ledger's first day.
