@@ -159,6 +159,17 @@ impl Deriver {
         for account in &world.accounts {
             link_bio(&mut entities, account.id, &account.bio);
         }
+        if ledger.is_none() {
+            // A world folder's identifiers (the ledger's records carry them otherwise).
+            let rules = entities.config().email.clone();
+            for record in &world.identifiers {
+                if let Some(identifier) =
+                    Identifier::parse(record.kind.as_str(), &record.value, &rules)
+                {
+                    entities.add_identifier(record.account, identifier);
+                }
+            }
+        }
         let mut flagged = HashSet::new();
         let mut now = Timestamp(0);
         if let Some(state) = ledger {

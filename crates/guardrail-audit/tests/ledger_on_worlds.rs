@@ -132,6 +132,21 @@ fn ingesting_a_world_keeps_every_public_record() {
         assert!(got == want, "{name} differ after ingestion");
     }
     assert_eq!(folded.searches.len(), world.searches.len());
+    // Identifiers arrive with each account's creation and come back as the same rows.
+    let mut got: Vec<(AccountId, &str, &str)> = folded
+        .identifiers
+        .iter()
+        .map(|r| (back(r.account), r.kind.as_str(), r.value.as_str()))
+        .collect();
+    let mut want: Vec<(AccountId, &str, &str)> = world
+        .identifiers
+        .iter()
+        .map(|r| (r.account, r.kind.as_str(), r.value.as_str()))
+        .collect();
+    assert!(!want.is_empty());
+    got.sort_unstable();
+    want.sort_unstable();
+    assert!(got == want, "identifiers differ after ingestion");
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! platform's export in the world format) enters the ledger through the same path as live
 //! events.
 //!
+//! Each account's identifiers (`identifiers.csv`: emails, phones, devices, payment
+//! handles) travel in its `account_created` event, in file order.
+//!
 //! Day `d` of the world becomes Unix time [`WORLD_EPOCH`]` + d × 86,400`. Within a day,
 //! accounts are created first, then posts are published, then follows, views, likes,
 //! comments, searches, reports and blocks, each table in file order. Account ids become
@@ -11,7 +14,7 @@
 //! What it must never do: read ground truth. It takes a [`World`], which has none.
 
 use guardrail_types::{Day, SECONDS_PER_DAY};
-use guardrail_world::World;
+use guardrail_world::{IdentifierKind, World};
 
 use crate::event::{
     AccountAction, AccountCreated, Event, Payload, PostAction, PostPublished, SearchMade,
@@ -42,8 +45,24 @@ pub fn world_events(world: &World) -> Vec<Event> {
     let mut keyed: Vec<(Day, u8, usize, Event)> = Vec::with_capacity(
         world.accounts.len() + world.posts.len() + world.edge_count() + world.searches.len(),
     );
+    // Identifiers by account, in file order: they arrive with the account's creation, as a
+    // sign-up form carries them.
+    let mut identifiers: Vec<[Vec<String>; 4]> = vec![Default::default(); world.accounts.len()];
+    for record in &world.identifiers {
+        if let Some(lists) = identifiers.get_mut(record.account.index()) {
+            let slot = match record.kind {
+                IdentifierKind::Email => 0,
+                IdentifierKind::Phone => 1,
+                IdentifierKind::Device => 2,
+                IdentifierKind::Payment => 3,
+            };
+            lists[slot].push(record.value.clone());
+        }
+    }
     for (row, account) in world.accounts.iter().enumerate() {
         let at = world_time(account.created_at);
+        let [emails, phones, devices, payment_handles] =
+            identifiers.get_mut(row).map(std::mem::take).unwrap_or_default();
         keyed.push((
             account.created_at,
             0,
@@ -56,10 +75,10 @@ pub fn world_events(world: &World) -> Vec<Event> {
                     handle: account.handle.clone(),
                     declared_age: account.declared_age,
                     bio: account.bio.clone(),
-                    emails: Vec::new(),
-                    phones: Vec::new(),
-                    devices: Vec::new(),
-                    payment_handles: Vec::new(),
+                    emails,
+                    phones,
+                    devices,
+                    payment_handles,
                     gender: Some(account.gender.as_str().to_string()),
                     country: Some(account.country.clone()),
                     interests: account.interests.clone(),
@@ -151,4 +170,71 @@ pub fn world_events(world: &World) -> Vec<Event> {
     }
     keyed.sort_by_key(|(day, rank, row, _)| (*day, *rank, *row));
     keyed.into_iter().map(|(_, _, _, event)| event).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_types::{AccountId, Gender};
+    use guardrail_world::{Account, IdentifierRecord, WorldMeta};
+
+    #[test]
+    fn identifiers_travel_in_the_account_created_event() {
+        let account = |id: u32| Account {
+            id: AccountId(id),
+            handle: format!("u{id}"),
+            declared_age: 30,
+            gender: Gender::Woman,
+            country: "gb".to_string(),
+            interests: Vec::new(),
+            business: false,
+            created_at: Day(0),
+            bio: String::new(),
+        };
+        let row = |id: u32, kind: IdentifierKind, value: &str| IdentifierRecord {
+            account: AccountId(id),
+            kind,
+            value: value.to_string(),
+        };
+        let world = World {
+            meta: WorldMeta {
+                synthetic: true,
+                seed: 0,
+                format_version: 1,
+                days: 1,
+            },
+            accounts: vec![account(0), account(1)],
+            posts: Vec::new(),
+            follows: Vec::new(),
+            views: Vec::new(),
+            likes: Vec::new(),
+            comments: Vec::new(),
+            searches: Vec::new(),
+            reports: Vec::new(),
+            blocks: Vec::new(),
+            identifiers: vec![
+                row(1, IdentifierKind::Device, "and-1"),
+                row(1, IdentifierKind::Email, "a@postmail.invalid"),
+                row(1, IdentifierKind::Payment, "$quil-0001"),
+                row(1, IdentifierKind::Phone, "+447700900123"),
+                row(1, IdentifierKind::Email, "b@boxmail.invalid"),
+            ],
+        };
+        let events = world_events(&world);
+        let created: Vec<&AccountCreated> = events
+            .iter()
+            .filter_map(|e| match &e.payload {
+                Payload::AccountCreated(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(created[0].emails.is_empty() && created[0].devices.is_empty());
+        assert_eq!(
+            created[1].emails,
+            vec!["a@postmail.invalid", "b@boxmail.invalid"]
+        );
+        assert_eq!(created[1].phones, vec!["+447700900123"]);
+        assert_eq!(created[1].devices, vec!["and-1"]);
+        assert_eq!(created[1].payment_handles, vec!["$quil-0001"]);
+    }
 }

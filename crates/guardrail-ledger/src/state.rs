@@ -18,7 +18,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use guardrail_types::{AccountId, Day, Gender, PostId, SECONDS_PER_DAY};
-use guardrail_world::{Account, AccountEdge, Post, PostEdge, SearchEvent, World, WorldMeta};
+use guardrail_world::{
+    Account, AccountEdge, IdentifierKind, IdentifierRecord, Post, PostEdge, SearchEvent, World,
+    WorldMeta,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, Payload, Subject};
@@ -740,7 +743,29 @@ impl LedgerState {
                 .collect(),
             reports: edges(&self.account_reports),
             blocks: edges(&self.blocks),
+            identifiers: self.identifiers(),
         }
+    }
+
+    /// Every identifier ever on an account, as world rows: by account, then emails, phones,
+    /// devices and payment handles in the order they were recorded.
+    pub fn identifiers(&self) -> Vec<IdentifierRecord> {
+        let mut rows = Vec::new();
+        for (index, record) in self.accounts.iter().enumerate() {
+            for (kind, values) in [
+                (IdentifierKind::Email, &record.emails),
+                (IdentifierKind::Phone, &record.phones),
+                (IdentifierKind::Device, &record.devices),
+                (IdentifierKind::Payment, &record.payment_handles),
+            ] {
+                rows.extend(values.iter().map(|value| IdentifierRecord {
+                    account: AccountId(index as u32),
+                    kind,
+                    value: value.clone(),
+                }));
+            }
+        }
+        rows
     }
 
     /// Each account's platform id, by dense id.

@@ -1,17 +1,31 @@
 //! Entities: the people behind accounts. Penalties that hit accounts, not people, are
 //! how removed sellers came back ("backup" accounts named in bios). Accounts are linked
-//! into entities through identifiers they share (devices, canonical emails, phones,
+//! into entities through identifiers they share (devices, canonical emails, E.164 phones,
 //! payment handles) and through backup handles named in bios; a new account of an
 //! actioned entity inherits its restriction.
 //!
-//! Linking is a union-find over accounts; identifiers are canonicalised first, so
-//! `Jane.Doe+ig2@example.com` and `janedoe@example.com` are one email.
+//! Every link records its kind, its evidence (which identifier, which bio phrase) and a
+//! confidence ([`LinkKind::confidence`]), so a reviewer sees why two accounts are one
+//! person. Identifiers are canonicalised first ([`crate::canonical`]): emails per
+//! provider, phones to E.164, implausible numbers refused.
+//!
+//! What it must never do: let one shared thing merge strangers. An identifier used by more
+//! accounts than the fan-out limit (a library computer, a family tablet passed round a
+//! school) links nobody: it stays on record as weak evidence, and entities it had joined
+//! are split again. A handle mentioned in a bio without a backup cue ("photos by @friend")
+//! is weak evidence too. The entities are the connected components of the strong links
+//! alone, so the order accounts arrive in never changes who is linked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use guardrail_types::{AccountId, Timestamp};
+
+pub use crate::canonical::{
+    CALLING_CODES, DOTS_IGNORED, EmailRules, PLUS_TAGS, PhoneError, canonical_email,
+    canonical_phone,
+};
 
 /// Something two accounts can share.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -19,24 +33,36 @@ use guardrail_types::{AccountId, Timestamp};
 pub enum Identifier {
     /// A device fingerprint.
     Device(String),
-    /// An email, canonical (see [`canonical_email`]).
+    /// An email, canonical (see [`EmailRules`]).
     Email(String),
-    /// A phone number, digits only.
+    /// A phone number in E.164 form (`+` and digits; see [`canonical_phone`]).
     Phone(String),
     /// A payment handle, lower case without a leading `$`/`@`.
     Payment(String),
 }
 
 impl Identifier {
-    /// An email identifier, canonicalised; `None` if it is not an email.
+    /// An email identifier under the default rules; `None` if it is not an email.
     pub fn email(raw: &str) -> Option<Identifier> {
         canonical_email(raw).map(Identifier::Email)
     }
 
-    /// A phone identifier (digits only); `None` if too short to identify anyone.
+    /// An email identifier under the given rules.
+    pub fn email_with(raw: &str, rules: &EmailRules) -> Option<Identifier> {
+        rules.canonical(raw).map(Identifier::Email)
+    }
+
+    /// A phone identifier from an international form (`+` or `00` and the country code);
+    /// `None` if it is not a plausible number.
     pub fn phone(raw: &str) -> Option<Identifier> {
-        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        (digits.len() >= 7).then_some(Identifier::Phone(digits))
+        canonical_phone(raw, None).ok().map(Identifier::Phone)
+    }
+
+    /// A phone identifier; a national form is read in `country` (two letters).
+    pub fn phone_in(raw: &str, country: &str) -> Option<Identifier> {
+        canonical_phone(raw, Some(country))
+            .ok()
+            .map(Identifier::Phone)
     }
 
     /// A payment-handle identifier.
@@ -44,53 +70,191 @@ impl Identifier {
         let handle = raw.trim().trim_start_matches(['$', '@']).to_lowercase();
         (!handle.is_empty()).then_some(Identifier::Payment(handle))
     }
+
+    /// A device identifier (trimmed; device ids are opaque and compared exactly).
+    pub fn device(raw: &str) -> Option<Identifier> {
+        let id = raw.trim();
+        (!id.is_empty()).then(|| Identifier::Device(id.to_string()))
+    }
+
+    /// An identifier from a kind name (`email`, `phone`, `device`, `payment`, as in a world
+    /// folder's `identifiers.csv`) and a raw value; `None` for an unknown kind or a value
+    /// that is not plausible.
+    pub fn parse(kind: &str, raw: &str, rules: &EmailRules) -> Option<Identifier> {
+        match kind {
+            "email" => Identifier::email_with(raw, rules),
+            "phone" => Identifier::phone(raw),
+            "device" => Identifier::device(raw),
+            "payment" => Identifier::payment(raw),
+            _ => None,
+        }
+    }
+
+    /// The link kind sharing this identifier makes.
+    pub fn link_kind(&self) -> LinkKind {
+        match self {
+            Identifier::Device(_) => LinkKind::Device,
+            Identifier::Email(_) => LinkKind::Email,
+            Identifier::Phone(_) => LinkKind::Phone,
+            Identifier::Payment(_) => LinkKind::Payment,
+        }
+    }
+
+    /// The canonical value.
+    pub fn value(&self) -> &str {
+        match self {
+            Identifier::Device(v)
+            | Identifier::Email(v)
+            | Identifier::Phone(v)
+            | Identifier::Payment(v) => v,
+        }
+    }
 }
 
-/// Lower case, `+tags` dropped and dots removed from the local part: the forms one
-/// mailbox accepts. Applied to every domain, because evaders use these forms wherever
-/// they work and a false link only merges what a reviewer then sees together.
-pub fn canonical_email(raw: &str) -> Option<String> {
-    let raw = raw.trim().to_lowercase();
-    let (local, domain) = raw.rsplit_once('@')?;
-    if local.is_empty() || domain.is_empty() || !domain.contains('.') {
-        return None;
+/// Why two accounts are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The same device.
+    Device,
+    /// The same mailbox (canonical email).
+    Email,
+    /// The same phone line (E.164).
+    Phone,
+    /// The same payment handle.
+    Payment,
+    /// A bio names the other account as a backup, alternate or main account.
+    BioBackup,
+    /// A bio names a handle the other account had before.
+    FormerHandle,
+    /// A bio mentions the other account without a backup cue (weak: never merges).
+    BioMention,
+}
+
+impl LinkKind {
+    /// How strongly a link of this kind says "the same person", 0 to 1.
+    ///
+    /// - canonical email 0.95: a mailbox is verified at sign-up and belongs to one person;
+    ///   family mailboxes exist, so not 1.
+    /// - device 0.9: below the fan-out limit a device is personal or a household's; a
+    ///   household sharing one tablet is the main false link.
+    /// - payment handle 0.9: money goes to one person; a reseller can copy a handle into
+    ///   its own bio.
+    /// - backup handle in a bio 0.85: sellers name their own backups, but a bio can also
+    ///   name a friend's account with the same words.
+    /// - former handle 0.8: as a bio mention, but handles are released and taken again.
+    /// - phone 0.8: carriers recycle numbers and families share lines.
+    /// - bare bio mention 0.3: a shout-out is not an identity; recorded, never merged.
+    pub fn confidence(self) -> f64 {
+        match self {
+            LinkKind::Email => 0.95,
+            LinkKind::Device | LinkKind::Payment => 0.9,
+            LinkKind::BioBackup => 0.85,
+            LinkKind::FormerHandle | LinkKind::Phone => 0.8,
+            LinkKind::BioMention => 0.3,
+        }
     }
-    let local = local.split('+').next().unwrap_or(local);
-    let local: String = local.chars().filter(|c| *c != '.').collect();
-    if local.is_empty() {
-        return None;
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Device => "device",
+            LinkKind::Email => "email",
+            LinkKind::Phone => "phone",
+            LinkKind::Payment => "payment",
+            LinkKind::BioBackup => "bio_backup",
+            LinkKind::FormerHandle => "former_handle",
+            LinkKind::BioMention => "bio_mention",
+        }
     }
-    Some(format!("{local}@{domain}"))
+}
+
+/// One piece of evidence that two accounts are the same person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    /// The account asked about (for identifier links) or whose bio names `b`.
+    pub a: AccountId,
+    /// The other account.
+    pub b: AccountId,
+    /// Why.
+    pub kind: LinkKind,
+    /// What a reviewer reads: which identifier, which bio phrase.
+    pub evidence: String,
+    /// 0 to 1 ([`LinkKind::confidence`], scaled down for an identifier over the fan-out).
+    pub confidence: f64,
+    /// Whether the link joins `a` and `b` into one entity (false: weak evidence only).
+    pub merged: bool,
+}
+
+/// Words that, just before a handle, say the handle is the same person's other account.
+pub const BACKUP_CUES: [&str; 5] = ["backup", "bkup", "spare", "main", "alt"];
+
+/// A handle named in a bio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BioMention {
+    /// The handle, lower case, without `@`.
+    pub handle: String,
+    /// The words that name it (`backup @seller_two`), for evidence.
+    pub phrase: String,
+    /// Whether a backup cue ([`BACKUP_CUES`]) is one of the two words before it.
+    pub cued: bool,
+}
+
+/// Handles a bio names: `@name` mentions anywhere, and bare names right after a cue word
+/// (`main: quux.main`). Each handle once, first mention kept.
+pub fn bio_mentions(bio: &str) -> Vec<BioMention> {
+    let words: Vec<&str> = bio.split_whitespace().collect();
+    let is_cue = |word: &str| {
+        let word = word
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        BACKUP_CUES.contains(&word.as_str())
+    };
+    let mut mentions: Vec<BioMention> = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let cleaned =
+            word.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '@' | '_' | '.')));
+        let cue_before = index > 0 && is_cue(words[index - 1]);
+        let cue_two_before = index > 1 && is_cue(words[index - 2]);
+        let next_is_mention = words.get(index + 1).is_some_and(|w| w.starts_with('@'));
+        let candidate = if let Some(handle) = cleaned.strip_prefix('@') {
+            Some((handle, cue_before || cue_two_before))
+        } else if cue_before && !next_is_mention {
+            // "backup acc @x": the cue is for the mention, not for "acc".
+            Some((cleaned, true))
+        } else {
+            None
+        };
+        let Some((handle, cued)) = candidate else {
+            continue;
+        };
+        let handle = handle.trim_end_matches('.').to_lowercase();
+        let valid = (2..=30).contains(&handle.len())
+            && handle
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !valid || mentions.iter().any(|m| m.handle == handle) {
+            continue;
+        }
+        let from = if cue_before {
+            index - 1
+        } else if cued {
+            index - 2
+        } else {
+            index
+        };
+        mentions.push(BioMention {
+            handle,
+            phrase: words[from..=index].join(" "),
+            cued,
+        });
+    }
+    mentions
 }
 
 /// Handles a bio points to: `@name` mentions, and names after words like `backup`.
 pub fn handles_in_bio(bio: &str) -> Vec<String> {
-    const CUES: [&str; 5] = ["backup", "bkup", "spare", "main", "alt"];
-    let mut handles = Vec::new();
-    let words: Vec<&str> = bio.split_whitespace().collect();
-    for (index, word) in words.iter().enumerate() {
-        let cleaned =
-            word.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '@' | '_' | '.')));
-        let candidate = if let Some(handle) = cleaned.strip_prefix('@') {
-            Some(handle)
-        } else if index > 0 && CUES.contains(&words[index - 1].to_lowercase().trim_end_matches(':'))
-        {
-            Some(cleaned)
-        } else {
-            None
-        };
-        if let Some(handle) = candidate {
-            let handle = handle.trim_end_matches('.').to_lowercase();
-            let valid = (2..=30).contains(&handle.len())
-                && handle
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-            if valid && !handles.contains(&handle) {
-                handles.push(handle);
-            }
-        }
-    }
-    handles
+    bio_mentions(bio).into_iter().map(|m| m.handle).collect()
 }
 
 /// An enforcement label on an entity.
@@ -106,118 +270,424 @@ pub struct Label {
     pub expires_at: Option<Timestamp>,
 }
 
-/// Accounts linked into entities, with labels on entities.
+/// How entities are linked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityConfig {
+    /// Which email providers ignore dots and `+tags`.
+    pub email: EmailRules,
+    /// An identifier shared by more accounts than this links none of them (weak
+    /// evidence). Five: a household's devices and a small family's shared line stay
+    /// linked, a library computer or a school tablet does not.
+    pub fan_out: usize,
+}
+
+impl Default for EntityConfig {
+    fn default() -> Self {
+        EntityConfig {
+            email: EmailRules::default(),
+            fan_out: DEFAULT_FAN_OUT,
+        }
+    }
+}
+
+/// The default fan-out limit (see [`EntityConfig::fan_out`]).
+pub const DEFAULT_FAN_OUT: usize = 5;
+
+/// Weak links listed per over-shared identifier (the evidence names the full count).
+const WEAK_LISTED: usize = 10;
+
+/// A resolved bio mention: `from`'s bio names `to`.
+#[derive(Debug, Clone, PartialEq)]
+struct MentionLink {
+    from: AccountId,
+    to: AccountId,
+    cued: bool,
+    phrase: String,
+    handle: String,
+}
+
+impl MentionLink {
+    fn merges(&self) -> bool {
+        self.cued
+    }
+
+    /// The kind, read when asked: a handle is former once its account has another.
+    fn kind(&self, current_handle: &BTreeMap<AccountId, String>) -> LinkKind {
+        if !self.cued {
+            LinkKind::BioMention
+        } else if current_handle
+            .get(&self.to)
+            .is_some_and(|h| *h != self.handle)
+        {
+            LinkKind::FormerHandle
+        } else {
+            LinkKind::BioBackup
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
+struct Group {
+    members: Vec<AccountId>,
+    /// The smallest member: the entity's id, whatever order accounts arrived in.
+    min: AccountId,
+    /// Labels with the account they were applied to (to regroup them after a split).
+    labels: Vec<(AccountId, Label)>,
+}
+
+/// Accounts linked into entities, with labels on entities.
+#[derive(Debug, Clone)]
 pub struct EntityLinks {
-    parent: BTreeMap<AccountId, AccountId>,
-    by_identifier: BTreeMap<Identifier, AccountId>,
+    config: EntityConfig,
+    /// Account -> key of its group in `groups`.
+    group_of: BTreeMap<AccountId, AccountId>,
+    groups: BTreeMap<AccountId, Group>,
+    /// Identifier -> the distinct accounts using it, in arrival order.
+    users: BTreeMap<Identifier, Vec<AccountId>>,
+    identifiers_of: BTreeMap<AccountId, Vec<Identifier>>,
+    /// Handle (lower case) -> account; former handles stay.
     by_handle: BTreeMap<String, AccountId>,
-    /// Backup handles named before their account was known.
-    pending_handles: BTreeMap<String, Vec<AccountId>>,
-    labels: BTreeMap<AccountId, Vec<Label>>,
-    /// Why two accounts were linked, for reviewers.
-    evidence: Vec<(AccountId, AccountId, String)>,
+    /// The handle registered last per account (its current one).
+    current_handle: BTreeMap<AccountId, String>,
+    /// Handles named in bios before their account was known: handle -> (account, phrase, cued).
+    pending_handles: BTreeMap<String, Vec<(AccountId, String, bool)>>,
+    mentions: Vec<MentionLink>,
+    mentions_of: BTreeMap<AccountId, Vec<usize>>,
+    mentioned: BTreeSet<(AccountId, AccountId, String)>,
+    /// Grows on every merge and split.
+    changes: usize,
+    labelled: usize,
+}
+
+impl Default for EntityLinks {
+    fn default() -> Self {
+        EntityLinks::with_config(EntityConfig::default())
+    }
 }
 
 impl EntityLinks {
-    /// No links.
+    /// No links, default configuration.
     pub fn new() -> EntityLinks {
         EntityLinks::default()
     }
 
-    fn root(&mut self, account: AccountId) -> AccountId {
-        let mut current = account;
-        let mut path = Vec::new();
-        while let Some(&parent) = self.parent.get(&current) {
-            if parent == current {
-                break;
-            }
-            path.push(current);
-            current = parent;
+    /// No links, with `config`.
+    pub fn with_config(config: EntityConfig) -> EntityLinks {
+        EntityLinks {
+            config,
+            group_of: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            users: BTreeMap::new(),
+            identifiers_of: BTreeMap::new(),
+            by_handle: BTreeMap::new(),
+            current_handle: BTreeMap::new(),
+            pending_handles: BTreeMap::new(),
+            mentions: Vec::new(),
+            mentions_of: BTreeMap::new(),
+            mentioned: BTreeSet::new(),
+            changes: 0,
+            labelled: 0,
         }
-        for node in path {
-            self.parent.insert(node, current);
-        }
-        self.parent.entry(current).or_insert(current);
-        current
     }
 
-    fn union(&mut self, a: AccountId, b: AccountId, why: String) {
-        let (root_a, root_b) = (self.root(a), self.root(b));
-        if root_a == root_b {
+    /// The configuration.
+    pub fn config(&self) -> &EntityConfig {
+        &self.config
+    }
+
+    fn ensure(&mut self, account: AccountId) -> AccountId {
+        if let Some(&key) = self.group_of.get(&account) {
+            return key;
+        }
+        self.group_of.insert(account, account);
+        self.groups.insert(
+            account,
+            Group {
+                members: vec![account],
+                min: account,
+                labels: Vec::new(),
+            },
+        );
+        account
+    }
+
+    /// Joins the entities of `a` and `b`; whether they were apart.
+    fn merge(&mut self, a: AccountId, b: AccountId) -> bool {
+        let (key_a, key_b) = (self.ensure(a), self.ensure(b));
+        if key_a == key_b {
+            return false;
+        }
+        let size = |key: &AccountId| self.groups.get(key).map_or(0, |g| g.members.len());
+        // The smaller group moves, so an account moves O(log n) times in all.
+        let (keep, gone) = if size(&key_a) >= size(&key_b) {
+            (key_a, key_b)
+        } else {
+            (key_b, key_a)
+        };
+        let Some(moved) = self.groups.remove(&gone) else {
+            return false;
+        };
+        for member in &moved.members {
+            self.group_of.insert(*member, keep);
+        }
+        if let Some(group) = self.groups.get_mut(&keep) {
+            group.members.extend(moved.members);
+            group.min = group.min.min(moved.min);
+            group.labels.extend(moved.labels);
+        }
+        self.changes += 1;
+        true
+    }
+
+    /// Recomputes the entity of `account` from the strong links among its members (after
+    /// an identifier went over the fan-out and stopped linking).
+    fn split(&mut self, account: AccountId) {
+        let Some(&key) = self.group_of.get(&account) else {
+            return;
+        };
+        let Some(group) = self.groups.remove(&key) else {
+            return;
+        };
+        for &member in &group.members {
+            self.group_of.remove(&member);
+        }
+        for &member in &group.members {
+            self.ensure(member);
+        }
+        for &member in &group.members {
+            let identifiers = self.identifiers_of.get(&member).cloned().unwrap_or_default();
+            for identifier in identifiers {
+                let first = self
+                    .users
+                    .get(&identifier)
+                    .filter(|users| users.len() <= self.config.fan_out)
+                    .and_then(|users| users.first().copied());
+                if let Some(first) = first {
+                    self.merge(member, first);
+                }
+            }
+            let indexes = self.mentions_of.get(&member).cloned().unwrap_or_default();
+            for index in indexes {
+                let pair = self
+                    .mentions
+                    .get(index)
+                    .filter(|m| m.merges())
+                    .map(|m| (m.from, m.to));
+                if let Some((from, to)) = pair {
+                    self.merge(from, to);
+                }
+            }
+        }
+        for (applied_to, label) in group.labels {
+            let key = self.ensure(applied_to);
+            if let Some(group) = self.groups.get_mut(&key) {
+                group.labels.push((applied_to, label));
+            }
+        }
+        self.changes += 1;
+    }
+
+    /// Registers an account's handle (so bios naming it link to it). The handle registered
+    /// last for an account is its current one; earlier ones stay as former handles.
+    pub fn add_handle(&mut self, account: AccountId, handle: &str) {
+        let handle = handle.trim().trim_start_matches('@').to_lowercase();
+        self.ensure(account);
+        self.by_handle.insert(handle.clone(), account);
+        self.current_handle.insert(account, handle.clone());
+        if let Some(waiting) = self.pending_handles.remove(&handle) {
+            for (other, phrase, cued) in waiting {
+                self.mention(other, account, &handle, phrase, cued);
+            }
+        }
+    }
+
+    fn mention(
+        &mut self,
+        from: AccountId,
+        to: AccountId,
+        handle: &str,
+        phrase: String,
+        cued: bool,
+    ) {
+        if from == to
+            || !self
+                .mentioned
+                .insert((from, to, handle.to_string()))
+        {
             return;
         }
-        // The smaller id stays the root, so entity ids do not depend on insertion order.
-        let (keep, merge) = if root_a < root_b {
-            (root_a, root_b)
-        } else {
-            (root_b, root_a)
-        };
-        self.parent.insert(merge, keep);
-        if let Some(labels) = self.labels.remove(&merge) {
-            self.labels.entry(keep).or_default().extend(labels);
-        }
-        self.evidence.push((a, b, why));
-    }
-
-    /// Registers an account's handle (so bios naming it link to it).
-    pub fn add_handle(&mut self, account: AccountId, handle: &str) {
-        let handle = handle.trim_start_matches('@').to_lowercase();
-        self.root(account);
-        self.by_handle.insert(handle.clone(), account);
-        if let Some(waiting) = self.pending_handles.remove(&handle) {
-            for other in waiting {
-                self.union(other, account, format!("bio of {other} names @{handle}"));
-            }
+        let index = self.mentions.len();
+        self.mentions.push(MentionLink {
+            from,
+            to,
+            cued,
+            phrase,
+            handle: handle.to_string(),
+        });
+        self.mentions_of.entry(from).or_default().push(index);
+        self.mentions_of.entry(to).or_default().push(index);
+        if cued {
+            self.merge(from, to);
         }
     }
 
-    /// Records that an account uses an identifier; links it to others that do.
+    /// Records that an account uses an identifier; links it to the others that do, unless
+    /// more accounts than the fan-out limit use it (then it links none of them).
     pub fn add_identifier(&mut self, account: AccountId, identifier: Identifier) {
-        self.root(account);
-        match self.by_identifier.get(&identifier) {
-            Some(&other) => self.union(account, other, format!("shared {identifier:?}")),
-            None => {
-                self.by_identifier.insert(identifier, account);
-            }
+        self.ensure(account);
+        let users = self.users.entry(identifier.clone()).or_default();
+        if users.contains(&account) {
+            return;
+        }
+        users.push(account);
+        let (count, first) = (users.len(), users[0]);
+        self.identifiers_of
+            .entry(account)
+            .or_default()
+            .push(identifier);
+        if count <= self.config.fan_out {
+            self.merge(account, first);
+        } else if count == self.config.fan_out.saturating_add(1) {
+            // Over the limit just now: the entity it built is split again without it.
+            self.split(first);
         }
     }
 
-    /// Links an account to the accounts its bio names as backups or alternates.
+    /// Links an account to the accounts its bio names as backups or alternates (bare
+    /// mentions are recorded as weak evidence).
     pub fn add_bio(&mut self, account: AccountId, bio: &str) {
-        self.root(account);
-        for handle in handles_in_bio(bio) {
+        self.ensure(account);
+        for BioMention {
+            handle,
+            phrase,
+            cued,
+        } in bio_mentions(bio)
+        {
             match self.by_handle.get(&handle) {
-                Some(&other) if other != account => {
-                    self.union(account, other, format!("bio of {account} names @{handle}"))
+                Some(&other) => self.mention(account, other, &handle, phrase, cued),
+                None => {
+                    let waiting = self.pending_handles.entry(handle).or_default();
+                    if !waiting.iter().any(|(a, ..)| *a == account) {
+                        waiting.push((account, phrase, cued));
+                    }
                 }
-                Some(_) => {}
-                None => self
-                    .pending_handles
-                    .entry(handle)
-                    .or_default()
-                    .push(account),
             }
         }
     }
 
-    /// The entity (its representative account) an account belongs to.
+    /// The entity (its smallest account) an account belongs to.
     pub fn entity_of(&mut self, account: AccountId) -> AccountId {
-        self.root(account)
+        self.group_of
+            .get(&account)
+            .and_then(|key| self.groups.get(key))
+            .map_or(account, |g| g.min)
+    }
+
+    /// Every account of `account`'s entity, itself included, in id order.
+    pub fn members(&self, account: AccountId) -> Vec<AccountId> {
+        let mut members = self
+            .group_of
+            .get(&account)
+            .and_then(|key| self.groups.get(key))
+            .map_or_else(|| vec![account], |g| g.members.clone());
+        members.sort_unstable();
+        members
+    }
+
+    /// Every piece of evidence touching `account`: identifiers it shares (strong below the
+    /// fan-out, weak above it, at most ten accounts listed per over-shared identifier) and
+    /// bio mentions either way. Strongest first.
+    pub fn links(&self, account: AccountId) -> Vec<Link> {
+        let mut links = Vec::new();
+        for identifier in self.identifiers_of.get(&account).into_iter().flatten() {
+            let Some(users) = self.users.get(identifier) else {
+                continue;
+            };
+            let kind = identifier.link_kind();
+            let what = format!("{} {}", kind.as_str(), identifier.value());
+            let over = users.len() > self.config.fan_out;
+            let (evidence, confidence) = if over {
+                (
+                    format!(
+                        "{what} is shared by {} accounts, over the fan-out limit of {}: weak evidence, not linked",
+                        users.len(),
+                        self.config.fan_out
+                    ),
+                    kind.confidence() * self.config.fan_out as f64 / users.len() as f64,
+                )
+            } else {
+                (format!("both use {what}"), kind.confidence())
+            };
+            let others = users.iter().copied().filter(|&u| u != account);
+            let listed = if over { WEAK_LISTED } else { usize::MAX };
+            links.extend(others.take(listed).map(|other| Link {
+                a: account,
+                b: other,
+                kind,
+                evidence: evidence.clone(),
+                confidence,
+                merged: !over,
+            }));
+        }
+        for &index in self.mentions_of.get(&account).into_iter().flatten() {
+            let Some(mention) = self.mentions.get(index) else {
+                continue;
+            };
+            let kind = mention.kind(&self.current_handle);
+            let evidence = match kind {
+                LinkKind::FormerHandle => format!(
+                    "bio of {} names @{}, a former handle of {}: \"{}\"",
+                    mention.from, mention.handle, mention.to, mention.phrase
+                ),
+                LinkKind::BioMention => format!(
+                    "bio of {} mentions @{} without a backup cue: \"{}\"",
+                    mention.from, mention.handle, mention.phrase
+                ),
+                _ => format!(
+                    "bio of {} names @{}: \"{}\"",
+                    mention.from, mention.handle, mention.phrase
+                ),
+            };
+            links.push(Link {
+                a: mention.from,
+                b: mention.to,
+                kind,
+                evidence,
+                confidence: kind.confidence(),
+                merged: mention.merges(),
+            });
+        }
+        links.sort_by(|x, y| {
+            y.confidence
+                .total_cmp(&x.confidence)
+                .then(x.b.cmp(&y.b))
+                .then(x.kind.cmp(&y.kind))
+        });
+        links
     }
 
     /// Labels the entity of `account`.
     pub fn label(&mut self, account: AccountId, label: Label) {
-        let root = self.root(account);
-        self.labels.entry(root).or_default().push(label);
+        let key = self.ensure(account);
+        if let Some(group) = self.groups.get_mut(&key) {
+            group.labels.push((account, label));
+            self.labelled += 1;
+        }
     }
 
     /// Lifts a label named `name` from an account's entity at `at` (it stops being in
     /// force then). Returns whether a label in force was lifted.
     pub fn lift(&mut self, account: AccountId, name: &str, at: Timestamp) -> bool {
-        let root = self.root(account);
+        let Some(key) = self.group_of.get(&account).copied() else {
+            return false;
+        };
         let mut lifted = false;
-        for label in self.labels.get_mut(&root).into_iter().flatten() {
+        for (_, label) in self
+            .groups
+            .get_mut(&key)
+            .into_iter()
+            .flat_map(|g| g.labels.iter_mut())
+        {
             if label.name == name && label.expires_at.is_none_or(|e| at < e) {
                 label.expires_at = Some(at);
                 lifted = true;
@@ -228,38 +698,44 @@ impl EntityLinks {
 
     /// Removes every label (to apply a list of labels again from its source).
     pub fn clear_labels(&mut self) {
-        self.labels.clear();
+        for group in self.groups.values_mut() {
+            group.labels.clear();
+        }
+        self.labelled = 0;
     }
 
-    /// Whether any label was ever applied.
+    /// Whether any label was ever applied (since the last [`EntityLinks::clear_labels`]).
     pub fn has_labels(&self) -> bool {
-        !self.labels.is_empty()
+        self.labelled > 0
     }
 
     /// The earliest expiry after `at` among all labels (when entity actions next change
     /// without an event).
     pub fn next_expiry_after(&self, at: Timestamp) -> Option<Timestamp> {
-        self.labels
+        self.groups
             .values()
-            .flatten()
-            .filter_map(|l| l.expires_at)
+            .flat_map(|g| &g.labels)
+            .filter_map(|(_, l)| l.expires_at)
             .filter(|&e| e > at)
             .min()
     }
 
-    /// Links recorded so far (grows when two entities merge).
+    /// A count that grows whenever the entities change (two merge, or one is split): equal
+    /// counts before and after an operation mean no account changed entity.
     pub fn link_count(&self) -> usize {
-        self.evidence.len()
+        self.changes
     }
 
     /// The labels in force on an account's entity at logical time `at`.
     pub fn labels_at(&mut self, account: AccountId, at: Timestamp) -> Vec<Label> {
-        let root = self.root(account);
-        self.labels
-            .get(&root)
-            .map(|labels| {
-                labels
+        self.group_of
+            .get(&account)
+            .and_then(|key| self.groups.get(key))
+            .map(|group| {
+                group
+                    .labels
                     .iter()
+                    .map(|(_, l)| l)
                     .filter(|l| l.applied_at <= at && l.expires_at.is_none_or(|e| at < e))
                     .cloned()
                     .collect()
@@ -267,30 +743,15 @@ impl EntityLinks {
             .unwrap_or_default()
     }
 
-    /// Why accounts were linked: (account, account, reason).
-    pub fn evidence(&self) -> &[(AccountId, AccountId, String)] {
-        &self.evidence
+    /// Accounts known (seen through a handle, bio, identifier or label).
+    pub fn accounts(&self) -> usize {
+        self.group_of.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_canonicalise() {
-        let rows = [
-            ("Jane.Doe+ig2@Example.com", Some("janedoe@example.com")),
-            ("janedoe@example.com", Some("janedoe@example.com")),
-            ("j.a.n.e@mail.example", Some("jane@mail.example")),
-            ("not-an-email", None),
-            ("@example.com", None),
-            ("+tag@example.com", None),
-        ];
-        for (raw, expected) in rows {
-            assert_eq!(canonical_email(raw).as_deref(), expected, "{raw}");
-        }
-    }
 
     #[test]
     fn bios_name_backup_handles() {
@@ -304,6 +765,31 @@ mod tests {
         for (bio, expected) in rows {
             assert_eq!(handles_in_bio(bio), expected, "{bio}");
         }
+        let mentions = bio_mentions("photos by @friend | backup acc @u1a2b3");
+        assert_eq!(
+            mentions,
+            vec![
+                BioMention {
+                    handle: "friend".into(),
+                    phrase: "@friend".into(),
+                    cued: false
+                },
+                BioMention {
+                    handle: "u1a2b3".into(),
+                    phrase: "backup acc @u1a2b3".into(),
+                    cued: true
+                },
+            ]
+        );
+    }
+
+    fn label(at: u64) -> Label {
+        Label {
+            name: "csea.seller".into(),
+            reason: "sold material".into(),
+            applied_at: Timestamp(at),
+            expires_at: None,
+        }
     }
 
     #[test]
@@ -311,24 +797,16 @@ mod tests {
         let mut links = EntityLinks::new();
         let (old, new, unrelated) = (AccountId(10), AccountId(11), AccountId(12));
         links.add_handle(old, "quux_shop");
-        links.label(
-            old,
-            Label {
-                name: "csea.seller".into(),
-                reason: "sold material".into(),
-                applied_at: Timestamp(100),
-                expires_at: None,
-            },
-        );
+        links.label(old, label(100));
         // The new account names the old one in its bio and shares an email form.
         links.add_bio(new, "backup @quux_shop");
         links.add_identifier(
             new,
-            Identifier::email("Q.u.u.x+2@example.com").expect("email"),
+            Identifier::email("Q.u.u.x+2@gmail.com").expect("email"),
         );
         links.add_identifier(
             unrelated,
-            Identifier::email("other@example.com").expect("email"),
+            Identifier::email("other@gmail.com").expect("email"),
         );
         assert_eq!(links.labels_at(new, Timestamp(200)).len(), 1);
         assert!(links.labels_at(unrelated, Timestamp(200)).is_empty());
@@ -354,5 +832,144 @@ mod tests {
             links.entity_of(AccountId(30)),
             links.entity_of(AccountId(31))
         );
+    }
+
+    #[test]
+    fn links_carry_kind_evidence_and_confidence() {
+        let mut links = EntityLinks::new();
+        let (seller, backup, friend) = (AccountId(1), AccountId(2), AccountId(3));
+        links.add_handle(seller, "u1a2b3");
+        links.add_bio(seller, "menu | backup @u1a2b8 | shoutout @friendly");
+        links.add_identifier(
+            seller,
+            Identifier::email("Seller.One@gmail.com").expect("email"),
+        );
+        links.add_identifier(seller, Identifier::phone("+1 202 555 0143").expect("phone"));
+        links.add_handle(friend, "friendly");
+        links.add_handle(backup, "u1a2b8");
+        links.add_identifier(
+            backup,
+            Identifier::email("sellerone+b@gmail.com").expect("email"),
+        );
+        links.add_identifier(backup, Identifier::phone("+12025550143").expect("phone"));
+        assert_eq!(links.members(backup), vec![seller, backup]);
+        assert_eq!(links.members(friend), vec![friend], "a bare mention never merges");
+        let found = links.links(backup);
+        let kinds: Vec<(LinkKind, bool)> = found.iter().map(|l| (l.kind, l.merged)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (LinkKind::Email, true),
+                (LinkKind::BioBackup, true),
+                (LinkKind::Phone, true)
+            ]
+        );
+        assert_eq!(found[0].evidence, "both use email sellerone@gmail.com");
+        assert_eq!(found[0].confidence, 0.95);
+        assert_eq!(
+            found[1].evidence,
+            "bio of 1 names @u1a2b8: \"backup @u1a2b8\""
+        );
+        assert!(found.iter().all(|l| l.b == seller || l.a == seller));
+        let weak = links.links(friend);
+        assert_eq!(weak.len(), 1);
+        assert_eq!(weak[0].kind, LinkKind::BioMention);
+        assert!(!weak[0].merged);
+        assert_eq!(weak[0].confidence, 0.3);
+        // A look-alike handle links nothing: u1a2b3 is not u1a2b8's bio target.
+        let lookalike = AccountId(4);
+        links.add_handle(lookalike, "u1a2b9");
+        assert_eq!(links.members(lookalike), vec![lookalike]);
+    }
+
+    #[test]
+    fn a_bio_naming_a_former_handle_is_a_former_handle_link() {
+        let mut links = EntityLinks::new();
+        let (renamed, writer) = (AccountId(5), AccountId(6));
+        links.add_handle(renamed, "old_name");
+        links.add_handle(renamed, "new_name");
+        links.add_bio(writer, "alt @old_name");
+        assert_eq!(links.members(writer), vec![renamed, writer]);
+        assert_eq!(links.links(writer)[0].kind, LinkKind::FormerHandle);
+        assert_eq!(links.links(writer)[0].confidence, 0.8);
+    }
+
+    #[test]
+    fn a_shared_public_device_links_nobody_and_splits_what_it_joined() {
+        let mut links = EntityLinks::new();
+        let library = Identifier::device("lib-terminal-1").expect("device");
+        let people: Vec<AccountId> = (100..110).map(AccountId).collect();
+        // Two of them are one person by their phone.
+        let phone = Identifier::phone("+44 7700 900123").expect("phone");
+        links.add_identifier(people[1], phone.clone());
+        links.add_identifier(people[2], phone);
+        links.label(people[0], label(10));
+        for (index, &person) in people.iter().enumerate() {
+            links.add_identifier(person, library.clone());
+            if index < DEFAULT_FAN_OUT {
+                assert!(links.members(people[0]).contains(&person));
+            }
+        }
+        // Over the fan-out: split again, keeping the phone link and the label where applied.
+        assert_eq!(links.members(people[1]), vec![people[1], people[2]]);
+        for &person in people.iter().skip(3) {
+            assert_eq!(links.members(person), vec![person]);
+        }
+        assert_eq!(links.labels_at(people[0], Timestamp(20)).len(), 1);
+        assert!(links.labels_at(people[4], Timestamp(20)).is_empty());
+        let weak = links.links(people[5]);
+        assert_eq!(weak.len(), WEAK_LISTED.min(people.len() - 1));
+        assert!(weak.iter().all(|l| !l.merged && l.kind == LinkKind::Device));
+        assert!(weak[0].evidence.contains("shared by 10 accounts"));
+        assert!((weak[0].confidence - 0.9 * 5.0 / 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_order_accounts_arrive_in_does_not_change_the_entities() {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        // (account, handle, bio, identifiers)
+        let accounts: Vec<(u32, String, String, Vec<Identifier>)> = (0..40u32)
+            .map(|i| {
+                let mut ids = vec![Identifier::device(&format!("d{}", i % 20)).expect("d")];
+                if i % 3 == 0 {
+                    ids.push(Identifier::device("shared-tablet").expect("d"));
+                }
+                if i % 7 == 0 {
+                    ids.push(Identifier::email(&format!("p.{}@gmail.com", i % 2)).expect("e"));
+                }
+                let bio = if i % 5 == 0 {
+                    format!("backup @h{}", (i + 9) % 40)
+                } else {
+                    format!("hi @h{}", (i + 1) % 40)
+                };
+                (i, format!("h{i}"), bio, ids)
+            })
+            .collect();
+        let build = |order: &[usize]| {
+            let mut links = EntityLinks::new();
+            for &row in order {
+                let (id, handle, bio, ids) = &accounts[row];
+                let account = AccountId(*id);
+                links.add_handle(account, handle);
+                links.add_bio(account, bio);
+                for identifier in ids {
+                    links.add_identifier(account, identifier.clone());
+                }
+            }
+            (0..40)
+                .map(|i| links.members(AccountId(i)))
+                .collect::<Vec<_>>()
+        };
+        let forward: Vec<usize> = (0..40).collect();
+        let expected = build(&forward);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..20 {
+            let mut order = forward.clone();
+            order.shuffle(&mut rng);
+            assert_eq!(build(&order), expected);
+        }
+        // The shared tablet (14 accounts) joined nobody: 3 is one person with 23 (device d3).
+        assert_eq!(expected[3], vec![AccountId(3), AccountId(23)]);
     }
 }

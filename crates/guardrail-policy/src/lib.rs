@@ -9,7 +9,9 @@
 //! the rule that decided and the evidence behind each condition it read.
 //!
 //! Around the engine: [`entities`] links accounts into the people behind them (ban
-//! evasion), [`variants`] restricts hashtags that travel with blocked ones,
+//! evasion) with evidence and confidence, [`registry`] matches account emails against the
+//! offender registry's weekly list by keyed hashes, [`canonical`] gives emails and phones
+//! their canonical forms, [`variants`] restricts hashtags that travel with blocked ones,
 //! [`contamination`] keeps views, reports and reviews of flagged accounts out of
 //! co-engagement signals, [`caps`] stops a runaway automated rule, and [`backfill`]
 //! replays past requests through a new rule set before it goes live.
@@ -34,11 +36,13 @@
 //! This crate is pure: no IO, no clocks (time is passed in), no global state.
 
 pub mod backfill;
+pub mod canonical;
 pub mod caps;
 pub mod contamination;
 mod decide;
 pub mod entities;
 mod predicates;
+pub mod registry;
 mod rules;
 mod signals;
 pub mod variants;

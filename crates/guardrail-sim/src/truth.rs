@@ -1,5 +1,7 @@
 //! Ground truth: who is in the hidden network and in which role, which accounts are
-//! backups of which, and the coded vocabulary the generator disguised terms with.
+//! backups of which (and so which accounts are one person), which benign accounts look
+//! alike or share an identifier without being one person, and the coded vocabulary the
+//! generator disguised terms with.
 //!
 //! What it is for: scoring experiments and detectors after the fact. What it must never do:
 //! reach a detector, a discovery system or a guardrail. It is a separate type from
@@ -11,7 +13,7 @@ use std::path::Path;
 
 use guardrail_types::AccountId;
 use guardrail_world::format::{parse_bool, parse_field, text_field};
-use guardrail_world::fs::{load_table, write_public_tables, write_table};
+use guardrail_world::fs::{load_optional_table, load_table, write_public_tables, write_table};
 use guardrail_world::{Format, LoadError, Record, World};
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +105,73 @@ pub struct BackupRecord {
     pub backup_of: AccountId,
 }
 
+/// The person behind an account: `person` is the account the person made first (its own
+/// id for everyone but backups, whose person is their seller's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityRecord {
+    /// The account.
+    pub account: AccountId,
+    /// Its person (an account id).
+    pub person: AccountId,
+}
+
+/// How two different people's accounts resemble each other or share something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollisionKind {
+    /// A parent-run account's tablet is also a child's (a household, not one person).
+    HouseholdDevice,
+    /// A library or school computer used by many.
+    PublicDevice,
+    /// One character of a mailbox name or handle changed (`u1a2b3` and `u1a2b8`).
+    LookalikeEmail,
+    /// The same mailbox name pattern with another number (`quiet.river42`, `quiet.river47`).
+    NamePatternEmail,
+    /// `x.y` and `xy` at a provider where dots count: two mailboxes.
+    StrictProviderDots,
+}
+
+impl CollisionKind {
+    /// Every kind, in file order.
+    pub const ALL: [CollisionKind; 5] = [
+        CollisionKind::HouseholdDevice,
+        CollisionKind::PublicDevice,
+        CollisionKind::LookalikeEmail,
+        CollisionKind::NamePatternEmail,
+        CollisionKind::StrictProviderDots,
+    ];
+
+    /// The snake_case name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollisionKind::HouseholdDevice => "household_device",
+            CollisionKind::PublicDevice => "public_device",
+            CollisionKind::LookalikeEmail => "lookalike_email",
+            CollisionKind::NamePatternEmail => "name_pattern_email",
+            CollisionKind::StrictProviderDots => "strict_provider_dots",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(text: &str) -> Option<CollisionKind> {
+        CollisionKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Two accounts of different people that share or resemble something (a linker must not
+/// merge them, except a household's shared device, which it cannot tell from one person's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollisionRecord {
+    /// One account.
+    pub a: AccountId,
+    /// The other.
+    pub b: AccountId,
+    /// What they share or how they resemble each other.
+    pub kind: CollisionKind,
+}
+
 /// One token of the coded vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +194,10 @@ pub struct GroundTruth {
     pub backups: Vec<BackupRecord>,
     /// The coded vocabulary.
     pub tokens: Vec<TokenRecord>,
+    /// The person behind each account, by account.
+    pub entities: Vec<EntityRecord>,
+    /// Benign look-alikes and shared identifiers between different people.
+    pub collisions: Vec<CollisionRecord>,
 }
 
 impl GroundTruth {
@@ -147,6 +220,14 @@ impl GroundTruth {
             .filter(|t| t.pattern == "banned")
             .map(|t| t.token.clone())
             .collect()
+    }
+
+    /// The person behind an account (the account itself when not recorded).
+    pub fn person(&self, account: AccountId) -> AccountId {
+        self.entities
+            .get(account.index())
+            .filter(|e| e.account == account)
+            .map_or(account, |e| e.person)
     }
 
     /// Whether `hashtag` is a variant (not the exact term) of a banned base term.
@@ -208,8 +289,44 @@ impl Record for TokenRecord {
     }
 }
 
-/// Ground-truth tables under `truth/` (file stems).
-pub const TRUTH_TABLES: [&str; 3] = ["roles", "backups", "tokens"];
+impl Record for EntityRecord {
+    const TABLE: &'static str = "entities";
+    const COLUMNS: &'static [&'static str] = &["account", "person"];
+    fn to_row(&self) -> Vec<String> {
+        vec![self.account.to_string(), self.person.to_string()]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        Ok(EntityRecord {
+            account: parse_field(row, 0, "an account id")?,
+            person: parse_field(row, 1, "an account id")?,
+        })
+    }
+}
+
+impl Record for CollisionRecord {
+    const TABLE: &'static str = "collisions";
+    const COLUMNS: &'static [&'static str] = &["a", "b", "kind"];
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.a.to_string(),
+            self.b.to_string(),
+            self.kind.as_str().to_string(),
+        ]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        let kind = text_field(row, 2);
+        Ok(CollisionRecord {
+            a: parse_field(row, 0, "an account id")?,
+            b: parse_field(row, 1, "an account id")?,
+            kind: CollisionKind::parse(&kind)
+                .ok_or((2, format!("expected a collision kind, got {kind:?}")))?,
+        })
+    }
+}
+
+/// Ground-truth tables under `truth/` (file stems); `entities` and `collisions` are
+/// optional on load (folders written before them).
+pub const TRUTH_TABLES: [&str; 5] = ["roles", "backups", "tokens", "entities", "collisions"];
 /// The folder holding ground truth, relative to the world folder.
 pub const TRUTH_DIR: &str = "truth";
 
@@ -228,16 +345,44 @@ pub fn write_world(
     write_table(&truth_dir, "roles", format, &truth.roles)?;
     write_table(&truth_dir, "backups", format, &truth.backups)?;
     write_table(&truth_dir, "tokens", format, &truth.tokens)?;
+    write_table(&truth_dir, "entities", format, &truth.entities)?;
+    write_table(&truth_dir, "collisions", format, &truth.collisions)?;
     on_table("truth");
     Ok(())
 }
 
-/// Loads ground truth from `<dir>/truth/`. Only scoring code calls this.
+/// Loads ground truth from `<dir>/truth/`. Only scoring code calls this. A folder written
+/// before `entities` existed gets it from `backups` (a backup's person is its seller's);
+/// one without `collisions` has none.
 pub fn load_truth(dir: &Path) -> Result<GroundTruth, LoadError> {
     let truth_dir = dir.join(TRUTH_DIR);
+    let roles: Vec<RoleRecord> = load_table(&truth_dir, "roles")?;
+    let backups: Vec<BackupRecord> = load_table(&truth_dir, "backups")?;
+    let mut entities: Vec<EntityRecord> = load_optional_table(&truth_dir, "entities")?;
+    if entities.is_empty() {
+        entities = entities_from_backups(roles.len(), &backups);
+    }
     Ok(GroundTruth {
-        roles: load_table(&truth_dir, "roles")?,
-        backups: load_table(&truth_dir, "backups")?,
+        roles,
+        backups,
         tokens: load_table(&truth_dir, "tokens")?,
+        entities,
+        collisions: load_optional_table(&truth_dir, "collisions")?,
     })
+}
+
+/// One person per account, except backups, whose person is their seller's.
+pub fn entities_from_backups(accounts: usize, backups: &[BackupRecord]) -> Vec<EntityRecord> {
+    let mut entities: Vec<EntityRecord> = (0..accounts as u32)
+        .map(|id| EntityRecord {
+            account: AccountId(id),
+            person: AccountId(id),
+        })
+        .collect();
+    for backup in backups {
+        if let Some(entity) = entities.get_mut(backup.account.index()) {
+            entity.person = backup.backup_of;
+        }
+    }
+    entities
 }

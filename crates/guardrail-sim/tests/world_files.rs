@@ -52,7 +52,7 @@ fn the_same_seed_writes_identical_files() {
     let (files_a, files_b) = (files(&a), files(&b));
     assert_eq!(
         files_a.len(),
-        13,
+        16,
         "{:?}",
         files_a.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
@@ -93,4 +93,47 @@ fn a_bad_row_names_the_file_line_and_field() {
         error.contains(&format!("follows.csv:{line}: dst: expected an account id")),
         "{error}"
     );
+}
+
+#[test]
+fn a_folder_without_identifiers_or_entity_truth_still_loads() {
+    let (world, truth) = generate(&small(), 8);
+    assert!(!world.identifiers.is_empty());
+    let dir = scratch("no-identifiers");
+    write_world(&dir, &world, &truth, Format::Csv, &mut |_| {}).expect("write");
+    for file in [
+        "identifiers.csv",
+        "truth/entities.csv",
+        "truth/collisions.csv",
+    ] {
+        std::fs::remove_file(dir.join(file)).expect("remove");
+    }
+    let loaded = load_world(&dir).expect("loads without identifiers");
+    assert!(loaded.identifiers.is_empty());
+    assert!(loaded.accounts == world.accounts);
+    let back = load_truth(&dir).expect("loads without entities");
+    assert!(back.collisions.is_empty());
+    // Entities come back from the backups: a backup's person is its seller.
+    assert_eq!(back.entities, truth.entities);
+}
+
+#[test]
+fn identifier_rows_are_checked() {
+    let (world, truth) = generate(&small(), 9);
+    let dir = scratch("bad-identifiers");
+    write_world(&dir, &world, &truth, Format::Csv, &mut |_| {}).expect("write");
+    let path = dir.join("identifiers.csv");
+    let original = std::fs::read_to_string(&path).expect("read");
+    for (row, expected) in [
+        ("5,fax,+12025550143\n", "identifiers.csv:{line}: kind: expected email, phone, device or payment, got \"fax\""),
+        ("2000,device,d-1\n", "identifiers:{line}: account: account id out of range (there are 2000 accounts)"),
+        ("7,email, \n", "identifiers:{line}: value: empty identifier"),
+    ] {
+        let text = format!("{original}{row}");
+        std::fs::write(&path, &text).expect("write");
+        let line = text.lines().count();
+        let error = load_world(&dir).expect_err("bad row").to_string();
+        let expected = expected.replace("{line}", &line.to_string());
+        assert!(error.contains(&expected), "{error}\nwanted {expected}");
+    }
 }

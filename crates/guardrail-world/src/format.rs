@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 
 use guardrail_types::Gender;
 
-use crate::world::{Account, AccountEdge, Post, PostEdge, SearchEvent};
+use crate::world::{
+    Account, AccountEdge, IdentifierKind, IdentifierRecord, Post, PostEdge, SearchEvent,
+};
 
 /// A table's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +239,29 @@ impl Record for SearchEvent {
     }
 }
 
+impl Record for IdentifierRecord {
+    const TABLE: &'static str = "identifiers";
+    const COLUMNS: &'static [&'static str] = &["account", "kind", "value"];
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.account.to_string(),
+            self.kind.as_str().to_string(),
+            self.value.clone(),
+        ]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        let kind = text_field(row, 1);
+        Ok(IdentifierRecord {
+            account: parse_field(row, 0, "an account id")?,
+            kind: IdentifierKind::parse(&kind).ok_or((
+                1,
+                format!("expected email, phone, device or payment, got {kind:?}"),
+            ))?,
+            value: text_field(row, 2),
+        })
+    }
+}
+
 fn quote_csv(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
@@ -435,6 +460,37 @@ mod tests {
                 .to_string()
                 .starts_with("f.jsonl:1: at: missing field"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn identifier_rows_round_trip_and_name_a_bad_kind() {
+        let rows = vec![
+            IdentifierRecord {
+                account: AccountId(3),
+                kind: IdentifierKind::Email,
+                value: "Quiet.River42+b@postmail.invalid".to_string(),
+            },
+            IdentifierRecord {
+                account: AccountId(3),
+                kind: IdentifierKind::Phone,
+                value: "+12025550143".to_string(),
+            },
+        ];
+        for format in [Format::Csv, Format::JsonLines] {
+            let mut bytes = Vec::new();
+            write_records(&mut bytes, format, &rows).expect("writes");
+            let back: Vec<IdentifierRecord> = read_records(bytes.as_slice(), "mem").expect("back");
+            assert_eq!(back, rows, "{format:?}");
+        }
+        let error = read_records::<IdentifierRecord>(
+            "account,kind,value\n3,fax,x\n".as_bytes(),
+            "identifiers.csv",
+        )
+        .expect_err("bad kind");
+        assert_eq!(
+            error.to_string(),
+            "identifiers.csv:2: kind: expected email, phone, device or payment, got \"fax\""
         );
     }
 

@@ -12,10 +12,22 @@ use std::path::{Path, PathBuf};
 use crate::format::{Format, LoadError, Record, read_records, write_records};
 use crate::world::{World, WorldMeta};
 
-/// Public tables of a world folder, in write order (file stems).
-pub const PUBLIC_TABLES: [&str; 9] = [
-    "accounts", "posts", "follows", "views", "likes", "comments", "searches", "reports", "blocks",
+/// Public tables of a world folder, in write order (file stems). `identifiers` is
+/// optional on load (folders written before it existed have none).
+pub const PUBLIC_TABLES: [&str; 10] = [
+    "accounts",
+    "posts",
+    "follows",
+    "views",
+    "likes",
+    "comments",
+    "searches",
+    "reports",
+    "blocks",
+    "identifiers",
 ];
+/// Public tables a folder may lack; each loads as empty.
+pub const OPTIONAL_TABLES: [&str; 1] = ["identifiers"];
 /// Writes one table as `<dir>/<stem>.<csv|jsonl>`, streamed through a buffered writer.
 pub fn write_table<R: Record>(
     dir: &Path,
@@ -59,6 +71,8 @@ pub fn write_public_tables(
     }
     write_table(dir, "searches", format, &world.searches)?;
     on_table("searches");
+    write_table(dir, "identifiers", format, &world.identifiers)?;
+    on_table("identifiers");
     Ok(())
 }
 
@@ -85,6 +99,19 @@ fn find_table(dir: &Path, stem: &str) -> Result<PathBuf, LoadError> {
     }
 }
 
+/// Loads an optional table: empty when neither `<stem>.csv` nor `<stem>.jsonl` exists (but
+/// an error when both do, or when the one present is bad).
+pub fn load_optional_table<R: Record>(dir: &Path, stem: &str) -> Result<Vec<R>, LoadError> {
+    let present = ["csv", "jsonl"]
+        .iter()
+        .any(|ext| dir.join(format!("{stem}.{ext}")).is_file());
+    if present {
+        load_table(dir, stem)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Loads one table from `<dir>/<stem>.csv` or `<dir>/<stem>.jsonl` (exactly one must exist).
 pub fn load_table<R: Record>(dir: &Path, stem: &str) -> Result<Vec<R>, LoadError> {
     let path = find_table(dir, stem)?;
@@ -97,7 +124,8 @@ pub fn load_table<R: Record>(dir: &Path, stem: &str) -> Result<Vec<R>, LoadError
 }
 
 /// Loads the public part of a world folder (never `truth/`). `meta.json` is optional for
-/// worlds exported from elsewhere. Ids must be dense: account `i` on line `i`.
+/// worlds exported from elsewhere, and so is `identifiers` (folders written before it
+/// existed load with none). Ids must be dense: account `i` on line `i`.
 pub fn load_world(dir: &Path) -> Result<World, LoadError> {
     let meta_path = dir.join("meta.json");
     let meta = if meta_path.is_file() {
@@ -131,6 +159,7 @@ pub fn load_world(dir: &Path) -> Result<World, LoadError> {
         searches: load_table(dir, "searches")?,
         reports: load_table(dir, "reports")?,
         blocks: load_table(dir, "blocks")?,
+        identifiers: load_optional_table(dir, "identifiers")?,
     };
     check_dense(dir, &world)?;
     Ok(world)
@@ -221,6 +250,26 @@ fn check_dense(dir: &Path, world: &World) -> Result<(), LoadError> {
             i + 2,
             "account",
             format!("account id out of range (there are {n} accounts)"),
+        ));
+    }
+    if let Some(i) = world.identifiers.iter().position(|r| r.account.index() >= n) {
+        return Err(bad(
+            "identifiers",
+            i + 2,
+            "account",
+            format!("account id out of range (there are {n} accounts)"),
+        ));
+    }
+    if let Some(i) = world
+        .identifiers
+        .iter()
+        .position(|r| r.value.trim().is_empty())
+    {
+        return Err(bad(
+            "identifiers",
+            i + 2,
+            "value",
+            "empty identifier (leave the row out instead)".to_string(),
         ));
     }
     Ok(())

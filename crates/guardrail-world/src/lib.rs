@@ -3,7 +3,8 @@
 //! A [`World`] is what a platform (and therefore every detector, discovery system and
 //! guardrail) can see: accounts with their declared attributes and bios, posts, and the
 //! engagement events over logical time (follows, views, likes, comments, searches,
-//! reports, blocks). Worlds come from the generator in `guardrail-sim` or are exported
+//! reports, blocks), and the identifiers the platform holds on each account (emails,
+//! phones, devices, payment handles) that link accounts to the people behind them. Worlds come from the generator in `guardrail-sim` or are exported
 //! from a real platform in the same format (`docs/world-format.md`).
 //!
 //! What this crate must never hold: ground truth. Who is in an exploitation network, in
@@ -20,4 +21,7 @@ pub mod world;
 pub use format::{Format, LoadError, Record};
 pub use fs::load_world;
 pub use guardrail_types::Gender;
-pub use world::{Account, AccountEdge, Post, PostEdge, SearchEvent, World, WorldMeta};
+pub use world::{
+    Account, AccountEdge, IdentifierKind, IdentifierRecord, Post, PostEdge, SearchEvent, World,
+    WorldMeta,
+};

@@ -94,6 +94,59 @@ pub struct SearchEvent {
     pub query: String,
 }
 
+/// What kind of identifier an account holds (the `kind` column of `identifiers.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierKind {
+    /// An email address, as the account entered it.
+    Email,
+    /// A phone number (E.164 in generated worlds: `+` and the country code).
+    Phone,
+    /// A device id the platform saw the account use.
+    Device,
+    /// A payment handle registered on the account (payouts, shop).
+    Payment,
+}
+
+impl IdentifierKind {
+    /// Every kind, in file order.
+    pub const ALL: [IdentifierKind; 4] = [
+        IdentifierKind::Email,
+        IdentifierKind::Phone,
+        IdentifierKind::Device,
+        IdentifierKind::Payment,
+    ];
+
+    /// The name used in files (`email`, `phone`, `device`, `payment`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentifierKind::Email => "email",
+            IdentifierKind::Phone => "phone",
+            IdentifierKind::Device => "device",
+            IdentifierKind::Payment => "payment",
+        }
+    }
+
+    /// Parses the name used in files.
+    pub fn parse(text: &str) -> Option<IdentifierKind> {
+        IdentifierKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// One identifier an account holds: what the platform knows but does not show (sign-up
+/// emails and phones, devices, payment handles). Public in the sense of this crate: the
+/// platform sees it; nothing says who is behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierRecord {
+    /// The account.
+    pub account: AccountId,
+    /// Which kind of identifier.
+    pub kind: IdentifierKind,
+    /// The value as recorded (not canonicalised: that is the linker's job).
+    pub value: String,
+}
+
 /// Facts about the world file set itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +184,9 @@ pub struct World {
     pub reports: Vec<AccountEdge>,
     /// Blocks (`src` blocked `dst`).
     pub blocks: Vec<AccountEdge>,
+    /// Identifiers on accounts (emails, phones, devices, payment handles), by account in
+    /// file order; empty for worlds exported without them.
+    pub identifiers: Vec<IdentifierRecord>,
 }
 
 impl World {

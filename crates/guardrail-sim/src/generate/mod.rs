@@ -4,12 +4,14 @@
 //! What it is for: accounts of every kind the issue lists, the hidden network (rings of
 //! sellers, buyers and aggregators, with camouflage and backups), and their behaviour —
 //! follows, posts, views, likes, comments, searches, reports, blocks — over logical days.
-//! Generation runs in eight phases, one module each, in this order: [`roles`] (who is who,
+//! Generation runs in nine phases, one module each, in this order: [`roles`] (who is who,
 //! shuffled so ids say nothing), [`profiles`] (ages, genders, interests, bios), [`posts`],
 //! [`follows`], [`views`] (browsing, returns to sellers, advocates' one glance and report),
-//! [`engagement`] (likes and comments), [`searches`], and [`pushback`] (minors blocking and
-//! reporting the adults who follow them). Each phase draws from its own ChaCha stream, so
-//! changing how (say) likes are drawn does not reshuffle who follows whom.
+//! [`engagement`] (likes and comments), [`searches`], [`pushback`] (minors blocking and
+//! reporting the adults who follow them), and [`identifiers`] (emails, phones, devices and
+//! payment handles, shared by backups and their sellers, by households and library
+//! computers). Each phase draws from its own ChaCha stream, so changing how (say) likes are
+//! drawn does not reshuffle who follows whom, and adding a phase changes no other table.
 //!
 //! What it must never do: read a clock, touch the file system, or let ground truth leak
 //! into the public [`World`] (roles shape behaviour; the records only carry what a
@@ -17,6 +19,7 @@
 
 mod engagement;
 mod follows;
+mod identifiers;
 mod posts;
 mod profiles;
 mod pushback;
@@ -47,6 +50,7 @@ enum Stream {
     Likes = 6,
     Searches = 7,
     Reports = 8,
+    Identifiers = 9,
 }
 
 fn stream(seed: u64, which: Stream) -> ChaCha8Rng {
@@ -116,6 +120,8 @@ pub fn generate_with_progress(
         &mut browsing.reports,
     );
 
+    let identities = identifiers::identifiers(seed, &cast, &people.accounts);
+
     browsing.reports.sort_by_key(|e| (e.at, e.src, e.dst));
     browsing.views.sort_by_key(|e| (e.at, e.src, e.dst));
     likes.sort_by_key(|e| (e.at, e.account, e.post));
@@ -138,11 +144,14 @@ pub fn generate_with_progress(
         searches,
         reports: browsing.reports,
         blocks,
+        identifiers: identities.records,
     };
     let truth = GroundTruth {
         roles: cast.roles,
         backups: cast.backups,
         tokens: token_records(),
+        entities: identities.entities,
+        collisions: identities.collisions,
     };
     (world, truth)
 }
