@@ -509,7 +509,12 @@ impl Deriver {
             | Payload::ReportTransition(_)
             | Payload::ReviewDecision(_)
             | Payload::RulesPublished(_)
-            | Payload::DecisionLogged(_) => {}
+            | Payload::DecisionLogged(_)
+            | Payload::ReportPrioritized(_)
+            | Payload::AlertRaised(_)
+            | Payload::ReferralStep(_)
+            | Payload::EvidenceViewed(_)
+            | Payload::RegistryImported(_) => {}
         }
         self.sync_clock(state);
     }

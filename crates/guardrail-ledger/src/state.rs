@@ -152,6 +152,49 @@ pub struct ReportRecord {
     pub state: String,
     /// When it last changed state.
     pub state_at: u64,
+    /// Its priority now (0 is the highest).
+    pub priority: u8,
+    /// Hash of the submitted body.
+    pub body_hash: String,
+    /// Every transition, in order.
+    pub history: Vec<TransitionRecord>,
+    /// Alerts raised about it: (kind, time).
+    pub alerts: Vec<(String, u64)>,
+}
+
+/// One transition of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// The state it left.
+    pub from: String,
+    /// The state it entered.
+    pub to: String,
+    /// When.
+    pub at: u64,
+    /// Who.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A referral to the clearing house, as its steps left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRecord {
+    /// The referral id.
+    pub referral: String,
+    /// The report it refers.
+    pub report: String,
+    /// Every step, in order: (step, attempt, outcome, detail, time).
+    pub steps: Vec<(String, u32, String, String, u64)>,
+}
+
+impl ReferralRecord {
+    /// Whether the referral finished (the clearing house confirmed it).
+    pub fn finished(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|(step, _, outcome, _, _)| step == "finish" && outcome == "succeeded")
+    }
 }
 
 /// Something the fold noticed about an event it applied anyway.
@@ -202,6 +245,16 @@ pub struct LedgerState {
     pub takedowns: BTreeMap<AccountId, u64>,
     /// Reports received by Guardrail, by id.
     pub reports: BTreeMap<String, ReportRecord>,
+    /// Report ids by the reporter's client key.
+    pub report_keys: BTreeMap<String, String>,
+    /// Referrals to the clearing house, by id.
+    pub referrals: BTreeMap<String, ReferralRecord>,
+    /// Alerts about things that are not reports (referrals, rules): (subject, kind, time).
+    pub other_alerts: Vec<(String, String, u64)>,
+    /// Reads of child-safety evidence: (actor, role, subject, what, why, time).
+    pub evidence_views: Vec<(String, String, String, String, String, u64)>,
+    /// The offender registry: its version and keyed hashes.
+    pub registry: Option<(String, Vec<String>)>,
     /// The latest published rule set: version and TOML.
     pub rules: Option<(u64, String)>,
     /// Decisions logged.
@@ -420,7 +473,12 @@ impl LedgerState {
             | Payload::ReportTransition(_)
             | Payload::ReviewDecision(_)
             | Payload::RulesPublished(_)
-            | Payload::DecisionLogged(_) => None,
+            | Payload::DecisionLogged(_)
+            | Payload::ReportPrioritized(_)
+            | Payload::AlertRaised(_)
+            | Payload::ReferralStep(_)
+            | Payload::EvidenceViewed(_)
+            | Payload::RegistryImported(_) => None,
         }
     }
 
@@ -566,6 +624,8 @@ impl LedgerState {
                 if self.reports.contains_key(&report.report) {
                     flag(self, format!("report {} received again", report.report));
                 } else {
+                    self.report_keys
+                        .insert(report.client_key.clone(), report.report.clone());
                     self.reports.insert(
                         report.report.clone(),
                         ReportRecord {
@@ -577,6 +637,10 @@ impl LedgerState {
                             received_at: event.at,
                             state: "received".to_string(),
                             state_at: event.at,
+                            priority: report.priority,
+                            body_hash: report.body_hash.clone(),
+                            history: Vec::new(),
+                            alerts: Vec::new(),
                         },
                     );
                 }
@@ -587,6 +651,13 @@ impl LedgerState {
                         let out_of_order = record.state != transition.from;
                         let was = std::mem::replace(&mut record.state, transition.to.clone());
                         record.state_at = event.at;
+                        record.history.push(TransitionRecord {
+                            from: transition.from.clone(),
+                            to: transition.to.clone(),
+                            at: event.at,
+                            actor: transition.actor.clone(),
+                            reason: transition.reason.clone(),
+                        });
                         if out_of_order {
                             flag(
                                 self,
@@ -642,6 +713,48 @@ impl LedgerState {
                 self.rules = Some((rules.version, rules.toml.clone()));
             }
             Payload::DecisionLogged(_) => self.decisions_logged += 1,
+            Payload::ReportPrioritized(change) => match self.reports.get_mut(&change.report) {
+                Some(record) => record.priority = change.priority,
+                None => flag(
+                    self,
+                    format!("priority of unknown report {}", change.report),
+                ),
+            },
+            Payload::AlertRaised(alert) => match self.reports.get_mut(&alert.subject) {
+                Some(record) => record.alerts.push((alert.kind.clone(), event.at)),
+                None => {
+                    self.other_alerts
+                        .push((alert.subject.clone(), alert.kind.clone(), event.at))
+                }
+            },
+            Payload::ReferralStep(step) => {
+                self.referrals
+                    .entry(step.referral.clone())
+                    .or_insert_with(|| ReferralRecord {
+                        referral: step.referral.clone(),
+                        report: step.report.clone(),
+                        steps: Vec::new(),
+                    })
+                    .steps
+                    .push((
+                        step.step.clone(),
+                        step.attempt,
+                        step.outcome.clone(),
+                        step.detail.clone(),
+                        event.at,
+                    ));
+            }
+            Payload::EvidenceViewed(view) => self.evidence_views.push((
+                view.actor.clone(),
+                view.role.clone(),
+                view.subject.clone(),
+                view.what.clone(),
+                view.why.clone(),
+                event.at,
+            )),
+            Payload::RegistryImported(list) => {
+                self.registry = Some((list.version.clone(), list.hashes.clone()));
+            }
         }
         None
     }
