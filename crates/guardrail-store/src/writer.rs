@@ -1,0 +1,399 @@
+//! The writer task: the one owner of the write connection, and group commit.
+//!
+//! Every write (appends, meta values, checkpoints) is a request on one queue. The task
+//! takes the first request, drains whatever other appends are already queued (up to
+//! [`crate::StoreOptions::max_batch_events`]), and commits them as one transaction: ids
+//! looked up in the database and within the batch, new events sealed into the chain with
+//! [`ChainWriter`] after the stored head, multi-row `INSERT`s, one `COMMIT` (one fsync).
+//! Only then is each caller answered. While one batch commits, the next accumulates, so
+//! the fsync cost is shared by everyone who arrived meanwhile.
+//!
+//! What it must never do: answer `Stored` before the commit returned, or leave part of a
+//! batch written. A failed batch is rolled back, every caller in it gets the error, and
+//! the connection and chain head are reloaded from the database before the next batch
+//! (the commit's outcome may be unknown if the connection broke: a retry by id then
+//! answers `Duplicate`, never a second copy).
+
+use std::collections::HashMap;
+
+use guardrail_ledger::{ChainHash, ChainWriter, Event, GENESIS, Record};
+use sqlx::{AnyConnection, Connection, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::StoreError;
+use crate::sql;
+use crate::url::Backend;
+
+/// What happened to one event given to [`crate::Store::append`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Stored now, at this sequence number.
+    Stored {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Already stored with the same body (a retry): nothing written.
+    Duplicate {
+        /// The stored sequence number.
+        seq: u64,
+    },
+    /// Already stored with a different body: the stored event stands, this one is dropped.
+    Conflict {
+        /// The stored sequence number.
+        seq: u64,
+        /// The stored body, so the caller can see the difference.
+        stored_body: Vec<u8>,
+    },
+}
+
+impl AppendOutcome {
+    /// The sequence number the event's id has in the ledger.
+    pub fn seq(&self) -> u64 {
+        match self {
+            AppendOutcome::Stored { seq }
+            | AppendOutcome::Duplicate { seq }
+            | AppendOutcome::Conflict { seq, .. } => *seq,
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One request to the writer.
+pub(crate) enum Request {
+    Append {
+        events: Vec<Event>,
+        reply: Reply<Vec<AppendOutcome>>,
+    },
+    SetMeta {
+        key: String,
+        value: String,
+        reply: Reply<()>,
+    },
+    SaveCheckpoint {
+        seq: u64,
+        state: Vec<u8>,
+        reply: Reply<()>,
+    },
+}
+
+/// What the writer needs to (re)connect.
+pub(crate) struct WriterConfig {
+    pub url: String,
+    pub db: String,
+    pub backend: Backend,
+    pub max_batch_events: usize,
+}
+
+/// The writer's state between batches.
+pub(crate) struct Writer {
+    config: WriterConfig,
+    /// The connection and the chain after its last commit; `None` after a failure, so the
+    /// next batch reconnects and reloads the head from what the database really holds.
+    live: Option<(AnyConnection, ChainWriter)>,
+}
+
+impl Writer {
+    pub(crate) fn new(
+        config: WriterConfig,
+        conn: AnyConnection,
+        head_seq: u64,
+        head: ChainHash,
+    ) -> Writer {
+        Writer {
+            config,
+            live: Some((conn, ChainWriter::new(head, head_seq + 1))),
+        }
+    }
+
+    /// Serves requests until every sender is gone, then closes the connection.
+    pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Request>) {
+        let mut held: Option<Request> = None;
+        loop {
+            let first = match held.take() {
+                Some(request) => request,
+                None => match queue.recv().await {
+                    Some(request) => request,
+                    None => break,
+                },
+            };
+            match first {
+                Request::Append { events, reply } => {
+                    let mut count = events.len();
+                    let mut group = vec![(events, reply)];
+                    while count < self.config.max_batch_events {
+                        match queue.try_recv() {
+                            Ok(Request::Append { events, reply }) => {
+                                count += events.len();
+                                group.push((events, reply));
+                            }
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group).await;
+                }
+                Request::SetMeta { key, value, reply } => {
+                    let result = self.set_meta(&key, &value).await;
+                    self.settle(&result);
+                    let _ = reply.send(result);
+                }
+                Request::SaveCheckpoint { seq, state, reply } => {
+                    let result = self.save_checkpoint(seq, state).await;
+                    self.settle(&result);
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        if let Some((conn, _)) = self.live.take() {
+            // Closing cleanly lets SQLite checkpoint the WAL; an error here loses nothing.
+            let _ = conn.close().await;
+        }
+    }
+
+    async fn commit_group(&mut self, group: Vec<(Vec<Event>, Reply<Vec<AppendOutcome>>)>) {
+        let (batches, replies): (Vec<Vec<Event>>, Vec<_>) = group.into_iter().unzip();
+        let result = self.append(batches).await;
+        self.settle(&result);
+        match result {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // A caller that stopped waiting still has its events stored.
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    /// After a failure, forget the connection and head: they are reloaded next time.
+    fn settle<T>(&mut self, result: &Result<T, StoreError>) {
+        if result.is_err() {
+            self.live = None;
+        }
+    }
+
+    async fn live(&mut self) -> Result<&mut (AnyConnection, ChainWriter), StoreError> {
+        if self.live.is_none() {
+            let mut conn = connect_writer(&self.config.url, &self.config.db, self.config.backend)
+                .await?;
+            let (seq, hash) = read_head(&mut conn, &self.config.db).await?;
+            self.live = Some((conn, ChainWriter::new(hash, seq + 1)));
+        }
+        match self.live.as_mut() {
+            Some(live) => Ok(live),
+            None => Err(StoreError::WriterStopped),
+        }
+    }
+
+    /// One group commit. Outcomes are per caller, in the callers' order.
+    async fn append(
+        &mut self,
+        batches: Vec<Vec<Event>>,
+    ) -> Result<Vec<Vec<AppendOutcome>>, StoreError> {
+        let db = self.config.db.clone();
+        let (conn, chain) = self.live().await?;
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|error| StoreError::database(&db, "append: begin", error))?;
+
+        let stored = find_stored(&mut tx, &db, &batches).await?;
+
+        let mut next_chain = chain.clone();
+        let total: usize = batches.iter().map(Vec::len).sum();
+        let mut sealed: Vec<Record> = Vec::with_capacity(total);
+        let mut sealed_at: HashMap<String, usize> = HashMap::with_capacity(total);
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for events in batches {
+            let mut answers = Vec::with_capacity(events.len());
+            for event in events {
+                let earlier = stored
+                    .get(&event.id)
+                    .map(|(seq, body)| (*seq, body.as_slice()))
+                    .or_else(|| {
+                        sealed_at
+                            .get(&event.id)
+                            .map(|at| (sealed[*at].seq, sealed[*at].body.as_slice()))
+                    });
+                let answer = match earlier {
+                    Some((seq, body)) if body == event.body.as_slice() => {
+                        AppendOutcome::Duplicate { seq }
+                    }
+                    Some((seq, body)) => AppendOutcome::Conflict {
+                        seq,
+                        stored_body: body.to_vec(),
+                    },
+                    None => {
+                        let kind = event.kind().to_string();
+                        let record = next_chain.seal(event.id, kind, event.at, event.body);
+                        sealed_at.insert(record.event_id.clone(), sealed.len());
+                        let seq = record.seq;
+                        sealed.push(record);
+                        AppendOutcome::Stored { seq }
+                    }
+                };
+                answers.push(answer);
+            }
+            outcomes.push(answers);
+        }
+
+        insert_records(&mut tx, &db, &sealed).await?;
+        tx.commit()
+            .await
+            .map_err(|error| StoreError::database(&db, "append: commit", error))?;
+        *chain = next_chain;
+        Ok(outcomes)
+    }
+
+    async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let db = self.config.db.clone();
+        let (conn, _) = self.live().await?;
+        sqlx::query(sql::META_SET)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| StoreError::database(&db, "set meta value", error))?;
+        Ok(())
+    }
+
+    async fn save_checkpoint(&mut self, seq: u64, state: Vec<u8>) -> Result<(), StoreError> {
+        let db = self.config.db.clone();
+        let (conn, chain) = self.live().await?;
+        let head = chain.next_seq() - 1;
+        if seq > head {
+            return Err(StoreError::CheckpointAhead { seq, head });
+        }
+        sqlx::query(sql::CHECKPOINT_SAVE)
+            .bind(to_sql_int(seq))
+            .bind(state)
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| StoreError::database(&db, "save checkpoint", error))?;
+        Ok(())
+    }
+}
+
+/// The stored seq and body of every id in the batches that is already in the database.
+async fn find_stored(
+    conn: &mut AnyConnection,
+    db: &str,
+    batches: &[Vec<Event>],
+) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
+    let mut ids: Vec<&str> = batches
+        .iter()
+        .flatten()
+        .map(|event| event.id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stored = HashMap::new();
+    for (start, size) in sql::chunks(ids.len()) {
+        let mut query = sqlx::query(sql::find_ids(size));
+        for id in &ids[start..start + size] {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|error| StoreError::database(db, "append: look up ids", error))?;
+        for row in rows {
+            let read = || -> Result<(i64, String, Vec<u8>), sqlx::Error> {
+                Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+            };
+            let (seq, id, body) =
+                read().map_err(|error| StoreError::database(db, "append: look up ids", error))?;
+            let seq = u64::try_from(seq).map_err(|_| StoreError::MalformedRow {
+                db: db.to_string(),
+                seq,
+                why: "negative sequence number".into(),
+            })?;
+            stored.insert(id, (seq, body));
+        }
+    }
+    Ok(stored)
+}
+
+async fn insert_records(
+    conn: &mut AnyConnection,
+    db: &str,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    for (start, size) in sql::chunks(records.len()) {
+        let mut query = sqlx::query(sql::insert_records(size));
+        for record in &records[start..start + size] {
+            query = query
+                .bind(to_sql_int(record.seq))
+                .bind(record.event_id.as_str())
+                .bind(record.kind.as_str())
+                .bind(to_sql_int(record.at))
+                .bind(record.body.as_slice())
+                .bind(record.hash.0.as_slice());
+        }
+        query
+            .execute(&mut *conn)
+            .await
+            .map_err(|error| StoreError::database(db, "append: insert records", error))?;
+    }
+    Ok(())
+}
+
+/// Opens the write connection with its per-connection settings.
+pub(crate) async fn connect_writer(
+    url: &str,
+    db: &str,
+    backend: Backend,
+) -> Result<AnyConnection, StoreError> {
+    let mut conn = AnyConnection::connect(url)
+        .await
+        .map_err(|error| crate::schema::classify_connect(db, error))?;
+    if backend == Backend::Sqlite {
+        crate::schema::sqlite_connection_settings(&mut conn, false)
+            .await
+            .map_err(|error| crate::schema::classify(db, "open: connection settings", error))?;
+    }
+    Ok(conn)
+}
+
+/// The last stored sequence number and hash, or `(0, GENESIS)` for an empty ledger.
+pub(crate) async fn read_head(
+    conn: &mut AnyConnection,
+    db: &str,
+) -> Result<(u64, ChainHash), StoreError> {
+    let Some(row) = sqlx::query(sql::READ_HEAD)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|error| StoreError::database(db, "read head", error))?
+    else {
+        return Ok((0, GENESIS));
+    };
+    let seq: i64 = row
+        .try_get(0)
+        .map_err(|error| StoreError::database(db, "read head", error))?;
+    let hash: Vec<u8> = row
+        .try_get(1)
+        .map_err(|error| StoreError::database(db, "read head", error))?;
+    let malformed = |why: String| StoreError::MalformedRow {
+        db: db.to_string(),
+        seq,
+        why,
+    };
+    let seq_u64 = u64::try_from(seq).map_err(|_| malformed("negative sequence number".into()))?;
+    let hash = ChainHash::from_slice(&hash)
+        .ok_or_else(|| malformed(format!("hash has {} bytes, not 32", hash.len())))?;
+    Ok((seq_u64, hash))
+}
+
+/// Sequence numbers and times are `u64` in the ledger and `BIGINT` in the database;
+/// `append` refuses events whose `at` does not fit, and seq never gets near 2^63.
+pub(crate) fn to_sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
