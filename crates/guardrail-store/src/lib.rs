@@ -28,4 +28,4 @@ pub use schema::{
 };
 pub use store::{Pages, Store, StoreOptions};
 pub use url::{Backend, DB_ENV, DEFAULT_DB_PATH, DbUrl, DbUrlError};
-pub use writer::AppendOutcome;
+pub use writer::{AppendOutcome, WriterStats};

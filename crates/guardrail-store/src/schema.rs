@@ -245,7 +245,7 @@ async fn sqlite_integrity(
                 db,
                 Refusal::Corrupt {
                     check: name,
-                    findings: findings.join("; "),
+                    findings: summarize(&findings),
                 },
             ));
         }
@@ -400,6 +400,22 @@ fn column_shape(row: &AnyRow) -> Result<ColumnShape, sqlx::Error> {
         not_null: row.try_get::<i64, _>(2)? != 0,
         primary_key: row.try_get::<i64, _>(3)? != 0,
     })
+}
+
+/// SQLite's findings on one line, the first few only (a damaged file can list thousands).
+fn summarize(findings: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let lines: Vec<&str> = findings
+        .iter()
+        .flat_map(|finding| finding.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("***"))
+        .collect();
+    let mut summary = lines[..lines.len().min(SHOWN)].join("; ");
+    if lines.len() > SHOWN {
+        summary.push_str(&format!("; … ({} more)", lines.len() - SHOWN));
+    }
+    summary
 }
 
 fn refused(db: &str, refusal: Refusal) -> StoreError {

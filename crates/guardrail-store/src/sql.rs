@@ -126,7 +126,11 @@ mod tests {
             }
             assert_eq!(next, total);
             // At most the big chunks plus 7 + 3 + 7 smaller ones.
-            assert!(cut.len() <= total / 256 + 7 + 3 + 7, "{total}: {}", cut.len());
+            assert!(
+                cut.len() <= total / 256 + 7 + 3 + 7,
+                "{total}: {}",
+                cut.len()
+            );
         }
     }
 

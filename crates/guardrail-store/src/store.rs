@@ -6,6 +6,8 @@
 //! read-only), or trust stored hashes when asked to verify ([`Store::verify`] recomputes
 //! the chain from the bodies).
 
+use std::sync::Arc;
+
 use guardrail_ledger::{ChainBreak, ChainHash, ChainVerifier, Event, Record};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -16,7 +18,7 @@ use crate::error::{StoreError, VerifyError};
 use crate::schema::{self, IntegrityCheck, SCHEMA_VERSION_KEY, TableShape};
 use crate::sql;
 use crate::url::{Backend, DbUrl};
-use crate::writer::{self, AppendOutcome, Request, Writer, WriterConfig, to_sql_int};
+use crate::writer::{self, AppendOutcome, Request, Writer, WriterConfig, WriterStats, to_sql_int};
 
 /// How a store runs.
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ pub struct Store {
     pool: AnyPool,
     queue: mpsc::Sender<Request>,
     writer: JoinHandle<()>,
+    stats: Arc<WriterStats>,
 }
 
 impl Store {
@@ -81,15 +84,17 @@ impl Store {
             .connect_lazy(&read_url)
             .map_err(|error| StoreError::Connect {
                 db: db.clone(),
-                source: std::sync::Arc::new(error),
+                source: Arc::new(error),
             })?;
 
+        let stats = Arc::new(WriterStats::default());
         let (queue, requests) = mpsc::channel(options.queue_capacity.max(1));
         let config = WriterConfig {
             url: write_url,
             db: db.clone(),
             backend,
             max_batch_events: options.max_batch_events.max(1),
+            stats: Arc::clone(&stats),
         };
         let writer = tokio::spawn(Writer::new(config, conn, head_seq, head).run(requests));
         Ok(Store {
@@ -98,12 +103,18 @@ impl Store {
             pool,
             queue,
             writer,
+            stats,
         })
     }
 
     /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The writer's counters since open.
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.stats
     }
 
     /// Appends events, in order, durably: when this returns `Ok`, every `Stored` event is
@@ -135,7 +146,10 @@ impl Store {
         self.read_raw(after_seq, limit)
             .await?
             .into_iter()
-            .map(|raw| raw.into_record().map_err(|(seq, why)| self.malformed(seq, why)))
+            .map(|raw| {
+                raw.into_record()
+                    .map_err(|(seq, why)| self.malformed(seq, why))
+            })
             .collect()
     }
 
@@ -176,7 +190,9 @@ impl Store {
     /// removed, inserted or moved, or a row that cannot be read as a record).
     pub async fn verify(&self) -> Result<u64, VerifyError> {
         let mut verifier = ChainVerifier::new();
-        let mut after: i64 = 0;
+        // From the very bottom: a row moved to seq 0 or below is tampering too, and must
+        // be seen, not skipped by `seq > 0`.
+        let mut after: i64 = i64::MIN;
         loop {
             let page = self.read_raw_signed(after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else {
@@ -295,7 +311,7 @@ impl Store {
             .await
             .map_err(|error| StoreError::Connect {
                 db: self.db.clone(),
-                source: std::sync::Arc::new(error),
+                source: Arc::new(error),
             })
     }
 

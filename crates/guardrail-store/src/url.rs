@@ -180,7 +180,10 @@ impl DbUrl {
                     why: "the path is not valid UTF-8".into(),
                 })?;
                 let mode = if create { "rwc" } else { "rw" };
-                Ok(format!("sqlite://{}?mode={mode}", percent_encode_path(text)))
+                Ok(format!(
+                    "sqlite://{}?mode={mode}",
+                    percent_encode_path(text)
+                ))
             }
         }
     }
@@ -350,7 +353,10 @@ mod tests {
         check("SQLITE:///Case.db", sqlite("/Case.db"));
         check("sqlite:///with%20space.db", sqlite("/with space.db"));
         check("guardrail.db", sqlite("guardrail.db"));
-        check("/var/lib/guardrail/ledger.db", sqlite("/var/lib/guardrail/ledger.db"));
+        check(
+            "/var/lib/guardrail/ledger.db",
+            sqlite("/var/lib/guardrail/ledger.db"),
+        );
         check("  ./x.db  ", sqlite("./x.db"));
         for url in [
             "postgres://user:pw@localhost:5432/guardrail",
@@ -372,7 +378,10 @@ mod tests {
         check("sqlite://x.db?mode=rwc", Err("take no parameters"));
         check("sqlite:///bad%zzescape.db", Err("two hex digits"));
         check("mysql://root@localhost/db", Err("unknown scheme `mysql`"));
-        check("postgres://localhost:notaport/db", Err("not a valid PostgreSQL URL"));
+        check(
+            "postgres://localhost:notaport/db",
+            Err("not a valid PostgreSQL URL"),
+        );
     }
 
     #[test]
@@ -399,7 +408,10 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         let error = DbUrl::parse("postgres://guard:s3cret@host:bad/db").expect_err("bad port");
         assert!(!error.to_string().contains("s3cret"), "{error}");
-        assert_eq!(redact("postgres:///db?host=/tmp"), "postgres:///db?host=/tmp");
+        assert_eq!(
+            redact("postgres:///db?host=/tmp"),
+            "postgres:///db?host=/tmp"
+        );
     }
 
     #[test]

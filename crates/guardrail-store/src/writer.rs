@@ -15,6 +15,8 @@
 //! answers `Duplicate`, never a second copy).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use guardrail_ledger::{ChainHash, ChainWriter, Event, GENESIS, Record};
 use sqlx::{AnyConnection, Connection, Row};
@@ -77,12 +79,38 @@ pub(crate) enum Request {
     },
 }
 
+/// Counters of the writer's work, for tests and benchmarks (how well commits group).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    commits: AtomicU64,
+    appends: AtomicU64,
+    stored: AtomicU64,
+}
+
+impl WriterStats {
+    /// Group commits that succeeded.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// `append` calls answered by those commits.
+    pub fn appends(&self) -> u64 {
+        self.appends.load(Ordering::Relaxed)
+    }
+
+    /// Events stored by those commits (duplicates and conflicts not counted).
+    pub fn stored(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
+    }
+}
+
 /// What the writer needs to (re)connect.
 pub(crate) struct WriterConfig {
     pub url: String,
     pub db: String,
     pub backend: Backend,
     pub max_batch_events: usize,
+    pub stats: Arc<WriterStats>,
 }
 
 /// The writer's state between batches.
@@ -182,8 +210,8 @@ impl Writer {
 
     async fn live(&mut self) -> Result<&mut (AnyConnection, ChainWriter), StoreError> {
         if self.live.is_none() {
-            let mut conn = connect_writer(&self.config.url, &self.config.db, self.config.backend)
-                .await?;
+            let mut conn =
+                connect_writer(&self.config.url, &self.config.db, self.config.backend).await?;
             let (seq, hash) = read_head(&mut conn, &self.config.db).await?;
             self.live = Some((conn, ChainWriter::new(hash, seq + 1)));
         }
@@ -250,6 +278,14 @@ impl Writer {
             .await
             .map_err(|error| StoreError::database(&db, "append: commit", error))?;
         *chain = next_chain;
+        let stats = &self.config.stats;
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats
+            .appends
+            .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
+        stats
+            .stored
+            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
         Ok(outcomes)
     }
 
