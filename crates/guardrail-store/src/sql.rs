@@ -16,10 +16,11 @@ pub const RECORD_COLUMNS: &str = "seq, event_id, kind, at, body, hash";
 /// Values bound per inserted record.
 const RECORD_WIDTH: usize = 6;
 
-/// Rows per multi-row statement, largest first; a batch is cut greedily into these.
-/// 256 rows × 6 values stays far below both engines' bound-parameter limits (SQLite
-/// 32,766, PostgreSQL 65,535); larger statements measured no faster (BENCHMARKS.md).
-pub const CHUNK_LADDER: [usize; 4] = [256, 32, 8, 1];
+/// Rows per multi-row statement: powers of two, largest first. A batch is cut greedily
+/// into these, up to a largest size the caller chooses per backend, so any length takes
+/// full chunks plus at most one of each smaller size. 1,024 rows × 6 values stays below
+/// both engines' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
+pub const CHUNK_LADDER: [usize; 11] = [1_024, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1];
 
 /// Reads a page of records after a sequence number.
 pub const READ_PAGE: &str = "SELECT seq, event_id, kind, at, body, hash FROM events \
@@ -46,12 +47,16 @@ pub const CHECKPOINT_SAVE: &str = "INSERT INTO checkpoints (slot, seq, state) VA
 /// Loads the checkpoint.
 pub const CHECKPOINT_LOAD: &str = "SELECT seq, state FROM checkpoints WHERE slot = 1";
 
-/// Cuts `total` items into ladder-sized chunks, largest first.
-pub fn chunks(total: usize) -> impl Iterator<Item = (usize, usize)> {
+/// Cuts `total` items into ladder-sized chunks of at most `max` (at least 1), largest
+/// first: `(start, size)`.
+pub fn chunks(total: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
     let mut start = 0;
     std::iter::from_fn(move || {
         let left = total - start;
-        let size = CHUNK_LADDER.iter().copied().find(|size| *size <= left)?;
+        let size = CHUNK_LADDER
+            .iter()
+            .copied()
+            .find(|size| *size <= left && (*size <= max || *size == 1))?;
         let chunk = (start, size);
         start += size;
         Some(chunk)
@@ -116,21 +121,30 @@ mod tests {
 
     #[test]
     fn chunks_cover_every_item_once_with_ladder_sizes() {
-        for total in [0, 1, 7, 8, 9, 255, 256, 257, 1_000, 4_097] {
-            let cut: Vec<(usize, usize)> = chunks(total).collect();
-            let mut next = 0;
-            for (start, size) in &cut {
-                assert_eq!(*start, next, "total {total}");
-                assert!(CHUNK_LADDER.contains(size));
-                next += size;
+        for max in [1, 32, 64, 1_024, 5_000] {
+            for total in [0, 1, 7, 8, 9, 255, 256, 257, 1_000, 4_097, 10_000] {
+                let cut: Vec<(usize, usize)> = chunks(total, max).collect();
+                let mut next = 0;
+                for (start, size) in &cut {
+                    assert_eq!(*start, next, "total {total}");
+                    assert!(CHUNK_LADDER.contains(size));
+                    assert!(*size <= max, "{size} > {max}");
+                    next += size;
+                }
+                assert_eq!(next, total);
+                // Full chunks of the largest allowed size, then one of each smaller size
+                // at most (a binary decomposition of the rest).
+                let largest = CHUNK_LADDER
+                    .iter()
+                    .copied()
+                    .find(|s| *s <= max)
+                    .unwrap_or(1);
+                assert!(
+                    cut.len() <= total / largest + CHUNK_LADDER.len(),
+                    "{total} by {max}: {}",
+                    cut.len()
+                );
             }
-            assert_eq!(next, total);
-            // At most the big chunks plus 7 + 3 + 7 smaller ones.
-            assert!(
-                cut.len() <= total / 256 + 7 + 3 + 7,
-                "{total}: {}",
-                cut.len()
-            );
         }
     }
 
@@ -146,6 +160,6 @@ mod tests {
             &*find_ids(3).0,
             "SELECT seq, event_id, body FROM events WHERE event_id IN ($1, $2, $3)"
         );
-        assert!(insert_records(256).0.ends_with("$1536)"));
+        assert!(insert_records(1_024).0.ends_with("$6144)"));
     }
 }

@@ -184,8 +184,15 @@ impl Writer {
 
     async fn commit_group(&mut self, group: Vec<(Vec<Event>, Reply<Vec<AppendOutcome>>)>) {
         let (batches, replies): (Vec<Vec<Event>>, Vec<_>) = group.into_iter().unzip();
+        let calls = batches.len() as u64;
         let result = self.append(batches).await;
         self.settle(&result);
+        if result.is_ok() {
+            self.config
+                .stats
+                .appends
+                .fetch_add(calls, Ordering::Relaxed);
+        }
         match result {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -222,67 +229,106 @@ impl Writer {
     }
 
     /// One group commit. Outcomes are per caller, in the callers' order.
+    ///
+    /// Ids are checked against the database in one of two ways. First optimistically: the
+    /// events are sealed as if none were stored and inserted, and the `UNIQUE` constraint on
+    /// `event_id` is the check (retries are rare, and this saves a look-up per event on
+    /// the common path). If the database reports a unique violation, that transaction is
+    /// rolled back and the batch is done again with every id looked up first.
     async fn append(
         &mut self,
         batches: Vec<Vec<Event>>,
     ) -> Result<Vec<Vec<AppendOutcome>>, StoreError> {
+        let lengths: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let events: Vec<Event> = batches.into_iter().flatten().collect();
+        let first_of = first_occurrences(&events);
+        let outcomes = match self.commit(&events, &first_of, false).await {
+            Err(error) if is_unique_violation(&error) => {
+                self.commit(&events, &first_of, true).await?
+            }
+            other => other?,
+        };
+        let mut outcomes = outcomes.into_iter();
+        Ok(lengths
+            .into_iter()
+            .map(|length| outcomes.by_ref().take(length).collect())
+            .collect())
+    }
+
+    /// Seals, inserts and commits `events`; with `look_up`, ids already stored are found
+    /// first and answered `Duplicate` or `Conflict` instead of inserted.
+    async fn commit(
+        &mut self,
+        events: &[Event],
+        first_of: &[usize],
+        look_up: bool,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
         let db = self.config.db.clone();
+        let max_rows = max_rows_per_statement(self.config.backend);
         let (conn, chain) = self.live().await?;
         let mut tx = conn
             .begin()
             .await
             .map_err(|error| StoreError::database(&db, "append: begin", error))?;
 
-        let stored = find_stored(&mut tx, &db, &batches).await?;
+        let stored = if look_up {
+            let ids: Vec<&str> = events
+                .iter()
+                .zip(first_of)
+                .enumerate()
+                .filter(|(index, (_, first))| *index == **first)
+                .map(|(_, (event, _))| event.id.as_str())
+                .collect();
+            find_stored(&mut tx, &db, &ids, max_rows).await?
+        } else {
+            HashMap::new()
+        };
 
         let mut next_chain = chain.clone();
-        let total: usize = batches.iter().map(Vec::len).sum();
-        let mut sealed: Vec<Record> = Vec::with_capacity(total);
-        let mut sealed_at: HashMap<String, usize> = HashMap::with_capacity(total);
-        let mut outcomes = Vec::with_capacity(batches.len());
-        for events in batches {
-            let mut answers = Vec::with_capacity(events.len());
-            for event in events {
-                let earlier = stored
-                    .get(&event.id)
-                    .map(|(seq, body)| (*seq, body.as_slice()))
-                    .or_else(|| {
-                        sealed_at
-                            .get(&event.id)
-                            .map(|at| (sealed[*at].seq, sealed[*at].body.as_slice()))
-                    });
-                let answer = match earlier {
-                    Some((seq, body)) if body == event.body.as_slice() => {
-                        AppendOutcome::Duplicate { seq }
-                    }
-                    Some((seq, body)) => AppendOutcome::Conflict {
-                        seq,
-                        stored_body: body.to_vec(),
-                    },
-                    None => {
-                        let kind = event.kind().to_string();
-                        let record = next_chain.seal(event.id, kind, event.at, event.body);
-                        sealed_at.insert(record.event_id.clone(), sealed.len());
-                        let seq = record.seq;
-                        sealed.push(record);
-                        AppendOutcome::Stored { seq }
-                    }
-                };
-                answers.push(answer);
-            }
-            outcomes.push(answers);
+        let mut sealed: Vec<Record> = Vec::with_capacity(events.len());
+        let mut outcomes: Vec<AppendOutcome> = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let first = first_of[index];
+            // What this id holds already: in the database, or from earlier in this batch.
+            let earlier = stored
+                .get(&event.id)
+                .map(|(seq, body)| (*seq, body.as_slice()))
+                .or_else(|| {
+                    (first < index).then(|| (outcomes[first].seq(), events[first].body.as_slice()))
+                });
+            outcomes.push(match earlier {
+                Some((seq, body)) if body == event.body.as_slice() => {
+                    AppendOutcome::Duplicate { seq }
+                }
+                Some((seq, body)) => AppendOutcome::Conflict {
+                    seq,
+                    stored_body: body.to_vec(),
+                },
+                None => {
+                    let record = next_chain.seal(
+                        event.id.clone(),
+                        event.kind().to_string(),
+                        event.at,
+                        event.body.clone(),
+                    );
+                    let seq = record.seq;
+                    sealed.push(record);
+                    AppendOutcome::Stored { seq }
+                }
+            });
         }
 
-        insert_records(&mut tx, &db, &sealed).await?;
+        if let Err(error) = insert_records(&mut tx, &db, &sealed, max_rows).await {
+            // Explicitly, so the connection is clean for the retry with look-ups.
+            let _ = tx.rollback().await;
+            return Err(error);
+        }
         tx.commit()
             .await
             .map_err(|error| StoreError::database(&db, "append: commit", error))?;
         *chain = next_chain;
         let stats = &self.config.stats;
         stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats
-            .appends
-            .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
         stats
             .stored
             .fetch_add(sealed.len() as u64, Ordering::Relaxed);
@@ -318,21 +364,15 @@ impl Writer {
     }
 }
 
-/// The stored seq and body of every id in the batches that is already in the database.
+/// The stored seq and body of every id in `ids` that is already in the database.
 async fn find_stored(
     conn: &mut AnyConnection,
     db: &str,
-    batches: &[Vec<Event>],
+    ids: &[&str],
+    max_rows: usize,
 ) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
-    let mut ids: Vec<&str> = batches
-        .iter()
-        .flatten()
-        .map(|event| event.id.as_str())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
     let mut stored = HashMap::new();
-    for (start, size) in sql::chunks(ids.len()) {
+    for (start, size) in sql::chunks(ids.len(), max_rows) {
         let mut query = sqlx::query(sql::find_ids(size));
         for id in &ids[start..start + size] {
             query = query.bind(*id);
@@ -358,12 +398,45 @@ async fn find_stored(
     Ok(stored)
 }
 
+/// For every event, the index of the first event in the batch with the same id.
+fn first_occurrences(events: &[Event]) -> Vec<usize> {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| *first.entry(event.id.as_str()).or_insert(index))
+        .collect()
+}
+
+fn is_unique_violation(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database { source, .. } => matches!(
+            &**source,
+            sqlx::Error::Database(database)
+                if database.kind() == sqlx::error::ErrorKind::UniqueViolation
+        ),
+        _ => false,
+    }
+}
+
+/// Rows per multi-row statement. SQLite looks every `$N` up by name in a list as long as
+/// the statement's parameters (sqlx binds by name), so its cost per row grows with the
+/// statement; PostgreSQL binds by position and gains from fewer round trips. Same SQL
+/// texts, different largest size (BENCHMARKS.md has the measurements).
+fn max_rows_per_statement(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 32,
+        Backend::Postgres => 1_024,
+    }
+}
+
 async fn insert_records(
     conn: &mut AnyConnection,
     db: &str,
     records: &[Record],
+    max_rows: usize,
 ) -> Result<(), StoreError> {
-    for (start, size) in sql::chunks(records.len()) {
+    for (start, size) in sql::chunks(records.len(), max_rows) {
         let mut query = sqlx::query(sql::insert_records(size));
         for record in &records[start..start + size] {
             query = query
