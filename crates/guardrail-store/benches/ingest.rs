@@ -36,7 +36,37 @@ struct Row {
     scenario: String,
     events: usize,
     median: Duration,
+    /// This process's CPU time (all threads) in the median run.
+    cpu: Duration,
     commits: Option<u64>,
+}
+
+/// One run: wall-clock and CPU time of the measured part only, and the commits it took.
+struct Timed {
+    wall: Duration,
+    cpu: Duration,
+    commits: u64,
+}
+
+/// CPU time of this process so far, user + system, all threads (Linux `/proc`); zero
+/// where unavailable. The machine is shared, so wall-clock rates move with other load;
+/// CPU per event does much less.
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|at| fields.get(*at).and_then(|field| field.parse::<u64>().ok()))
+        .sum();
+    // Linux reports in USER_HZ, 100 per second on every architecture it supports.
+    Duration::from_millis(ticks * 10)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -99,8 +129,10 @@ async fn main() {
     }
 
     println!();
-    println!("| backend | scenario | events | median s | events/s | commits | goal |");
-    println!("|---|---|---:|---:|---:|---:|---|");
+    println!(
+        "| backend | scenario | events | median s | events/s | client CPU µs/event | commits | goal |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---|");
     for row in &rows {
         let rate = row.events as f64 / row.median.as_secs_f64();
         let goal = match (row.backend, row.scenario.starts_with("Store")) {
@@ -109,12 +141,13 @@ async fn main() {
             _ => "floor".to_string(),
         };
         println!(
-            "| {} | {} | {} | {:.3} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {:.3} | {:.0} | {:.1} | {} | {} |",
             row.backend,
             row.scenario,
             row.events,
             row.median.as_secs_f64(),
             rate,
+            row.cpu.as_secs_f64() * 1e6 / row.events as f64,
             row.commits.map_or("-".to_string(), |c| c.to_string()),
             goal
         );
@@ -144,7 +177,7 @@ fn selected(scenario: &str) -> bool {
 async fn measure<F, Fut>(backend: Backend, scenario: &str, events: usize, work: F) -> Row
 where
     F: Fn(Arc<TestDb>) -> Fut,
-    Fut: std::future::Future<Output = (Duration, Option<u64>)>,
+    Fut: std::future::Future<Output = Timed>,
 {
     let mut times = Vec::new();
     let mut commits = None;
@@ -158,19 +191,21 @@ where
         // The schema is the store's, created by opening it once.
         db.open().await.close().await;
         let db = Arc::new(db);
-        let (time, run_commits) = work(Arc::clone(&db)).await;
-        times.push(time);
-        commits = run_commits;
+        let timed = work(Arc::clone(&db)).await;
+        times.push((timed.wall, timed.cpu));
+        commits = Some(timed.commits);
         if let Ok(db) = Arc::try_unwrap(db) {
             db.cleanup().await;
         }
     }
     times.sort();
+    let (median, cpu) = times[RUNS / 2];
     let row = Row {
         backend,
         scenario: scenario.to_string(),
         events,
-        median: times[RUNS / 2],
+        median,
+        cpu,
         commits,
     };
     eprintln!(
@@ -209,13 +244,14 @@ fn split(events: &[Event], callers: usize, per_call: usize) -> Vec<Vec<Vec<Event
         .collect()
 }
 
-async fn through_store(db: &TestDb, calls: Vec<Vec<Vec<Event>>>) -> (Duration, Option<u64>) {
+async fn through_store(db: &TestDb, calls: Vec<Vec<Vec<Event>>>) -> Timed {
     let store = Arc::new(
         Store::open(db.url(), StoreOptions::default())
             .await
             .expect("open"),
     );
     let start = Instant::now();
+    let cpu_start = process_cpu();
     let mut tasks = Vec::new();
     for caller in calls {
         let store = Arc::clone(&store);
@@ -229,21 +265,26 @@ async fn through_store(db: &TestDb, calls: Vec<Vec<Vec<Event>>>) -> (Duration, O
         task.await.expect("caller");
     }
     let elapsed = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
     let commits = store.writer_stats().commits();
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await;
     }
-    (elapsed, Some(commits))
+    Timed {
+        wall: elapsed,
+        cpu,
+        commits,
+    }
 }
 
-async fn floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u64>) {
+async fn floor(db: &TestDb, records: &[Record]) -> Timed {
     match db.url().backend() {
         Backend::Sqlite => sqlite_floor(db, records).await,
         Backend::Postgres => postgres_floor(db, records).await,
     }
 }
 
-async fn sqlite_floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u64>) {
+async fn sqlite_floor(db: &TestDb, records: &[Record]) -> Timed {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     let path = db.url().sqlite_path().expect("a file");
     let options = SqliteConnectOptions::new()
@@ -254,6 +295,7 @@ async fn sqlite_floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u64>
         .await
         .expect("connect");
     let start = Instant::now();
+    let cpu_start = process_cpu();
     let mut tx = conn.begin().await.expect("begin");
     for record in records {
         sqlx::query(
@@ -271,14 +313,20 @@ async fn sqlite_floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u64>
     }
     tx.commit().await.expect("commit");
     let elapsed = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
     conn.close().await.expect("close");
-    (elapsed, Some(1))
+    Timed {
+        wall: elapsed,
+        cpu,
+        commits: 1,
+    }
 }
 
-async fn postgres_floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u64>) {
+async fn postgres_floor(db: &TestDb, records: &[Record]) -> Timed {
     let url = db.url().to_sqlx_url(false).expect("url");
     let mut conn = PgConnection::connect(&url).await.expect("connect");
     let start = Instant::now();
+    let cpu_start = process_cpu();
     let mut copy = conn
         .copy_in_raw(
             "COPY events (seq, event_id, kind, at, body, hash) FROM STDIN WITH (FORMAT binary)",
@@ -314,7 +362,12 @@ async fn postgres_floor(db: &TestDb, records: &[Record]) -> (Duration, Option<u6
     copy.send(buffer).await.expect("send");
     let rows = copy.finish().await.expect("finish");
     let elapsed = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
     assert_eq!(rows as usize, records.len());
     conn.close().await.expect("close");
-    (elapsed, Some(1))
+    Timed {
+        wall: elapsed,
+        cpu,
+        commits: 1,
+    }
 }

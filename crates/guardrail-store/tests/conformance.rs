@@ -651,3 +651,30 @@ async fn sqlite_files_that_are_not_databases_or_are_damaged_are_refused() {
     assert!(message.contains("corrupt"), "{message}");
     eprintln!("refused as expected: {message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ledgers_are_one_file_in_wal_mode_that_reopens_clean() {
+    use sqlx::Row;
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    store.append(vec![follow(1)]).await.expect("append");
+    store.close().await;
+    let mut raw = db.raw().await;
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut raw)
+        .await
+        .and_then(|row| row.try_get(0))
+        .expect("journal mode");
+    assert_eq!(mode, "wal");
+    drop(raw);
+    let path = db.url().sqlite_path().expect("a file").to_path_buf();
+    assert!(path.is_file());
+    // A relative `sqlite://` URL names a file under the current directory.
+    let relative = DbUrl::parse("sqlite://some/relative.db").expect("relative");
+    let absolute = relative.to_sqlx_url(false).expect("absolute");
+    let cwd = std::env::current_dir().expect("cwd");
+    assert!(
+        absolute.contains(cwd.to_str().expect("utf-8 cwd")),
+        "{absolute}"
+    );
+}
