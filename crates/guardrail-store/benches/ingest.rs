@@ -107,6 +107,15 @@ async fn main() {
                 .await,
             );
         }
+        if backend == Backend::Sqlite && selected(SQLITE_REFERENCE) {
+            rows.push(
+                measure(backend, SQLITE_REFERENCE, total, |db| {
+                    let records = records.clone();
+                    async move { sqlite_anonymous_multirow(&db, &records).await }
+                })
+                .await,
+            );
+        }
         for (callers, per_call) in [(1, 10_000), (50, 100), (50, 1)] {
             let events_here = if per_call == 1 {
                 total.min(20_000)
@@ -138,6 +147,7 @@ async fn main() {
         let goal = match (row.backend, row.scenario.starts_with("Store")) {
             (Backend::Sqlite, true) => verdict(rate, GOAL_SQLITE),
             (Backend::Postgres, true) => verdict(rate, GOAL_POSTGRES),
+            _ if row.scenario.starts_with("reference") => "reference".to_string(),
             _ => "floor".to_string(),
         };
         println!(
@@ -169,7 +179,11 @@ fn floor_name(backend: Backend) -> &'static str {
     }
 }
 
-/// Runs `work` on `RUNS` fresh databases and keeps the median time.
+/// Not a floor the store could use (its SQL is one text for both backends, with `$N`
+/// placeholders, which sqlx-sqlite binds by name): what SQLite does with anonymous `?`
+/// placeholders in the same multi-row shape, to show what binding by name costs.
+const SQLITE_REFERENCE: &str = "reference: multi-row INSERT with anonymous ? placeholders, 32 rows/statement, one transaction (native SQLite)";
+
 fn selected(scenario: &str) -> bool {
     std::env::var("GUARDRAIL_BENCH_ONLY").map_or(true, |only| scenario.contains(&only))
 }
@@ -310,6 +324,56 @@ async fn sqlite_floor(db: &TestDb, records: &[Record]) -> Timed {
         .execute(&mut *tx)
         .await
         .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let elapsed = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_start);
+    conn.close().await.expect("close");
+    Timed {
+        wall: elapsed,
+        cpu,
+        commits: 1,
+    }
+}
+
+async fn sqlite_anonymous_multirow(db: &TestDb, records: &[Record]) -> Timed {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    const ROWS: usize = 32;
+    let statement = |rows: usize| {
+        let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+        sqlx::AssertSqlSafe(format!(
+            "INSERT INTO events (seq, event_id, kind, at, body, hash) VALUES {values}"
+        ))
+    };
+    let full = statement(ROWS).0;
+    let path = db.url().sqlite_path().expect("a file");
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .expect("connect");
+    let start = Instant::now();
+    let cpu_start = process_cpu();
+    let mut tx = conn.begin().await.expect("begin");
+    for chunk in records.chunks(ROWS) {
+        let text = if chunk.len() == ROWS {
+            sqlx::AssertSqlSafe(full.clone())
+        } else {
+            statement(chunk.len())
+        };
+        let mut query = sqlx::query(text);
+        for record in chunk {
+            query = query
+                .bind(record.seq as i64)
+                .bind(record.event_id.as_str())
+                .bind(record.kind.as_str())
+                .bind(record.at as i64)
+                .bind(record.body.as_slice())
+                .bind(record.hash.0.as_slice());
+        }
+        query.execute(&mut *tx).await.expect("insert");
     }
     tx.commit().await.expect("commit");
     let elapsed = start.elapsed();
