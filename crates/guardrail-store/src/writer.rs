@@ -284,8 +284,10 @@ impl Writer {
             HashMap::new()
         };
 
-        let mut next_chain = chain.clone();
-        let mut sealed: Vec<Record> = Vec::with_capacity(events.len());
+        // Decide every outcome first; new events get the sequence numbers the chain will
+        // give them when sealed in this order.
+        let first_seq = chain.next_seq();
+        let mut to_store: Vec<&Event> = Vec::with_capacity(events.len());
         let mut outcomes: Vec<AppendOutcome> = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
             let first = first_of[index];
@@ -305,24 +307,22 @@ impl Writer {
                     stored_body: body.to_vec(),
                 },
                 None => {
-                    let record = next_chain.seal(
-                        event.id.clone(),
-                        event.kind().to_string(),
-                        event.at,
-                        event.body.clone(),
-                    );
-                    let seq = record.seq;
-                    sealed.push(record);
+                    let seq = first_seq + to_store.len() as u64;
+                    to_store.push(event);
                     AppendOutcome::Stored { seq }
                 }
             });
         }
 
-        if let Err(error) = insert_records(&mut tx, &db, &sealed, max_rows).await {
+        let mut next_chain = chain.clone();
+        if let Err(error) =
+            seal_and_insert(&mut tx, &db, &mut next_chain, &to_store, max_rows).await
+        {
             // Explicitly, so the connection is clean for the retry with look-ups.
             let _ = tx.rollback().await;
             return Err(error);
         }
+        debug_assert_eq!(next_chain.next_seq(), first_seq + to_store.len() as u64);
         tx.commit()
             .await
             .map_err(|error| StoreError::database(&db, "append: commit", error))?;
@@ -331,7 +331,7 @@ impl Writer {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats
             .stored
-            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+            .fetch_add(to_store.len() as u64, Ordering::Relaxed);
         Ok(outcomes)
     }
 
@@ -430,27 +430,54 @@ fn max_rows_per_statement(backend: Backend) -> usize {
     }
 }
 
-async fn insert_records(
+/// Seals `events` into `chain` and inserts them with multi-row statements. Sealing (a
+/// blake3 hash per event) of the next statement's rows runs on this task while the
+/// database executes the current statement, so the two overlap on two cores.
+async fn seal_and_insert(
     conn: &mut AnyConnection,
     db: &str,
-    records: &[Record],
+    chain: &mut ChainWriter,
+    events: &[&Event],
     max_rows: usize,
 ) -> Result<(), StoreError> {
-    for (start, size) in sql::chunks(records.len(), max_rows) {
-        let mut query = sqlx::query(sql::insert_records(size));
-        for record in &records[start..start + size] {
+    let chunks: Vec<(usize, usize)> = sql::chunks(events.len(), max_rows).collect();
+    let seal = |chain: &mut ChainWriter, (start, size): (usize, usize)| -> Vec<Record> {
+        events[start..start + size]
+            .iter()
+            .map(|event| {
+                chain.seal(
+                    event.id.clone(),
+                    event.kind().to_string(),
+                    event.at,
+                    event.body.clone(),
+                )
+            })
+            .collect()
+    };
+    let Some(first) = chunks.first() else {
+        return Ok(());
+    };
+    let mut current = seal(chain, *first);
+    for next in chunks.iter().skip(1).map(Some).chain([None]) {
+        let mut query = sqlx::query(sql::insert_records(current.len()))
+            .bind(to_sql_int(current.first().map_or(0, |record| record.seq)));
+        for record in &current {
             query = query
-                .bind(to_sql_int(record.seq))
                 .bind(record.event_id.as_str())
                 .bind(record.kind.as_str())
                 .bind(to_sql_int(record.at))
                 .bind(record.body.as_slice())
                 .bind(record.hash.0.as_slice());
         }
-        query
-            .execute(&mut *conn)
-            .await
-            .map_err(|error| StoreError::database(db, "append: insert records", error))?;
+        // `join!` polls the statement first (it is sent), then seals the next rows.
+        let (result, sealed_next) = tokio::join!(query.execute(&mut *conn), async {
+            next.map(|chunk| seal(chain, *chunk))
+        });
+        result.map_err(|error| StoreError::database(db, "append: insert records", error))?;
+        match sealed_next {
+            Some(records) => current = records,
+            None => break,
+        }
     }
     Ok(())
 }
