@@ -46,7 +46,10 @@ const MIGRATIONS: &[Migration] = &[Migration {
     ],
     postgres: &[
         "CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE events (seq BIGINT NOT NULL PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, \
+        // COLLATE "C": ids compare as bytes, as in SQLite, whatever the database's locale
+        // (and a byte comparison is the cheapest for the unique index).
+        "CREATE TABLE events (seq BIGINT NOT NULL PRIMARY KEY, \
+         event_id TEXT COLLATE \"C\" NOT NULL UNIQUE, \
          kind TEXT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL, hash BYTEA NOT NULL)",
         "CREATE TABLE checkpoints (slot BIGINT NOT NULL PRIMARY KEY, seq BIGINT NOT NULL, \
          state BYTEA NOT NULL)",

@@ -3,7 +3,8 @@
 //! Every write (appends, meta values, checkpoints) is a request on one queue. The task
 //! takes the first request, drains whatever other appends are already queued (up to
 //! [`crate::StoreOptions::max_batch_events`]), and commits them as one transaction: ids
-//! looked up in the database and within the batch, new events sealed into the chain with
+//! checked within the batch and against the database (by the `UNIQUE` constraint, with a
+//! look-up of every id if it fires), new events sealed into the chain with
 //! [`ChainWriter`] after the stored head, multi-row `INSERT`s, one `COMMIT` (one fsync).
 //! Only then is each caller answered. While one batch commits, the next accumulates, so
 //! the fsync cost is shared by everyone who arrived meanwhile.
