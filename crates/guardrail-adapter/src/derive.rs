@@ -514,7 +514,8 @@ impl Deriver {
             | Payload::AlertRaised(_)
             | Payload::ReferralStep(_)
             | Payload::EvidenceViewed(_)
-            | Payload::RegistryImported(_) => {}
+            | Payload::RegistryImported(_)
+            | Payload::PolicyPublished(_) => {}
         }
         self.sync_clock(state);
     }

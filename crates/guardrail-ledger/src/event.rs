@@ -323,6 +323,17 @@ pub struct RulesPublished {
     pub actor: String,
 }
 
+/// A text policy (terms and patterns, the platform's ban list) was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyPublished {
+    /// The policy's version (increasing).
+    pub version: u64,
+    /// The policy, as TOML.
+    pub toml: String,
+    /// Who published it.
+    pub actor: String,
+}
+
 /// A decision, logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionLogged {
@@ -393,10 +404,12 @@ pub enum Payload {
     EvidenceViewed(EvidenceViewed),
     /// An offender registry list was imported.
     RegistryImported(RegistryImported),
+    /// A text policy was published.
+    PolicyPublished(PolicyPublished),
 }
 
 /// Every event type name, in documentation order.
-pub const EVENT_TYPES: [&str; 24] = [
+pub const EVENT_TYPES: [&str; 25] = [
     "account_created",
     "profile_updated",
     "follow",
@@ -421,6 +434,7 @@ pub const EVENT_TYPES: [&str; 24] = [
     "referral_step",
     "evidence_viewed",
     "registry_imported",
+    "policy_published",
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
@@ -530,6 +544,7 @@ pub fn kind_of(payload: &Payload) -> &'static str {
         Payload::ReferralStep(_) => "referral_step",
         Payload::EvidenceViewed(_) => "evidence_viewed",
         Payload::RegistryImported(_) => "registry_imported",
+        Payload::PolicyPublished(_) => "policy_published",
     }
 }
 

@@ -257,6 +257,9 @@ pub struct LedgerState {
     pub registry: Option<(String, Vec<String>)>,
     /// The latest published rule set: version and TOML.
     pub rules: Option<(u64, String)>,
+    /// The latest published text policy: version and TOML.
+    #[serde(default)]
+    pub text_policy: Option<(u64, String)>,
     /// Decisions logged.
     pub decisions_logged: u64,
     /// Events waiting for an account or post they name: (seq, event), in arrival order.
@@ -478,7 +481,8 @@ impl LedgerState {
             | Payload::AlertRaised(_)
             | Payload::ReferralStep(_)
             | Payload::EvidenceViewed(_)
-            | Payload::RegistryImported(_) => None,
+            | Payload::RegistryImported(_)
+            | Payload::PolicyPublished(_) => None,
         }
     }
 
@@ -755,6 +759,9 @@ impl LedgerState {
             Payload::RegistryImported(list) => {
                 self.registry = Some((list.version.clone(), list.hashes.clone()));
             }
+            Payload::PolicyPublished(policy) => {
+                self.text_policy = Some((policy.version, policy.toml.clone()));
+            }
         }
         None
     }
@@ -940,6 +947,9 @@ impl LedgerState {
                 .take(3)
                 .collect::<Vec<_>>();
             out.push(format!("reports differ (first: {})", differing.join(", ")));
+        }
+        if self.text_policy != other.text_policy {
+            out.push("published text policies differ".into());
         }
         if self.rules != other.rules {
             out.push("published rules differ".into());
