@@ -209,9 +209,17 @@ impl Writer {
         }
     }
 
-    /// After a failure, forget the connection and head: they are reloaded next time.
+    /// After a failure of the database, forget the connection and head: they are
+    /// reloaded next time. A refused request (a checkpoint ahead of the ledger) leaves
+    /// them as they are.
     fn settle<T>(&mut self, result: &Result<T, StoreError>) {
-        if result.is_err() {
+        if let Err(
+            StoreError::Database { .. }
+            | StoreError::Connect { .. }
+            | StoreError::MalformedRow { .. }
+            | StoreError::Refused { .. },
+        ) = result
+        {
             self.live = None;
         }
     }
