@@ -2,7 +2,11 @@
 //!
 //! Batched statements (multi-row `INSERT`, `IN (…)` look-ups) come in a fixed ladder of
 //! sizes, so a batch of any length is cut into at most a handful of distinct statement
-//! texts and each connection's prepared-statement cache keeps them all.
+//! texts and each connection's prepared-statement cache keeps them all. Their placeholders
+//! appear once each, in order, so that on SQLite the one text can be run with anonymous
+//! `?` placeholders ([`for_backend`]): sqlx-sqlite binds a named `$N` by looking its name up
+//! in a list as long as the statement, which made every bound value's cost grow with the
+//! statement, while an anonymous `?` binds by position.
 //!
 //! What it must never do: put data into SQL text. Every value is bound.
 
@@ -10,11 +14,13 @@ use std::sync::{Arc, OnceLock};
 
 use sqlx::AssertSqlSafe;
 
+use crate::url::Backend;
+
 /// The columns of `events`, in the order statements bind and read them.
 pub const RECORD_COLUMNS: &str = "seq, event_id, kind, at, body, hash";
 
-/// Values bound per inserted record besides its sequence number.
-const RECORD_WIDTH: usize = 5;
+/// Values bound per inserted record.
+const RECORD_WIDTH: usize = 6;
 
 /// Rows per multi-row statement: powers of two, largest first. A batch is cut greedily
 /// into these, up to a largest size the caller chooses per backend, so any length takes
@@ -63,28 +69,21 @@ pub fn chunks(total: usize, max: usize) -> impl Iterator<Item = (usize, usize)> 
     })
 }
 
-/// `INSERT INTO events (…) VALUES ($1, $2, …, $6), ($1 + 1, $7, …), …` for `rows`
-/// records with consecutive sequence numbers, the first bound as `$1`.
-///
-/// Why `$1 + k` rather than one value per row: sqlx-sqlite binds `$N` by name, and SQLite
-/// finds each name in a list as long as the statement's parameters, so every bound value
-/// costs a look-up growing with the statement; the chain numbers records consecutively,
-/// so a sixth of the values (and about a third of that look-up work) need not be bound.
-pub fn insert_records(rows: usize) -> AssertSqlSafe<Arc<str>> {
-    static CACHE: OnceLock<Vec<Arc<str>>> = OnceLock::new();
-    ladder_statement(&CACHE, rows, |rows| {
+/// `INSERT INTO events (…) VALUES ($1, $2, …, $6), ($7, …), …` for `rows` records.
+pub fn insert_records(rows: usize, backend: Backend) -> AssertSqlSafe<Arc<str>> {
+    static CACHE: [OnceLock<Vec<Arc<str>>>; 2] = [OnceLock::new(), OnceLock::new()];
+    ladder_statement(&CACHE, backend, rows, |rows| {
         let mut sql = format!("INSERT INTO events ({RECORD_COLUMNS}) VALUES ");
         for row in 0..rows {
             if row > 0 {
                 sql.push_str(", ");
             }
-            if row == 0 {
-                sql.push_str("($1");
-            } else {
-                sql.push_str(&format!("($1 + {row}"));
-            }
+            sql.push('(');
             for column in 0..RECORD_WIDTH {
-                sql.push_str(&format!(", ${}", 2 + row * RECORD_WIDTH + column));
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", 1 + row * RECORD_WIDTH + column));
             }
             sql.push(')');
         }
@@ -93,9 +92,9 @@ pub fn insert_records(rows: usize) -> AssertSqlSafe<Arc<str>> {
 }
 
 /// `SELECT seq, event_id, body FROM events WHERE event_id IN ($1, …)` for `ids` ids.
-pub fn find_ids(ids: usize) -> AssertSqlSafe<Arc<str>> {
-    static CACHE: OnceLock<Vec<Arc<str>>> = OnceLock::new();
-    ladder_statement(&CACHE, ids, |ids| {
+pub fn find_ids(ids: usize, backend: Backend) -> AssertSqlSafe<Arc<str>> {
+    static CACHE: [OnceLock<Vec<Arc<str>>>; 2] = [OnceLock::new(), OnceLock::new()];
+    ladder_statement(&CACHE, backend, ids, |ids| {
         let placeholders: Vec<String> = (1..=ids).map(|n| format!("${n}")).collect();
         format!(
             "SELECT seq, event_id, body FROM events WHERE event_id IN ({})",
@@ -105,21 +104,70 @@ pub fn find_ids(ids: usize) -> AssertSqlSafe<Arc<str>> {
 }
 
 fn ladder_statement(
-    cache: &OnceLock<Vec<Arc<str>>>,
+    caches: &[OnceLock<Vec<Arc<str>>>; 2],
+    backend: Backend,
     rows: usize,
     build: fn(usize) -> String,
 ) -> AssertSqlSafe<Arc<str>> {
+    let cache = &caches[usize::from(backend == Backend::Sqlite)];
     let texts = cache.get_or_init(|| {
         CHUNK_LADDER
             .iter()
-            .map(|rows| Arc::from(build(*rows)))
+            .map(|rows| Arc::from(for_backend(&build(*rows), backend)))
             .collect()
     });
     match CHUNK_LADDER.iter().position(|size| *size == rows) {
         Some(at) => AssertSqlSafe(Arc::clone(&texts[at])),
         // Only ladder sizes are asked for ([`chunks`]); any other size still works, uncached.
-        None => AssertSqlSafe(Arc::from(build(rows))),
+        None => AssertSqlSafe(Arc::from(for_backend(&build(rows), backend))),
     }
+}
+
+/// A statement's text for a backend: as written for PostgreSQL; for SQLite, every `$N`
+/// becomes an anonymous `?`. Only texts whose placeholders appear once each, in order
+/// `$1, $2, …`, may be translated (the anonymous ones bind by position); the batched
+/// statements are built that way, and a test holds them to it.
+pub fn for_backend(sql: &str, backend: Backend) -> String {
+    if backend == Backend::Postgres {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `$N` placeholders of a text, in order of appearance.
+#[cfg(test)]
+fn placeholders(sql: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = i + 1;
+            let mut end = start;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            if end > start {
+                out.push(sql[start..end].parse().unwrap_or(0));
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -156,22 +204,33 @@ mod tests {
     }
 
     #[test]
-    fn statements_number_their_placeholders_in_order() {
-        let insert = insert_records(3);
+    fn statements_number_their_placeholders_once_each_in_order() {
+        let insert = insert_records(2, Backend::Postgres);
         assert_eq!(
             &*insert.0,
             "INSERT INTO events (seq, event_id, kind, at, body, hash) VALUES \
-             ($1, $2, $3, $4, $5, $6), ($1 + 1, $7, $8, $9, $10, $11), \
-             ($1 + 2, $12, $13, $14, $15, $16)"
+             ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)"
         );
         assert_eq!(
-            &*find_ids(3).0,
-            "SELECT seq, event_id, body FROM events WHERE event_id IN ($1, $2, $3)"
+            &*insert_records(2, Backend::Sqlite).0,
+            "INSERT INTO events (seq, event_id, kind, at, body, hash) VALUES \
+             (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)"
         );
-        assert!(
-            insert_records(1_024)
-                .0
-                .ends_with("($1 + 1023, $5117, $5118, $5119, $5120, $5121)")
+        assert_eq!(
+            &*find_ids(3, Backend::Sqlite).0,
+            "SELECT seq, event_id, body FROM events WHERE event_id IN (?, ?, ?)"
         );
+        // Translating to anonymous placeholders is sound only for texts whose `$N` run
+        // 1, 2, 3, … once each: every batched statement of every ladder size is.
+        for rows in CHUNK_LADDER {
+            for text in [
+                insert_records(rows, Backend::Postgres),
+                find_ids(rows, Backend::Postgres),
+            ] {
+                let found = placeholders(&text.0);
+                let expected: Vec<usize> = (1..=found.len()).collect();
+                assert_eq!(found, expected, "{rows} rows");
+            }
+        }
     }
 }

@@ -273,7 +273,8 @@ impl Writer {
         look_up: bool,
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         let db = self.config.db.clone();
-        let max_rows = max_rows_per_statement(self.config.backend);
+        let backend = self.config.backend;
+        let max_rows = max_rows_per_statement(backend);
         let (conn, chain) = self.live().await?;
         let mut tx = conn
             .begin()
@@ -288,7 +289,7 @@ impl Writer {
                 .filter(|(index, (_, first))| *index == **first)
                 .map(|(_, (event, _))| event.id.as_str())
                 .collect();
-            find_stored(&mut tx, &db, &ids, max_rows).await?
+            find_stored(&mut tx, &db, &ids, max_rows, backend).await?
         } else {
             HashMap::new()
         };
@@ -325,7 +326,7 @@ impl Writer {
 
         let mut next_chain = chain.clone();
         if let Err(error) =
-            seal_and_insert(&mut tx, &db, &mut next_chain, &to_store, max_rows).await
+            seal_and_insert(&mut tx, &db, &mut next_chain, &to_store, max_rows, backend).await
         {
             // Explicitly, so the connection is clean for the retry with look-ups.
             let _ = tx.rollback().await;
@@ -379,10 +380,11 @@ async fn find_stored(
     db: &str,
     ids: &[&str],
     max_rows: usize,
+    backend: Backend,
 ) -> Result<HashMap<String, (u64, Vec<u8>)>, StoreError> {
     let mut stored = HashMap::new();
     for (start, size) in sql::chunks(ids.len(), max_rows) {
-        let mut query = sqlx::query(sql::find_ids(size));
+        let mut query = sqlx::query(sql::find_ids(size, backend));
         for id in &ids[start..start + size] {
             query = query.bind(*id);
         }
@@ -428,13 +430,12 @@ fn is_unique_violation(error: &StoreError) -> bool {
     }
 }
 
-/// Rows per multi-row statement. SQLite looks every `$N` up by name in a list as long as
-/// the statement's parameters (sqlx binds by name), so its cost per row grows with the
-/// statement; PostgreSQL binds by position and gains from fewer round trips. Same SQL
-/// texts, different largest size (BENCHMARKS.md has the measurements).
+/// Rows per multi-row statement: the largest ladder size on both backends now that SQLite
+/// binds anonymous placeholders by position (see `sql`), within both engines' parameter
+/// limits (1,024 rows × 6 values; SQLite allows 32,766, PostgreSQL 65,535).
 fn max_rows_per_statement(backend: Backend) -> usize {
     match backend {
-        Backend::Sqlite => 32,
+        Backend::Sqlite => 1_024,
         Backend::Postgres => 1_024,
     }
 }
@@ -448,6 +449,7 @@ async fn seal_and_insert(
     chain: &mut ChainWriter,
     events: &[&Event],
     max_rows: usize,
+    backend: Backend,
 ) -> Result<(), StoreError> {
     let chunks: Vec<(usize, usize)> = sql::chunks(events.len(), max_rows).collect();
     let seal = |chain: &mut ChainWriter, (start, size): (usize, usize)| -> Vec<Record> {
@@ -468,10 +470,10 @@ async fn seal_and_insert(
     };
     let mut current = seal(chain, *first);
     for next in chunks.iter().skip(1).map(Some).chain([None]) {
-        let mut query = sqlx::query(sql::insert_records(current.len()))
-            .bind(to_sql_int(current.first().map_or(0, |record| record.seq)));
+        let mut query = sqlx::query(sql::insert_records(current.len(), backend));
         for record in &current {
             query = query
+                .bind(to_sql_int(record.seq))
                 .bind(record.event_id.as_str())
                 .bind(record.kind.as_str())
                 .bind(to_sql_int(record.at))
