@@ -515,7 +515,10 @@ impl Deriver {
             | Payload::ReferralStep(_)
             | Payload::EvidenceViewed(_)
             | Payload::RegistryImported(_)
-            | Payload::PolicyPublished(_) => {}
+            | Payload::PolicyPublished(_)
+            | Payload::TokenCreated(_)
+            | Payload::TokenRevoked(_)
+            | Payload::UserCreated(_) => {}
         }
         self.sync_clock(state);
     }

@@ -334,6 +334,46 @@ pub struct PolicyPublished {
     pub actor: String,
 }
 
+/// An API token was created (its secret is never stored: only a hash of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// The token's public id (the part of the token before its secret).
+    pub token: String,
+    /// Its scope (`service`, `reviewer`, `investigator`, `admin`).
+    pub scope: String,
+    /// blake3 of the secret, hex.
+    pub secret_hash: String,
+    /// When it stops working (Unix seconds), if ever.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// Who created it.
+    pub actor: String,
+}
+
+/// An API token was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    /// The token's public id.
+    pub token: String,
+    /// Who revoked it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A console user was created (the password is stored as an argon2 hash only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCreated {
+    /// The login name.
+    pub name: String,
+    /// The role (`reviewer`, `investigator`, `admin`).
+    pub role: String,
+    /// The argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// Who created it.
+    pub actor: String,
+}
+
 /// A decision, logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionLogged {
@@ -406,10 +446,16 @@ pub enum Payload {
     RegistryImported(RegistryImported),
     /// A text policy was published.
     PolicyPublished(PolicyPublished),
+    /// An API token was created.
+    TokenCreated(TokenCreated),
+    /// An API token was revoked.
+    TokenRevoked(TokenRevoked),
+    /// A console user was created.
+    UserCreated(UserCreated),
 }
 
 /// Every event type name, in documentation order.
-pub const EVENT_TYPES: [&str; 25] = [
+pub const EVENT_TYPES: [&str; 28] = [
     "account_created",
     "profile_updated",
     "follow",
@@ -435,6 +481,9 @@ pub const EVENT_TYPES: [&str; 25] = [
     "evidence_viewed",
     "registry_imported",
     "policy_published",
+    "token_created",
+    "token_revoked",
+    "user_created",
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
@@ -545,6 +594,9 @@ pub fn kind_of(payload: &Payload) -> &'static str {
         Payload::EvidenceViewed(_) => "evidence_viewed",
         Payload::RegistryImported(_) => "registry_imported",
         Payload::PolicyPublished(_) => "policy_published",
+        Payload::TokenCreated(_) => "token_created",
+        Payload::TokenRevoked(_) => "token_revoked",
+        Payload::UserCreated(_) => "user_created",
     }
 }
 
