@@ -520,7 +520,16 @@ impl Deriver {
             | Payload::ReportTransition(_)
             | Payload::ReviewDecision(_)
             | Payload::RulesPublished(_)
-            | Payload::DecisionLogged(_) => {}
+            | Payload::DecisionLogged(_)
+            | Payload::ReportPrioritized(_)
+            | Payload::AlertRaised(_)
+            | Payload::ReferralStep(_)
+            | Payload::EvidenceViewed(_)
+            | Payload::RegistryImported(_)
+            | Payload::PolicyPublished(_)
+            | Payload::TokenCreated(_)
+            | Payload::TokenRevoked(_)
+            | Payload::UserCreated(_) => {}
         }
         self.sync_clock(state);
     }

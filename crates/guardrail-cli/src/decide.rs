@@ -20,7 +20,8 @@ use guardrail_ledger::ingest::world_events;
 use guardrail_policy::{Surface, Verdict};
 use serde::Serialize;
 
-use crate::inputs::{load_rules, load_world, load_world_policy};
+use crate::inputs::{load_policy, load_rules, load_world, load_world_policy};
+use crate::ledger::{DbArg, ledger_policy, live_state, open, runtime};
 
 /// Arguments of `guardrail decide`.
 #[derive(Debug, Args)]
@@ -29,8 +30,16 @@ pub struct DecideArgs {
     #[arg(long, value_parser = surface_values())]
     surface: String,
     /// World folder (public tables; `truth/` is never read).
-    #[arg(long, value_name = "DIR")]
-    world: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "db",
+        required_unless_present = "db"
+    )]
+    world: Option<PathBuf>,
+    /// The ledger's database: decide on the state derived from it.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
     /// Who will see the result (id or handle; the sender, for message requests).
     #[arg(long)]
     viewer: Option<String>,
@@ -43,7 +52,8 @@ pub struct DecideArgs {
     /// Candidate texts (autocomplete suggestions, related hashtags), repeatable.
     #[arg(long = "text")]
     texts: Vec<String>,
-    /// Text policy (default: the world's policy.toml, else the default).
+    /// Text policy (default: the world's policy.toml, or the one the ledger published last,
+    /// else Guardrail's default).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Discovery rules (default: the shipped rules).
@@ -70,11 +80,28 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     if args.candidates.is_empty() && args.texts.is_empty() && args.query.is_none() {
         bail!("nothing to decide: give --candidate, --text or --query");
     }
-    let world = load_world(&args.world)?;
-    let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    // The same path as the ledger: the folder's events, folded, then derived.
-    let state = LedgerState::from_events(&world_events(&world));
+    let (state, policy, source) = match (&args.world, &args.db) {
+        (Some(dir), _) => {
+            let world = load_world(dir)?;
+            let policy = load_world_policy(dir, args.policy.as_deref())?;
+            // The same path as the ledger: the folder's events, folded, then derived.
+            let state = LedgerState::from_events(&world_events(&world));
+            (state, policy, dir.display().to_string())
+        }
+        (None, db) => {
+            let db = DbArg { db: db.clone() };
+            let state = runtime()?.block_on(async {
+                let store = open(&db).await?;
+                live_state(&store).await
+            })?;
+            let policy = match &args.policy {
+                Some(path) => load_policy(path)?,
+                None => ledger_policy(&state)?,
+            };
+            (state, policy, db.url()?.to_string())
+        }
+    };
     let deriver = Deriver::from_ledger(&state, &policy, None);
     let guard = Guard::new(deriver, policy, rules, Arc::new(NoLog));
     let view = guard.view();
@@ -85,10 +112,7 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     }
     let resolve = |name: &str, what: &str| {
         view.snapshot().account_by_name(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--{what} {name:?}: no such account id or handle in {}",
-                args.world.display()
-            )
+            anyhow::anyhow!("--{what} {name:?}: no such account id or handle in {source}")
         })
     };
     let viewer = args

@@ -12,6 +12,7 @@ mod audit;
 mod decide;
 mod graph;
 mod inputs;
+mod ledger;
 mod media;
 mod text;
 mod world;
@@ -40,6 +41,8 @@ enum Command {
     World(world::WorldArgs),
     /// The decision engine by hand: what a surface may do with candidates on a world.
     Decide(decide::DecideArgs),
+    /// The ledger: verify its hash chain, rebuild derived state from it.
+    Ledger(ledger::LedgerArgs),
     /// The audit harness: run an experiment on a world folder.
     Audit(audit::AuditArgs),
     /// Run every experiment on a default world, guardrails off and on, and print the table.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::World(args) => world::run(args),
         Command::Decide(args) => decide::run(args),
+        Command::Ledger(args) => ledger::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
     };

@@ -161,6 +161,82 @@ pub struct ReportReceived {
     /// Media hashes the reporter attached.
     #[serde(default)]
     pub media_hashes: Vec<String>,
+    /// Priority at intake (0 is the highest), after automatic triage.
+    #[serde(default)]
+    pub priority: u8,
+    /// Why the priority is what it is, in words.
+    #[serde(default)]
+    pub triage: Vec<String>,
+    /// Hash of the submitted body (the same key with another body is a conflict).
+    #[serde(default)]
+    pub body_hash: String,
+}
+
+/// A report's priority changed (automatic triage may only raise it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportPrioritized {
+    /// The report.
+    pub report: String,
+    /// The new priority (0 is the highest).
+    pub priority: u8,
+    /// Who changed it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An alert: something needs a person (an SLA passed, a step cannot run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRaised {
+    /// What the alert is about: a report id, a referral id.
+    pub subject: String,
+    /// The kind (`sla_first_action`, `sla_final`, `step_blocked`, `cap_tripped`...).
+    pub kind: String,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// A step of a referral to the clearing house (submit, upload, file info, finish).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralStep {
+    /// The referral.
+    pub referral: String,
+    /// The report it refers.
+    pub report: String,
+    /// The step (`open`, `submit`, `upload`, `fileinfo`, `finish`, `retract`).
+    pub step: String,
+    /// The attempt number of this step.
+    pub attempt: u32,
+    /// `succeeded`, `failed`, `not_applicable`, `blocked`.
+    pub outcome: String,
+    /// What happened, in words (the clearing house's report id, the failure).
+    pub detail: String,
+}
+
+/// Someone read child-safety evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceViewed {
+    /// Who.
+    pub actor: String,
+    /// With which role.
+    pub role: String,
+    /// Whose evidence (a report, an account, a post).
+    pub subject: String,
+    /// What was shown (`case`, `media:HASH`, `network`...).
+    pub what: String,
+    /// Why (the case they work, the action they take).
+    pub why: String,
+}
+
+/// A new offender registry list was imported (keyed hashes only, never addresses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryImported {
+    /// The list's version (its import time or the registry's number).
+    pub version: String,
+    /// Keyed hashes of the canonical addresses, hex.
+    pub hashes: Vec<String>,
+    /// Who imported it.
+    pub actor: String,
 }
 
 /// A report moved from one state to another.
@@ -247,6 +323,57 @@ pub struct RulesPublished {
     pub actor: String,
 }
 
+/// A text policy (terms and patterns, the platform's ban list) was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyPublished {
+    /// The policy's version (increasing).
+    pub version: u64,
+    /// The policy, as TOML.
+    pub toml: String,
+    /// Who published it.
+    pub actor: String,
+}
+
+/// An API token was created (its secret is never stored: only a hash of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// The token's public id (the part of the token before its secret).
+    pub token: String,
+    /// Its scope (`service`, `reviewer`, `investigator`, `admin`).
+    pub scope: String,
+    /// blake3 of the secret, hex.
+    pub secret_hash: String,
+    /// When it stops working (Unix seconds), if ever.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// Who created it.
+    pub actor: String,
+}
+
+/// An API token was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    /// The token's public id.
+    pub token: String,
+    /// Who revoked it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A console user was created (the password is stored as an argon2 hash only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCreated {
+    /// The login name.
+    pub name: String,
+    /// The role (`reviewer`, `investigator`, `admin`).
+    pub role: String,
+    /// The argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// Who created it.
+    pub actor: String,
+}
+
 /// A decision, logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionLogged {
@@ -307,10 +434,28 @@ pub enum Payload {
     RulesPublished(RulesPublished),
     /// A decision was logged.
     DecisionLogged(DecisionLogged),
+    /// A report's priority changed.
+    ReportPrioritized(ReportPrioritized),
+    /// An alert was raised.
+    AlertRaised(AlertRaised),
+    /// A referral step ran (or could not).
+    ReferralStep(ReferralStep),
+    /// Someone read child-safety evidence.
+    EvidenceViewed(EvidenceViewed),
+    /// An offender registry list was imported.
+    RegistryImported(RegistryImported),
+    /// A text policy was published.
+    PolicyPublished(PolicyPublished),
+    /// An API token was created.
+    TokenCreated(TokenCreated),
+    /// An API token was revoked.
+    TokenRevoked(TokenRevoked),
+    /// A console user was created.
+    UserCreated(UserCreated),
 }
 
 /// Every event type name, in documentation order.
-pub const EVENT_TYPES: [&str; 19] = [
+pub const EVENT_TYPES: [&str; 28] = [
     "account_created",
     "profile_updated",
     "follow",
@@ -330,6 +475,15 @@ pub const EVENT_TYPES: [&str; 19] = [
     "label_expired",
     "rules_published",
     "decision_logged",
+    "report_prioritized",
+    "alert_raised",
+    "referral_step",
+    "evidence_viewed",
+    "registry_imported",
+    "policy_published",
+    "token_created",
+    "token_revoked",
+    "user_created",
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
@@ -434,6 +588,15 @@ pub fn kind_of(payload: &Payload) -> &'static str {
         Payload::LabelExpired(_) => "label_expired",
         Payload::RulesPublished(_) => "rules_published",
         Payload::DecisionLogged(_) => "decision_logged",
+        Payload::ReportPrioritized(_) => "report_prioritized",
+        Payload::AlertRaised(_) => "alert_raised",
+        Payload::ReferralStep(_) => "referral_step",
+        Payload::EvidenceViewed(_) => "evidence_viewed",
+        Payload::RegistryImported(_) => "registry_imported",
+        Payload::PolicyPublished(_) => "policy_published",
+        Payload::TokenCreated(_) => "token_created",
+        Payload::TokenRevoked(_) => "token_revoked",
+        Payload::UserCreated(_) => "user_created",
     }
 }
 

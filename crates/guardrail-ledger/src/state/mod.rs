@@ -18,155 +18,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use guardrail_types::{AccountId, Day, Gender, PostId, SECONDS_PER_DAY};
-use guardrail_world::{
-    Account, AccountEdge, IdentifierKind, IdentifierRecord, Post, PostEdge, SearchEvent, World,
-    WorldMeta,
-};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, Payload, Subject};
+use crate::event::{Event, Payload};
 
-/// What the ledger knows about one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccountRecord {
-    /// The platform's id.
-    pub external: String,
-    /// When it was created (Unix seconds).
-    pub created_at: u64,
-    /// Public handle.
-    pub handle: String,
-    /// Handles the account had before (a bio naming one still names this account).
-    #[serde(default)]
-    pub former_handles: Vec<String>,
-    /// Declared age.
-    pub declared_age: u8,
-    /// Bio.
-    pub bio: String,
-    /// Bios the account had before (links they made to other accounts stay evidence).
-    #[serde(default)]
-    pub former_bios: Vec<String>,
-    /// Declared gender.
-    pub gender: Gender,
-    /// Country code.
-    pub country: String,
-    /// Declared interests.
-    pub interests: Vec<String>,
-    /// A business account.
-    pub business: bool,
-    /// Emails ever on the account.
-    pub emails: Vec<String>,
-    /// Phone numbers ever on the account.
-    pub phones: Vec<String>,
-    /// Devices ever seen.
-    pub devices: Vec<String>,
-    /// Payment handles ever on the account.
-    pub payment_handles: Vec<String>,
-}
+mod records;
+mod views;
 
-/// What the ledger knows about one post.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PostRecord {
-    /// The platform's id.
-    pub external: String,
-    /// The sequence number of the event that published it.
-    pub seq: u64,
-    /// The author.
-    pub author: AccountId,
-    /// When it was published (Unix seconds).
-    pub at: u64,
-    /// Caption.
-    pub text: String,
-    /// Hashtags without `#`.
-    pub hashtags: Vec<String>,
-    /// Media hashes.
-    pub media_hashes: Vec<String>,
-    /// Features a minor.
-    pub features_minor: bool,
-}
-
-/// An account-to-account event as folded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Edge {
-    /// Who acted.
-    pub src: AccountId,
-    /// On whom.
-    pub dst: AccountId,
-    /// When.
-    pub at: u64,
-}
-
-/// An account-to-post event as folded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PostTouch {
-    /// Who acted.
-    pub account: AccountId,
-    /// The post.
-    pub post: PostId,
-    /// When.
-    pub at: u64,
-}
-
-/// A search as folded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Search {
-    /// Who searched.
-    pub account: AccountId,
-    /// When.
-    pub at: u64,
-    /// What.
-    pub query: String,
-}
-
-/// A label on the person behind an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LabelRecord {
-    /// The account it was applied through.
-    pub account: AccountId,
-    /// The label.
-    pub label: String,
-    /// Why.
-    pub reason: String,
-    /// Who.
-    pub actor: String,
-    /// When (Unix seconds).
-    pub applied_at: u64,
-    /// When it lapses.
-    pub expires_at: Option<u64>,
-    /// When it was lifted early, if it was.
-    pub lifted_at: Option<u64>,
-}
-
-/// A report received, and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportRecord {
-    /// The report id.
-    pub report: String,
-    /// The reporter's key.
-    pub client_key: String,
-    /// The category.
-    pub category: String,
-    /// What is reported.
-    pub subject: Subject,
-    /// The sequence number of its receipt.
-    pub received_seq: u64,
-    /// When it was received.
-    pub received_at: u64,
-    /// Its state now.
-    pub state: String,
-    /// When it last changed state.
-    pub state_at: u64,
-}
-
-/// Something the fold noticed about an event it applied anyway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flag {
-    /// The event's sequence number.
-    pub seq: u64,
-    /// The event's id.
-    pub event_id: String,
-    /// What was odd.
-    pub reason: String,
-}
+pub use records::*;
 
 /// The platform's state, as folded from the ledger.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -205,8 +64,27 @@ pub struct LedgerState {
     pub takedowns: BTreeMap<AccountId, u64>,
     /// Reports received by Guardrail, by id.
     pub reports: BTreeMap<String, ReportRecord>,
+    /// Report ids by the reporter's client key.
+    pub report_keys: BTreeMap<String, String>,
+    /// Referrals to the clearing house, by id.
+    pub referrals: BTreeMap<String, ReferralRecord>,
+    /// Alerts about things that are not reports (referrals, rules): (subject, kind, time).
+    pub other_alerts: Vec<(String, String, u64)>,
+    /// Reads of child-safety evidence: (actor, role, subject, what, why, time).
+    pub evidence_views: Vec<(String, String, String, String, String, u64)>,
+    /// The offender registry: its version and keyed hashes.
+    pub registry: Option<(String, Vec<String>)>,
+    /// API tokens by public id.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, TokenRecord>,
+    /// Console users by login name.
+    #[serde(default)]
+    pub users: BTreeMap<String, UserRecord>,
     /// The latest published rule set: version and TOML.
     pub rules: Option<(u64, String)>,
+    /// The latest published text policy: version and TOML.
+    #[serde(default)]
+    pub text_policy: Option<(u64, String)>,
     /// Decisions logged.
     pub decisions_logged: u64,
     /// Events waiting for an account or post they name: (seq, event), in arrival order.
@@ -423,7 +301,16 @@ impl LedgerState {
             | Payload::ReportTransition(_)
             | Payload::ReviewDecision(_)
             | Payload::RulesPublished(_)
-            | Payload::DecisionLogged(_) => None,
+            | Payload::DecisionLogged(_)
+            | Payload::ReportPrioritized(_)
+            | Payload::AlertRaised(_)
+            | Payload::ReferralStep(_)
+            | Payload::EvidenceViewed(_)
+            | Payload::RegistryImported(_)
+            | Payload::PolicyPublished(_)
+            | Payload::TokenCreated(_)
+            | Payload::TokenRevoked(_)
+            | Payload::UserCreated(_) => None,
         }
     }
 
@@ -569,6 +456,8 @@ impl LedgerState {
                 if self.reports.contains_key(&report.report) {
                     flag(self, format!("report {} received again", report.report));
                 } else {
+                    self.report_keys
+                        .insert(report.client_key.clone(), report.report.clone());
                     self.reports.insert(
                         report.report.clone(),
                         ReportRecord {
@@ -580,6 +469,10 @@ impl LedgerState {
                             received_at: event.at,
                             state: "received".to_string(),
                             state_at: event.at,
+                            priority: report.priority,
+                            body_hash: report.body_hash.clone(),
+                            history: Vec::new(),
+                            alerts: Vec::new(),
                         },
                     );
                 }
@@ -590,6 +483,13 @@ impl LedgerState {
                         let out_of_order = record.state != transition.from;
                         let was = std::mem::replace(&mut record.state, transition.to.clone());
                         record.state_at = event.at;
+                        record.history.push(TransitionRecord {
+                            from: transition.from.clone(),
+                            to: transition.to.clone(),
+                            at: event.at,
+                            actor: transition.actor.clone(),
+                            reason: transition.reason.clone(),
+                        });
                         if out_of_order {
                             flag(
                                 self,
@@ -645,232 +545,92 @@ impl LedgerState {
                 self.rules = Some((rules.version, rules.toml.clone()));
             }
             Payload::DecisionLogged(_) => self.decisions_logged += 1,
+            Payload::ReportPrioritized(change) => match self.reports.get_mut(&change.report) {
+                Some(record) => record.priority = change.priority,
+                None => flag(
+                    self,
+                    format!("priority of unknown report {}", change.report),
+                ),
+            },
+            Payload::AlertRaised(alert) => match self.reports.get_mut(&alert.subject) {
+                Some(record) => record.alerts.push((alert.kind.clone(), event.at)),
+                None => {
+                    self.other_alerts
+                        .push((alert.subject.clone(), alert.kind.clone(), event.at))
+                }
+            },
+            Payload::ReferralStep(step) => {
+                self.referrals
+                    .entry(step.referral.clone())
+                    .or_insert_with(|| ReferralRecord {
+                        referral: step.referral.clone(),
+                        report: step.report.clone(),
+                        steps: Vec::new(),
+                    })
+                    .steps
+                    .push((
+                        step.step.clone(),
+                        step.attempt,
+                        step.outcome.clone(),
+                        step.detail.clone(),
+                        event.at,
+                    ));
+            }
+            Payload::EvidenceViewed(view) => self.evidence_views.push((
+                view.actor.clone(),
+                view.role.clone(),
+                view.subject.clone(),
+                view.what.clone(),
+                view.why.clone(),
+                event.at,
+            )),
+            Payload::RegistryImported(list) => {
+                self.registry = Some((list.version.clone(), list.hashes.clone()));
+            }
+            Payload::PolicyPublished(policy) => {
+                self.text_policy = Some((policy.version, policy.toml.clone()));
+            }
+            Payload::TokenCreated(token) => {
+                if self.tokens.contains_key(&token.token) {
+                    flag(self, format!("token {} created again", token.token));
+                } else {
+                    self.tokens.insert(
+                        token.token.clone(),
+                        TokenRecord {
+                            scope: token.scope.clone(),
+                            secret_hash: token.secret_hash.clone(),
+                            created_at: event.at,
+                            expires_at: token.expires_at,
+                            revoked_at: None,
+                        },
+                    );
+                }
+            }
+            Payload::TokenRevoked(revoked) => match self.tokens.get_mut(&revoked.token) {
+                Some(record) => {
+                    record.revoked_at.get_or_insert(event.at);
+                }
+                None => flag(
+                    self,
+                    format!("revocation of unknown token {}", revoked.token),
+                ),
+            },
+            Payload::UserCreated(user) => {
+                if self.users.contains_key(&user.name) {
+                    flag(self, format!("user {} created again", user.name));
+                } else {
+                    self.users.insert(
+                        user.name.clone(),
+                        UserRecord {
+                            role: user.role.clone(),
+                            password_hash: user.password_hash.clone(),
+                            created_at: event.at,
+                        },
+                    );
+                }
+            }
         }
         None
-    }
-
-    /// The logical day of a time, counted from the ledger's first day.
-    pub fn day_of(&self, at: u64) -> Day {
-        let epoch = self.epoch.unwrap_or(0);
-        Day(u32::try_from(at.saturating_sub(epoch) / SECONDS_PER_DAY).unwrap_or(u32::MAX))
-    }
-
-    /// The platform's public tables: every created account and published post under its
-    /// dense id, and the events between them.
-    pub fn world(&self) -> World {
-        let accounts: Vec<Account> = self
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(index, record)| Account {
-                id: AccountId(index as u32),
-                handle: record.handle.clone(),
-                declared_age: record.declared_age,
-                gender: record.gender,
-                country: record.country.clone(),
-                interests: record.interests.clone(),
-                business: record.business,
-                created_at: self.day_of(record.created_at),
-                bio: record.bio.clone(),
-            })
-            .collect();
-        let posts: Vec<Post> = self
-            .posts
-            .iter()
-            .enumerate()
-            .map(|(index, record)| Post {
-                id: PostId(index as u32),
-                author: record.author,
-                created_at: self.day_of(record.at),
-                features_minor: record.features_minor,
-                hashtags: record.hashtags.clone(),
-                caption: record.text.clone(),
-            })
-            .collect();
-        let edges = |list: &[Edge]| -> Vec<AccountEdge> {
-            list.iter()
-                .map(|e| AccountEdge {
-                    src: e.src,
-                    dst: e.dst,
-                    at: self.day_of(e.at),
-                })
-                .collect()
-        };
-        let touches = |list: &[PostTouch]| -> Vec<PostEdge> {
-            list.iter()
-                .map(|t| PostEdge {
-                    account: t.account,
-                    post: t.post,
-                    at: self.day_of(t.at),
-                })
-                .collect()
-        };
-        let follows: Vec<AccountEdge> = self
-            .follows
-            .iter()
-            .map(|(&(src, dst), &at)| AccountEdge {
-                src,
-                dst,
-                at: self.day_of(at),
-            })
-            .collect();
-        let days = if self.epoch.is_none() {
-            1
-        } else {
-            self.day_of(self.latest_at).0.saturating_add(1)
-        };
-        World {
-            meta: WorldMeta {
-                synthetic: false,
-                seed: 0,
-                format_version: 1,
-                days,
-            },
-            accounts,
-            posts,
-            follows,
-            views: edges(&self.views),
-            likes: touches(&self.likes),
-            comments: touches(&self.comments),
-            searches: self
-                .searches
-                .iter()
-                .map(|s| SearchEvent {
-                    account: s.account,
-                    at: self.day_of(s.at),
-                    query: s.query.clone(),
-                })
-                .collect(),
-            reports: edges(&self.account_reports),
-            blocks: edges(&self.blocks),
-            identifiers: self.identifiers(),
-        }
-    }
-
-    /// Every identifier ever on an account, as world rows: by account, then emails, phones,
-    /// devices and payment handles in the order they were recorded.
-    pub fn identifiers(&self) -> Vec<IdentifierRecord> {
-        let mut rows = Vec::new();
-        for (index, record) in self.accounts.iter().enumerate() {
-            for (kind, values) in [
-                (IdentifierKind::Email, &record.emails),
-                (IdentifierKind::Phone, &record.phones),
-                (IdentifierKind::Device, &record.devices),
-                (IdentifierKind::Payment, &record.payment_handles),
-            ] {
-                rows.extend(values.iter().map(|value| IdentifierRecord {
-                    account: AccountId(index as u32),
-                    kind,
-                    value: value.clone(),
-                }));
-            }
-        }
-        rows
-    }
-
-    /// Each account's platform id, by dense id.
-    pub fn external_ids(&self) -> Vec<String> {
-        self.accounts.iter().map(|a| a.external.clone()).collect()
-    }
-
-    /// Where two states differ, in words (empty when equal). The first few differences
-    /// of each kind are named.
-    pub fn differences(&self, other: &LedgerState) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.last_seq != other.last_seq {
-            out.push(format!(
-                "last sequence {} vs {}",
-                self.last_seq, other.last_seq
-            ));
-        }
-        compare_lists(&mut out, "account", &self.accounts, &other.accounts, |a| {
-            a.external.clone()
-        });
-        compare_lists(&mut out, "post", &self.posts, &other.posts, |p| {
-            p.external.clone()
-        });
-        if self.follows != other.follows {
-            let missing = self
-                .follows
-                .keys()
-                .filter(|k| !other.follows.contains_key(k));
-            let extra = other
-                .follows
-                .keys()
-                .filter(|k| !self.follows.contains_key(k));
-            for (a, b) in missing.take(3) {
-                out.push(format!("follow {} -> {} only in the first", a, b));
-            }
-            for (a, b) in extra.take(3) {
-                out.push(format!("follow {} -> {} only in the second", a, b));
-            }
-        }
-        for (name, a, b) in [
-            ("views", &self.views, &other.views),
-            (
-                "account reports",
-                &self.account_reports,
-                &other.account_reports,
-            ),
-            ("blocks", &self.blocks, &other.blocks),
-        ] {
-            if a != b {
-                out.push(format!(
-                    "{name}: {} vs {} records, or different ones",
-                    a.len(),
-                    b.len()
-                ));
-            }
-        }
-        for (name, a, b) in [
-            ("likes", &self.likes, &other.likes),
-            ("comments", &self.comments, &other.comments),
-        ] {
-            if a != b {
-                out.push(format!(
-                    "{name}: {} vs {} records, or different ones",
-                    a.len(),
-                    b.len()
-                ));
-            }
-        }
-        if self.searches != other.searches {
-            out.push("searches differ".into());
-        }
-        if self.labels != other.labels {
-            out.push("labels differ".into());
-        }
-        if self.takedowns != other.takedowns {
-            out.push("takedowns differ".into());
-        }
-        if self.reports != other.reports {
-            let differing = self
-                .reports
-                .iter()
-                .filter(|(id, r)| other.reports.get(*id) != Some(r))
-                .map(|(id, _)| id.clone())
-                .take(3)
-                .collect::<Vec<_>>();
-            out.push(format!("reports differ (first: {})", differing.join(", ")));
-        }
-        if self.rules != other.rules {
-            out.push("published rules differ".into());
-        }
-        if self.pending != other.pending {
-            out.push(format!(
-                "pending events: {} vs {}",
-                self.pending.len(),
-                other.pending.len()
-            ));
-        }
-        if self.flags != other.flags {
-            out.push(format!(
-                "flags: {} vs {}",
-                self.flags.len(),
-                other.flags.len()
-            ));
-        }
-        out
     }
 }
 
@@ -911,24 +671,5 @@ fn extend_unique(into: &mut Vec<String>, from: &[String]) {
         if !into.contains(item) {
             into.push(item.clone());
         }
-    }
-}
-
-fn compare_lists<T: PartialEq>(
-    out: &mut Vec<String>,
-    what: &str,
-    a: &[T],
-    b: &[T],
-    name: impl Fn(&T) -> String,
-) {
-    if a.len() != b.len() {
-        out.push(format!("{what}s: {} vs {}", a.len(), b.len()));
-    }
-    for (left, right) in a.iter().zip(b).filter(|(l, r)| l != r).take(3) {
-        out.push(format!(
-            "{what} {} differs from {}",
-            name(left),
-            name(right)
-        ));
     }
 }
