@@ -18,14 +18,14 @@ use std::sync::Arc;
 
 use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, NetworkMap};
 use guardrail_ledger::event::{Event, Payload};
-use guardrail_ledger::state::{Folded, LedgerState};
+use guardrail_ledger::state::{AccountRecord, Folded, LedgerState};
 use guardrail_policy::caps::{ActionCaps, ActionLimiter};
 use guardrail_policy::entities::{EntityLinks, Identifier, Label};
 use guardrail_policy::variants::{VariantClusters, VariantConfig};
 use guardrail_policy::{AccountSignals, AgeBand, HashSignal, NetworkSignal};
 use guardrail_text::Policy;
 use guardrail_types::{AccountId, Timestamp};
-use guardrail_world::{Post, World};
+use guardrail_world::{IdentifierKind, Post, World};
 
 use crate::persistent::{ChunkedVec, LayeredMap, LayeredSet};
 use crate::snapshot::{MapOutcome, Names, Relations, Snapshot};
@@ -33,6 +33,9 @@ use crate::text::AccountText;
 use crate::text::WorldText;
 use crate::world_map::{MapSources, account_of, map_input};
 
+/// Who a label from [`Deriver::take_down`] names as its actor (the platform's own
+/// enforcement, not a reviewer of this system).
+pub const TAKEDOWN_ACTOR: &str = "platform takedown";
 /// Map score that counts as a network score of 1.0 (twice the membership threshold).
 const FULL_NETWORK_SCORE: f64 = 2.0 * CONFIDENT_SCORE;
 /// Share of the map score an untied account keeps as its network score.
@@ -52,6 +55,8 @@ pub struct Deriver {
     limiter: ActionLimiter,
     now: Timestamp,
     next_expiry: Option<Timestamp>,
+    /// The ledger's label records already applied to `entities`.
+    labels_seen: usize,
 }
 
 /// Payment handles written `$name-1234` in a bio.
@@ -161,13 +166,17 @@ impl Deriver {
         }
         if ledger.is_none() {
             // A world folder's identifiers (the ledger's records carry them otherwise).
-            let rules = entities.config().email.clone();
             for record in &world.identifiers {
-                if let Some(identifier) =
-                    Identifier::parse(record.kind.as_str(), &record.value, &rules)
-                {
-                    entities.add_identifier(record.account, identifier);
-                }
+                let country = world
+                    .accounts
+                    .get(record.account.index())
+                    .map_or("", |a| a.country.as_str());
+                link_identifiers(
+                    &mut entities,
+                    record.account,
+                    country,
+                    [(record.kind, record.value.as_str())],
+                );
             }
         }
         let mut flagged = HashSet::new();
@@ -177,10 +186,8 @@ impl Deriver {
                 link_identifiers(
                     &mut entities,
                     AccountId(index as u32),
-                    &record.emails,
-                    &record.phones,
-                    &record.devices,
-                    &record.payment_handles,
+                    &record.country,
+                    record_identifiers(record),
                 );
             }
             for label in &state.labels {
@@ -283,6 +290,7 @@ impl Deriver {
             limiter,
             now,
             next_expiry,
+            labels_seen: ledger.map_or(0, |state| state.labels.len()),
         };
         deriver.refresh_variants();
         deriver
@@ -291,6 +299,12 @@ impl Deriver {
     /// The snapshot as it stands (a cheap copy).
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.clone()
+    }
+
+    /// The entities behind accounts as they stand: members, links with their evidence,
+    /// and the labels that reach each account ([`EntityLinks::explain_labels`]).
+    pub fn entities(&self) -> &EntityLinks {
+        &self.entities
     }
 
     /// The map the snapshot's network signals come from.
@@ -312,6 +326,7 @@ impl Deriver {
                 Label {
                     name: label.to_string(),
                     reason: reason.to_string(),
+                    actor: TAKEDOWN_ACTOR.to_string(),
                     applied_at: at,
                     expires_at: None,
                 },
@@ -392,22 +407,26 @@ impl Deriver {
                         .insert(handle.to_lowercase(), account);
                     self.entities.add_handle(account, handle);
                 }
-                let links = self.entities.link_count();
                 if let Some(bio) = &update.bio {
                     link_bio(&mut self.entities, account, bio);
                 }
+                let kinds = [
+                    (IdentifierKind::Email, &update.emails),
+                    (IdentifierKind::Phone, &update.phones),
+                    (IdentifierKind::Device, &update.devices),
+                    (IdentifierKind::Payment, &update.payment_handles),
+                ];
                 link_identifiers(
                     &mut self.entities,
                     account,
-                    &update.emails,
-                    &update.phones,
-                    &update.devices,
-                    &update.payment_handles,
+                    &record.country,
+                    kinds
+                        .into_iter()
+                        .flat_map(|(kind, values)| values.iter().map(move |v| (kind, v.as_str()))),
                 );
                 self.reread_text(state, account, &record.bio);
-                if self.entities.link_count() != links {
-                    self.refresh_entity_actions();
-                }
+                let changed = self.entities.take_changed();
+                self.refresh_entity_actions_of(&changed);
             }
             Payload::Follow(action) => {
                 if let (Some(src), Some(dst)) = (id(&action.account), id(&action.target)) {
@@ -504,13 +523,33 @@ impl Deriver {
                     }
                 }
             }
-            Payload::LabelApplied(_) | Payload::LabelExpired(_) => {
-                // Labels are few: apply the ledger's list again, so that a lifted label
+            Payload::LabelApplied(_) => {
+                // New records only (a fold that resolved waiting events may have added
+                // several), and only their entities' accounts change: a takedown of
+                // thousands of sellers costs their entities, not thousands of passes.
+                let fresh = state.labels.get(self.labels_seen..).unwrap_or_default();
+                let mut touched = Vec::new();
+                for record in fresh {
+                    self.entities.label(record.account, label_of(record));
+                    touched.extend(self.entities.members(record.account));
+                }
+                self.labels_seen = state.labels.len();
+                let expiries = fresh.iter().filter_map(|r| label_of(r).expires_at);
+                self.next_expiry = self
+                    .next_expiry
+                    .into_iter()
+                    .chain(expiries.filter(|&e| e > self.now))
+                    .min();
+                self.refresh_entity_actions_of(&touched);
+            }
+            Payload::LabelExpired(_) => {
+                // Lifts are rare: apply the ledger's list again, so that a lifted label
                 // lapses exactly as the ledger records it.
                 self.entities.clear_labels();
                 for record in &state.labels {
                     self.entities.label(record.account, label_of(record));
                 }
+                self.labels_seen = state.labels.len();
                 self.refresh_entity_actions();
             }
             Payload::View(_)
@@ -540,7 +579,6 @@ impl Deriver {
         };
         let mut text = AccountText::default();
         text.read_bio(&self.policy, &record.bio);
-        let links = self.entities.link_count();
         // The record is the ledger's state after the whole fold, which may already hold
         // changes that waited for this account: link every handle and bio it has had.
         for handle in record.former_handles.iter().chain([&record.handle]) {
@@ -552,10 +590,8 @@ impl Deriver {
         link_identifiers(
             &mut self.entities,
             account,
-            &record.emails,
-            &record.phones,
-            &record.devices,
-            &record.payment_handles,
+            &record.country,
+            record_identifiers(record),
         );
         let now = self.now;
         self.snapshot.signals.push(AccountSignals {
@@ -586,9 +622,10 @@ impl Deriver {
             .external
             .insert(record.external.clone(), account);
         self.snapshot.names.accounts += 1;
-        if self.entities.link_count() != links && self.entities.has_labels() {
-            self.refresh_entity_actions();
-        }
+        // Accounts already known whose entity a merge or split joined to or parted from a
+        // labelled one (the new account's own signal was read above, after its links).
+        let changed = self.entities.take_changed();
+        self.refresh_entity_actions_of(&changed);
     }
 
     /// Reads an account's text again from its bio, posts and searches.
@@ -612,8 +649,19 @@ impl Deriver {
 
     /// Recomputes every account's entity action at the current time.
     fn refresh_entity_actions(&mut self) {
-        for index in 0..self.snapshot.signals.len() {
-            let account = AccountId(index as u32);
+        let everyone: Vec<AccountId> = (0..self.snapshot.signals.len() as u32)
+            .map(AccountId)
+            .collect();
+        self.refresh_entity_actions_of(&everyone);
+        self.entities.take_changed();
+        self.next_expiry = self.entities.next_expiry_after(self.now);
+    }
+
+    /// Recomputes the entity action of `accounts` at the current time (labels are as they
+    /// were: the next expiry stays).
+    fn refresh_entity_actions_of(&mut self, accounts: &[AccountId]) {
+        for &account in accounts {
+            let index = account.index();
             let actioned = !self.entities.labels_at(account, self.now).is_empty();
             let current = self
                 .snapshot
@@ -626,7 +674,6 @@ impl Deriver {
                 signals.entity_actioned = Some(actioned);
             }
         }
-        self.next_expiry = self.entities.next_expiry_after(self.now);
     }
 
     fn refresh_variants(&mut self) {
@@ -652,22 +699,37 @@ fn link_bio(entities: &mut EntityLinks, account: AccountId, bio: &str) {
     }
 }
 
-fn link_identifiers(
+/// Every identifier an account record holds: emails, phones, devices, payment handles.
+fn record_identifiers(record: &AccountRecord) -> impl Iterator<Item = (IdentifierKind, &str)> {
+    [
+        (IdentifierKind::Email, &record.emails),
+        (IdentifierKind::Phone, &record.phones),
+        (IdentifierKind::Device, &record.devices),
+        (IdentifierKind::Payment, &record.payment_handles),
+    ]
+    .into_iter()
+    .flat_map(|(kind, values)| values.iter().map(move |v| (kind, v.as_str())))
+}
+
+/// Links an account through raw identifiers, canonicalised as the linker's rules say
+/// (a national phone number is read in the account's country). A value that is not a
+/// plausible identifier of its kind links nothing: a wrong guess would link strangers.
+fn link_identifiers<'a>(
     entities: &mut EntityLinks,
     account: AccountId,
-    emails: &[String],
-    phones: &[String],
-    devices: &[String],
-    payments: &[String],
+    country: &str,
+    identifiers: impl IntoIterator<Item = (IdentifierKind, &'a str)>,
 ) {
-    let identifiers = emails
-        .iter()
-        .filter_map(|e| Identifier::email(e))
-        .chain(phones.iter().filter_map(|p| Identifier::phone(p)))
-        .chain(devices.iter().map(|d| Identifier::Device(d.clone())))
-        .chain(payments.iter().filter_map(|p| Identifier::payment(p)));
-    for identifier in identifiers {
-        entities.add_identifier(account, identifier);
+    for (kind, raw) in identifiers {
+        let identifier = match kind {
+            IdentifierKind::Email => Identifier::email_with(raw, &entities.config().email),
+            IdentifierKind::Phone => Identifier::phone_in(raw, country),
+            IdentifierKind::Device => Identifier::device(raw),
+            IdentifierKind::Payment => Identifier::payment(raw),
+        };
+        if let Some(identifier) = identifier {
+            entities.add_identifier(account, identifier);
+        }
     }
 }
 
@@ -675,6 +737,7 @@ fn label_of(record: &guardrail_ledger::state::LabelRecord) -> Label {
     Label {
         name: record.label.clone(),
         reason: record.reason.clone(),
+        actor: record.actor.clone(),
         applied_at: Timestamp(record.applied_at),
         expires_at: match (record.expires_at, record.lifted_at) {
             (Some(e), Some(l)) => Some(Timestamp(e.min(l))),

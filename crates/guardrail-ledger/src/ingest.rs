@@ -61,8 +61,10 @@ pub fn world_events(world: &World) -> Vec<Event> {
     }
     for (row, account) in world.accounts.iter().enumerate() {
         let at = world_time(account.created_at);
-        let [emails, phones, devices, payment_handles] =
-            identifiers.get_mut(row).map(std::mem::take).unwrap_or_default();
+        let [emails, phones, devices, payment_handles] = identifiers
+            .get_mut(row)
+            .map(std::mem::take)
+            .unwrap_or_default();
         keyed.push((
             account.created_at,
             0,

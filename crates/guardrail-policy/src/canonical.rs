@@ -3,8 +3,8 @@
 //! line.
 //!
 //! What it is for: entity links ([`crate::entities`]) and the offender registry
-//! ([`crate::registry`]) compare canonical forms, so `Jane.Doe+ig@gmail.com` and
-//! `janedoe@gmail.com` are one mailbox and `+1 (202) 555-0143` and `+12025550143` one line.
+//! ([`crate::registry`]) compare canonical forms, so `Syn.Thetic7+ig@gmail.com` and
+//! `synthetic7@gmail.com` are one mailbox and `+1 (202) 555-0143` and `+12025550143` one line.
 //!
 //! What it must never do: merge what a provider keeps apart. Dots and `+tags` are dropped
 //! only for providers known to ignore them ([`EmailRules`], a configured list); every other
@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-/// Providers whose mailboxes ignore dots in the local part (`j.doe@` is `jdoe@`).
+/// Providers whose mailboxes ignore dots in the local part (`s.ynth@` is `synth@`).
 ///
 /// Gmail (and its old `googlemail.com` name) is the one large provider documented to do
 /// this. `postmail.invalid` is the generator's invented provider that behaves the same way
@@ -348,16 +348,22 @@ mod tests {
     #[test]
     fn emails_are_lenient_only_where_the_provider_is() {
         let rows = [
-            ("Jane.Doe+ig2@GMail.com", Some("janedoe@gmail.com")),
-            ("jane.doe@googlemail.com", Some("janedoe@gmail.com")),
-            ("janedoe@gmail.com", Some("janedoe@gmail.com")),
+            ("Syn.Thetic7+ig2@GMail.com", Some("synthetic7@gmail.com")),
+            ("syn.thetic7@googlemail.com", Some("synthetic7@gmail.com")),
+            ("synthetic7@gmail.com", Some("synthetic7@gmail.com")),
             // Outlook sub-addresses but keeps dots.
-            ("jane.doe+x@outlook.com", Some("jane.doe@outlook.com")),
+            ("syn.thetic7+x@outlook.com", Some("syn.thetic7@outlook.com")),
             // Strict: a dot and a +tag are part of the mailbox's name.
-            ("Jane.Doe+ig2@Example.com", Some("jane.doe+ig2@example.com")),
+            (
+                "Syn.Thetic7+ig2@Example.com",
+                Some("syn.thetic7+ig2@example.com"),
+            ),
             ("a+b@yahoo.com", Some("a+b@yahoo.com")),
             ("ri.ver@quillpost.invalid", Some("ri.ver@quillpost.invalid")),
-            ("r.i.v.e.r+2@postmail.invalid", Some("river@postmail.invalid")),
+            (
+                "r.i.v.e.r+2@postmail.invalid",
+                Some("river@postmail.invalid"),
+            ),
             ("river+2@boxmail.invalid", Some("river@boxmail.invalid")),
             ("ri.ver@boxmail.invalid", Some("ri.ver@boxmail.invalid")),
             ("not-an-email", None),
@@ -378,14 +384,16 @@ mod tests {
         }
         let configured = EmailRules::new(["example.com"], ["example.com"]);
         assert_eq!(
-            configured.canonical("Jane.Doe+ig2@Example.com").as_deref(),
-            Some("janedoe@example.com")
+            configured
+                .canonical("Syn.Thetic7+ig2@Example.com")
+                .as_deref(),
+            Some("synthetic7@example.com")
         );
         assert_eq!(
             EmailRules::strict()
-                .canonical("Jane.Doe+x@gmail.com")
+                .canonical("Syn.Thetic7+x@gmail.com")
                 .as_deref(),
-            Some("jane.doe+x@gmail.com")
+            Some("syn.thetic7+x@gmail.com")
         );
     }
 
@@ -415,7 +423,11 @@ mod tests {
             ("202 555 0143", None, "no country code"),
             ("+1 202 555 014", None, "national number of 9 digits"),
             ("+999 1234 5678", None, "unknown country calling code"),
-            ("+1 555 555 5555", None, "not a plausible number: every digit"),
+            (
+                "+1 555 555 5555",
+                None,
+                "not a plausible number: every digit",
+            ),
             ("+1 102 555 0143", None, "area code and exchange"),
             ("+44 0770 090 012", None, "trunk 0"),
             ("+1 202 555 0143 ext 2", None, "unexpected character 'e'"),

@@ -125,8 +125,14 @@ fn identifier_rows_are_checked() {
     let path = dir.join("identifiers.csv");
     let original = std::fs::read_to_string(&path).expect("read");
     for (row, expected) in [
-        ("5,fax,+12025550143\n", "identifiers.csv:{line}: kind: expected email, phone, device or payment, got \"fax\""),
-        ("2000,device,d-1\n", "identifiers:{line}: account: account id out of range (there are 2000 accounts)"),
+        (
+            "5,fax,+12025550143\n",
+            "identifiers.csv:{line}: kind: expected email, phone, device or payment, got \"fax\"",
+        ),
+        (
+            "2000,device,d-1\n",
+            "identifiers:{line}: account: account id out of range (there are 2000 accounts)",
+        ),
         ("7,email, \n", "identifiers:{line}: value: empty identifier"),
     ] {
         let text = format!("{original}{row}");

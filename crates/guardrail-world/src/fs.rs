@@ -252,7 +252,11 @@ fn check_dense(dir: &Path, world: &World) -> Result<(), LoadError> {
             format!("account id out of range (there are {n} accounts)"),
         ));
     }
-    if let Some(i) = world.identifiers.iter().position(|r| r.account.index() >= n) {
+    if let Some(i) = world
+        .identifiers
+        .iter()
+        .position(|r| r.account.index() >= n)
+    {
         return Err(bad(
             "identifiers",
             i + 2,

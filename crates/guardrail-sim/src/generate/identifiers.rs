@@ -526,11 +526,20 @@ fn share_with_seller(
                     let (head, tail) = plain.split_at(at.min(plain.len()));
                     format!("{head}.{tail}")
                 }
-                2 => format!("{local}+{}", ["b", "backup", "2", "new"][drawer.rng.gen_range(0..4)]),
+                2 => format!(
+                    "{local}+{}",
+                    ["b", "backup", "2", "new"][drawer.rng.gen_range(0..4)]
+                ),
                 _ => local
                     .chars()
                     .enumerate()
-                    .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
+                    .map(|(i, c)| {
+                        if i % 2 == 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
                     .collect(),
             };
             let domain = if drawer.rng.gen_bool(0.5) {
@@ -573,7 +582,11 @@ fn decoy(
             changed[position] = if chars[position].is_ascii_digit() {
                 char::from(b'0' + (chars[position] as u8 - b'0' + drawer.rng.gen_range(1..10)) % 10)
             } else {
-                char::from(b'a' + (chars[position].to_ascii_lowercase() as u8 - b'a' + drawer.rng.gen_range(1..26)) % 26)
+                char::from(
+                    b'a' + (chars[position].to_ascii_lowercase() as u8 - b'a'
+                        + drawer.rng.gen_range(1..26))
+                        % 26,
+                )
             };
             let local: String = changed.into_iter().collect();
             if drawer.claim(&local, &domain) {
@@ -626,9 +639,18 @@ mod tests {
 
     #[test]
     fn mailboxes_follow_each_providers_rules() {
-        assert_eq!(mailbox("Ri.Ver+x", "postmail.invalid"), "river@postmail.invalid");
-        assert_eq!(mailbox("ri.ver+x", "boxmail.invalid"), "ri.ver@boxmail.invalid");
-        assert_eq!(mailbox("ri.ver+x", "quillpost.invalid"), "ri.ver+x@quillpost.invalid");
+        assert_eq!(
+            mailbox("Ri.Ver+x", "postmail.invalid"),
+            "river@postmail.invalid"
+        );
+        assert_eq!(
+            mailbox("ri.ver+x", "boxmail.invalid"),
+            "ri.ver@boxmail.invalid"
+        );
+        assert_eq!(
+            mailbox("ri.ver+x", "quillpost.invalid"),
+            "ri.ver+x@quillpost.invalid"
+        );
     }
 
     #[test]

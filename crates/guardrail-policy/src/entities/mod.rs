@@ -186,76 +186,11 @@ pub struct Link {
     pub merged: bool,
 }
 
-/// Words that, just before a handle, say the handle is the same person's other account.
-pub const BACKUP_CUES: [&str; 5] = ["backup", "bkup", "spare", "main", "alt"];
+mod bio;
+#[cfg(test)]
+mod tests;
 
-/// A handle named in a bio.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BioMention {
-    /// The handle, lower case, without `@`.
-    pub handle: String,
-    /// The words that name it (`backup @seller_two`), for evidence.
-    pub phrase: String,
-    /// Whether a backup cue ([`BACKUP_CUES`]) is one of the two words before it.
-    pub cued: bool,
-}
-
-/// Handles a bio names: `@name` mentions anywhere, and bare names right after a cue word
-/// (`main: quux.main`). Each handle once, first mention kept.
-pub fn bio_mentions(bio: &str) -> Vec<BioMention> {
-    let words: Vec<&str> = bio.split_whitespace().collect();
-    let is_cue = |word: &str| {
-        let word = word
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase();
-        BACKUP_CUES.contains(&word.as_str())
-    };
-    let mut mentions: Vec<BioMention> = Vec::new();
-    for (index, word) in words.iter().enumerate() {
-        let cleaned =
-            word.trim_matches(|c: char| !(c.is_alphanumeric() || matches!(c, '@' | '_' | '.')));
-        let cue_before = index > 0 && is_cue(words[index - 1]);
-        let cue_two_before = index > 1 && is_cue(words[index - 2]);
-        let next_is_mention = words.get(index + 1).is_some_and(|w| w.starts_with('@'));
-        let candidate = if let Some(handle) = cleaned.strip_prefix('@') {
-            Some((handle, cue_before || cue_two_before))
-        } else if cue_before && !next_is_mention {
-            // "backup acc @x": the cue is for the mention, not for "acc".
-            Some((cleaned, true))
-        } else {
-            None
-        };
-        let Some((handle, cued)) = candidate else {
-            continue;
-        };
-        let handle = handle.trim_end_matches('.').to_lowercase();
-        let valid = (2..=30).contains(&handle.len())
-            && handle
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        if !valid || mentions.iter().any(|m| m.handle == handle) {
-            continue;
-        }
-        let from = if cue_before {
-            index - 1
-        } else if cued {
-            index - 2
-        } else {
-            index
-        };
-        mentions.push(BioMention {
-            handle,
-            phrase: words[from..=index].join(" "),
-            cued,
-        });
-    }
-    mentions
-}
-
-/// Handles a bio points to: `@name` mentions, and names after words like `backup`.
-pub fn handles_in_bio(bio: &str) -> Vec<String> {
-    bio_mentions(bio).into_iter().map(|m| m.handle).collect()
-}
+pub use bio::{BACKUP_CUES, BioMention, bio_mentions, handles_in_bio};
 
 /// An enforcement label on an entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -264,10 +199,51 @@ pub struct Label {
     pub name: String,
     /// Why.
     pub reason: String,
+    /// Who applied it (a reviewer, or the automated rule that did).
+    pub actor: String,
     /// When it was applied (logical seconds).
     pub applied_at: Timestamp,
     /// When it lapses, if ever.
     pub expires_at: Option<Timestamp>,
+}
+
+/// A label in force on an account's entity and why it reaches the account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InheritedLabel {
+    /// The label.
+    pub label: Label,
+    /// The account it was applied to.
+    pub applied_to: AccountId,
+    /// The strong links from the account asked about to `applied_to`, in order (empty
+    /// when the label was applied to the account itself).
+    pub path: Vec<Link>,
+    /// The product of the path's confidences (1 for the account itself): links are read
+    /// as independent, so a longer chain is less sure than its weakest link.
+    pub confidence: f64,
+}
+
+impl InheritedLabel {
+    /// The label and its chain in words, for a sign-up decision or a reviewer.
+    pub fn describe(&self, account: AccountId) -> String {
+        let label = format!(
+            "label {} ({}; applied by {})",
+            self.label.name, self.label.reason, self.label.actor
+        );
+        if self.applied_to == account {
+            return format!("{label} is on account {account} itself");
+        }
+        let steps: Vec<String> = self
+            .path
+            .iter()
+            .map(|l| format!("{} and {}: {}", l.a, l.b, l.evidence))
+            .collect();
+        format!(
+            "{label} was applied to account {}, linked to account {account} (confidence {:.2}) by {}",
+            self.applied_to,
+            self.confidence,
+            steps.join("; then ")
+        )
+    }
 }
 
 /// How entities are linked.
@@ -357,6 +333,9 @@ pub struct EntityLinks {
     /// Grows on every merge and split.
     changes: usize,
     labelled: usize,
+    /// Accounts whose labels in force may have changed through a merge or a split since
+    /// the last [`EntityLinks::take_changed`].
+    changed: Vec<AccountId>,
 }
 
 impl Default for EntityLinks {
@@ -387,6 +366,7 @@ impl EntityLinks {
             mentioned: BTreeSet::new(),
             changes: 0,
             labelled: 0,
+            changed: Vec::new(),
         }
     }
 
@@ -431,6 +411,13 @@ impl EntityLinks {
             self.group_of.insert(*member, keep);
         }
         if let Some(group) = self.groups.get_mut(&keep) {
+            // Labels now reach the side that had none of them.
+            if !moved.labels.is_empty() {
+                self.changed.extend(&group.members);
+            }
+            if !group.labels.is_empty() {
+                self.changed.extend(&moved.members);
+            }
             group.members.extend(moved.members);
             group.min = group.min.min(moved.min);
             group.labels.extend(moved.labels);
@@ -455,7 +442,11 @@ impl EntityLinks {
             self.ensure(member);
         }
         for &member in &group.members {
-            let identifiers = self.identifiers_of.get(&member).cloned().unwrap_or_default();
+            let identifiers = self
+                .identifiers_of
+                .get(&member)
+                .cloned()
+                .unwrap_or_default();
             for identifier in identifiers {
                 let first = self
                     .users
@@ -477,6 +468,9 @@ impl EntityLinks {
                     self.merge(from, to);
                 }
             }
+        }
+        if !group.labels.is_empty() {
+            self.changed.extend(&group.members);
         }
         for (applied_to, label) in group.labels {
             let key = self.ensure(applied_to);
@@ -509,11 +503,7 @@ impl EntityLinks {
         phrase: String,
         cued: bool,
     ) {
-        if from == to
-            || !self
-                .mentioned
-                .insert((from, to, handle.to_string()))
-        {
+        if from == to || !self.mentioned.insert((from, to, handle.to_string())) {
             return;
         }
         let index = self.mentions.len();
@@ -576,7 +566,7 @@ impl EntityLinks {
     }
 
     /// The entity (its smallest account) an account belongs to.
-    pub fn entity_of(&mut self, account: AccountId) -> AccountId {
+    pub fn entity_of(&self, account: AccountId) -> AccountId {
         self.group_of
             .get(&account)
             .and_then(|key| self.groups.get(key))
@@ -720,6 +710,17 @@ impl EntityLinks {
             .min()
     }
 
+    /// The accounts whose labels in force may have changed since the last call because
+    /// their entity merged with or split from a labelled one (sorted, each once). Labelling
+    /// itself is not listed: the caller knows whom it labelled. Only merges and splits
+    /// touching labelled entities are kept, so a caller that never asks holds little.
+    pub fn take_changed(&mut self) -> Vec<AccountId> {
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+    }
+
     /// A count that grows whenever the entities change (two merge, or one is split): equal
     /// counts before and after an operation mean no account changed entity.
     pub fn link_count(&self) -> usize {
@@ -727,7 +728,7 @@ impl EntityLinks {
     }
 
     /// The labels in force on an account's entity at logical time `at`.
-    pub fn labels_at(&mut self, account: AccountId, at: Timestamp) -> Vec<Label> {
+    pub fn labels_at(&self, account: AccountId, at: Timestamp) -> Vec<Label> {
         self.group_of
             .get(&account)
             .and_then(|key| self.groups.get(key))
@@ -743,233 +744,72 @@ impl EntityLinks {
             .unwrap_or_default()
     }
 
+    /// The labels in force on an account's entity at `at`, each with the chain of strong
+    /// links from `account` to the account it was applied to: what a sign-up decision
+    /// quotes when a new account arrives already labelled, and what a reviewer checks
+    /// before acting on it.
+    pub fn explain_labels(&self, account: AccountId, at: Timestamp) -> Vec<InheritedLabel> {
+        let Some(group) = self
+            .group_of
+            .get(&account)
+            .and_then(|key| self.groups.get(key))
+        else {
+            return Vec::new();
+        };
+        let mut explained = Vec::new();
+        for (applied_to, label) in &group.labels {
+            if label.applied_at > at || label.expires_at.is_some_and(|e| at >= e) {
+                continue;
+            }
+            // Entities are components of strong links, so a path exists; were it ever
+            // missing, the label still shows, with no chain and no confidence.
+            let found = self.path(account, *applied_to);
+            let confidence = found
+                .as_ref()
+                .map_or(0.0, |path| path.iter().map(|l| l.confidence).product());
+            let path = found.unwrap_or_default();
+            explained.push(InheritedLabel {
+                label: label.clone(),
+                applied_to: *applied_to,
+                path,
+                confidence,
+            });
+        }
+        explained
+    }
+
+    /// The fewest strong links from `from` to `to` (breadth first; among equally short
+    /// chains the one through the strongest links, as [`EntityLinks::links`] orders them).
+    fn path(&self, from: AccountId, to: AccountId) -> Option<Vec<Link>> {
+        let mut came_by: BTreeMap<AccountId, Link> = BTreeMap::new();
+        let mut frontier = vec![from];
+        let mut seen = BTreeSet::from([from]);
+        while !frontier.is_empty() && !seen.contains(&to) {
+            let mut next = Vec::new();
+            for &at in &frontier {
+                for link in self.links(at).into_iter().filter(|l| l.merged) {
+                    let other = if link.a == at { link.b } else { link.a };
+                    if seen.insert(other) {
+                        came_by.insert(other, link);
+                        next.push(other);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        let mut path = Vec::new();
+        let mut at = to;
+        while at != from {
+            let link = came_by.remove(&at)?;
+            at = if link.a == at { link.b } else { link.a };
+            path.push(link);
+        }
+        path.reverse();
+        Some(path)
+    }
+
     /// Accounts known (seen through a handle, bio, identifier or label).
     pub fn accounts(&self) -> usize {
         self.group_of.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bios_name_backup_handles() {
-        let rows: [(&str, &[&str]); 5] = [
-            ("backup @seller_two. dm", &["seller_two"]),
-            ("new acc: follow backup seller.three", &["seller.three"]),
-            ("my main: quux.main", &["quux.main"]),
-            ("love my dog @rex and @rex", &["rex"]),
-            ("no handles here", &[]),
-        ];
-        for (bio, expected) in rows {
-            assert_eq!(handles_in_bio(bio), expected, "{bio}");
-        }
-        let mentions = bio_mentions("photos by @friend | backup acc @u1a2b3");
-        assert_eq!(
-            mentions,
-            vec![
-                BioMention {
-                    handle: "friend".into(),
-                    phrase: "@friend".into(),
-                    cued: false
-                },
-                BioMention {
-                    handle: "u1a2b3".into(),
-                    phrase: "backup acc @u1a2b3".into(),
-                    cued: true
-                },
-            ]
-        );
-    }
-
-    fn label(at: u64) -> Label {
-        Label {
-            name: "csea.seller".into(),
-            reason: "sold material".into(),
-            applied_at: Timestamp(at),
-            expires_at: None,
-        }
-    }
-
-    #[test]
-    fn a_new_account_inherits_the_entitys_label() {
-        let mut links = EntityLinks::new();
-        let (old, new, unrelated) = (AccountId(10), AccountId(11), AccountId(12));
-        links.add_handle(old, "quux_shop");
-        links.label(old, label(100));
-        // The new account names the old one in its bio and shares an email form.
-        links.add_bio(new, "backup @quux_shop");
-        links.add_identifier(
-            new,
-            Identifier::email("Q.u.u.x+2@gmail.com").expect("email"),
-        );
-        links.add_identifier(
-            unrelated,
-            Identifier::email("other@gmail.com").expect("email"),
-        );
-        assert_eq!(links.labels_at(new, Timestamp(200)).len(), 1);
-        assert!(links.labels_at(unrelated, Timestamp(200)).is_empty());
-        assert!(
-            links.labels_at(new, Timestamp(50)).is_empty(),
-            "not before it was applied"
-        );
-        // Linking by a handle named before its account existed.
-        let (early, later) = (AccountId(20), AccountId(21));
-        links.add_bio(early, "main @later_acc");
-        links.add_handle(later, "later_acc");
-        assert_eq!(links.entity_of(early), links.entity_of(later));
-        // Shared payment handles and devices link too.
-        links.add_identifier(
-            AccountId(30),
-            Identifier::payment("$QuuxPay").expect("payment"),
-        );
-        links.add_identifier(
-            AccountId(31),
-            Identifier::payment("quuxpay").expect("payment"),
-        );
-        assert_eq!(
-            links.entity_of(AccountId(30)),
-            links.entity_of(AccountId(31))
-        );
-    }
-
-    #[test]
-    fn links_carry_kind_evidence_and_confidence() {
-        let mut links = EntityLinks::new();
-        let (seller, backup, friend) = (AccountId(1), AccountId(2), AccountId(3));
-        links.add_handle(seller, "u1a2b3");
-        links.add_bio(seller, "menu | backup @u1a2b8 | shoutout @friendly");
-        links.add_identifier(
-            seller,
-            Identifier::email("Seller.One@gmail.com").expect("email"),
-        );
-        links.add_identifier(seller, Identifier::phone("+1 202 555 0143").expect("phone"));
-        links.add_handle(friend, "friendly");
-        links.add_handle(backup, "u1a2b8");
-        links.add_identifier(
-            backup,
-            Identifier::email("sellerone+b@gmail.com").expect("email"),
-        );
-        links.add_identifier(backup, Identifier::phone("+12025550143").expect("phone"));
-        assert_eq!(links.members(backup), vec![seller, backup]);
-        assert_eq!(links.members(friend), vec![friend], "a bare mention never merges");
-        let found = links.links(backup);
-        let kinds: Vec<(LinkKind, bool)> = found.iter().map(|l| (l.kind, l.merged)).collect();
-        assert_eq!(
-            kinds,
-            vec![
-                (LinkKind::Email, true),
-                (LinkKind::BioBackup, true),
-                (LinkKind::Phone, true)
-            ]
-        );
-        assert_eq!(found[0].evidence, "both use email sellerone@gmail.com");
-        assert_eq!(found[0].confidence, 0.95);
-        assert_eq!(
-            found[1].evidence,
-            "bio of 1 names @u1a2b8: \"backup @u1a2b8\""
-        );
-        assert!(found.iter().all(|l| l.b == seller || l.a == seller));
-        let weak = links.links(friend);
-        assert_eq!(weak.len(), 1);
-        assert_eq!(weak[0].kind, LinkKind::BioMention);
-        assert!(!weak[0].merged);
-        assert_eq!(weak[0].confidence, 0.3);
-        // A look-alike handle links nothing: u1a2b3 is not u1a2b8's bio target.
-        let lookalike = AccountId(4);
-        links.add_handle(lookalike, "u1a2b9");
-        assert_eq!(links.members(lookalike), vec![lookalike]);
-    }
-
-    #[test]
-    fn a_bio_naming_a_former_handle_is_a_former_handle_link() {
-        let mut links = EntityLinks::new();
-        let (renamed, writer) = (AccountId(5), AccountId(6));
-        links.add_handle(renamed, "old_name");
-        links.add_handle(renamed, "new_name");
-        links.add_bio(writer, "alt @old_name");
-        assert_eq!(links.members(writer), vec![renamed, writer]);
-        assert_eq!(links.links(writer)[0].kind, LinkKind::FormerHandle);
-        assert_eq!(links.links(writer)[0].confidence, 0.8);
-    }
-
-    #[test]
-    fn a_shared_public_device_links_nobody_and_splits_what_it_joined() {
-        let mut links = EntityLinks::new();
-        let library = Identifier::device("lib-terminal-1").expect("device");
-        let people: Vec<AccountId> = (100..110).map(AccountId).collect();
-        // Two of them are one person by their phone.
-        let phone = Identifier::phone("+44 7700 900123").expect("phone");
-        links.add_identifier(people[1], phone.clone());
-        links.add_identifier(people[2], phone);
-        links.label(people[0], label(10));
-        for (index, &person) in people.iter().enumerate() {
-            links.add_identifier(person, library.clone());
-            if index < DEFAULT_FAN_OUT {
-                assert!(links.members(people[0]).contains(&person));
-            }
-        }
-        // Over the fan-out: split again, keeping the phone link and the label where applied.
-        assert_eq!(links.members(people[1]), vec![people[1], people[2]]);
-        for &person in people.iter().skip(3) {
-            assert_eq!(links.members(person), vec![person]);
-        }
-        assert_eq!(links.labels_at(people[0], Timestamp(20)).len(), 1);
-        assert!(links.labels_at(people[4], Timestamp(20)).is_empty());
-        let weak = links.links(people[5]);
-        assert_eq!(weak.len(), WEAK_LISTED.min(people.len() - 1));
-        assert!(weak.iter().all(|l| !l.merged && l.kind == LinkKind::Device));
-        assert!(weak[0].evidence.contains("shared by 10 accounts"));
-        assert!((weak[0].confidence - 0.9 * 5.0 / 10.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn the_order_accounts_arrive_in_does_not_change_the_entities() {
-        use rand::SeedableRng;
-        use rand::seq::SliceRandom;
-        // (account, handle, bio, identifiers)
-        let accounts: Vec<(u32, String, String, Vec<Identifier>)> = (0..40u32)
-            .map(|i| {
-                let mut ids = vec![Identifier::device(&format!("d{}", i % 20)).expect("d")];
-                if i % 3 == 0 {
-                    ids.push(Identifier::device("shared-tablet").expect("d"));
-                }
-                if i % 7 == 0 {
-                    ids.push(Identifier::email(&format!("p.{}@gmail.com", i % 2)).expect("e"));
-                }
-                let bio = if i % 5 == 0 {
-                    format!("backup @h{}", (i + 9) % 40)
-                } else {
-                    format!("hi @h{}", (i + 1) % 40)
-                };
-                (i, format!("h{i}"), bio, ids)
-            })
-            .collect();
-        let build = |order: &[usize]| {
-            let mut links = EntityLinks::new();
-            for &row in order {
-                let (id, handle, bio, ids) = &accounts[row];
-                let account = AccountId(*id);
-                links.add_handle(account, handle);
-                links.add_bio(account, bio);
-                for identifier in ids {
-                    links.add_identifier(account, identifier.clone());
-                }
-            }
-            (0..40)
-                .map(|i| links.members(AccountId(i)))
-                .collect::<Vec<_>>()
-        };
-        let forward: Vec<usize> = (0..40).collect();
-        let expected = build(&forward);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        for _ in 0..20 {
-            let mut order = forward.clone();
-            order.shuffle(&mut rng);
-            assert_eq!(build(&order), expected);
-        }
-        // The shared tablet (14 accounts) joined nobody: 3 is one person with 23 (device d3).
-        assert_eq!(expected[3], vec![AccountId(3), AccountId(23)]);
     }
 }
