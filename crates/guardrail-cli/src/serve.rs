@@ -101,7 +101,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         request_timeout: Duration::from_secs(args.request_timeout),
         ..ServeConfig::default()
     };
-    let service = Service::new(store, config);
+    let service = Service::new(store, config)?;
     service.start();
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{decide, events, network, ops, reports};
+use crate::routes::{decide, events, media, network, ops, reports};
 use crate::service::Service;
 
 /// An error's body: `{"error": {"code", "message", "details"?}}`.
@@ -61,6 +61,7 @@ impl Modify for BearerAuth {
     paths(
         events::post_events,
         decide::decide, decide::text_check, decide::autocomplete_filter, decide::signup_decide,
+        media::hash, media::match_media,
         reports::submit, reports::get_report, reports::transition, reports::enforce, reports::entity,
         network::map, network::risk,
         ops::remap, ops::verify, ops::healthz, ops::readyz, ops::metrics,
@@ -69,6 +70,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "events", description = "The platform's events into the ledger"),
         (name = "decisions", description = "Verdicts per surface, with reasons"),
+        (name = "media", description = "PDQ hashing and matching against the banks (HMA 2.x's own routes are served too: docs/hma-compat.md)"),
         (name = "reports", description = "Reports, their lifecycle, enforcement and entities"),
         (name = "network", description = "The suspected network and accounts' risk"),
         (name = "operations", description = "Health, readiness, metrics, re-maps, verification"),

@@ -5,7 +5,7 @@
 //! What it is for: one [`Service`] is shared by every request. At start it loads the
 //! ledger (checkpoint plus tail) and derives the first snapshot in the background, so the
 //! listener answers `/healthz` at once and `/readyz` turns true when decisions can be made.
-//! The follower, on its own thread, folds every record stored after the last one it saw —
+//! The follower folds every record stored after the last one it saw —
 //! written by this process or by any other replica on the same database — and publishes
 //! the next snapshot; `POST /v1/events` wakes it and waits for the fold, so a caller reads
 //! its own writes.
@@ -27,8 +27,11 @@ use guardrail_store::{AppendOutcome, Store, StoreError};
 use guardrail_text::Policy;
 use tokio::sync::{Notify, mpsc, watch};
 
+use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
+
 use crate::ledger_io::{LoadError, ledger_policy, live_state, read_event};
 use crate::metrics::{Gauges, Metrics};
+use crate::routes::media::LedgerJournal;
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -118,7 +121,7 @@ impl Unready {
 #[derive(Debug)]
 pub struct Service {
     /// The ledger's database.
-    pub store: Store,
+    pub store: Arc<Store>,
     /// How it runs.
     pub config: ServeConfig,
     /// Counters for `/metrics`.
@@ -136,13 +139,19 @@ pub struct Service {
     nudge: Notify,
     log: DecisionLog,
     shutting_down: AtomicBool,
+    hma: HmaState,
 }
 
 impl Service {
     /// A service over `store`; call [`Service::start`] to load and follow the ledger.
-    pub fn new(store: Store, config: ServeConfig) -> Arc<Service> {
+    /// Must be called inside a tokio runtime (the banks' journal writes through it).
+    pub fn new(store: Store, config: ServeConfig) -> Result<Arc<Service>, FetcherSetupError> {
         let (folded, _) = watch::channel(0);
-        Arc::new(Service {
+        let store = Arc::new(store);
+        let journal = LedgerJournal::new(store.clone(), tokio::runtime::Handle::current());
+        let hma = HmaState::new(HmaConfig::default(), Arc::new(journal))?;
+        Ok(Arc::new(Service {
+            hma,
             store,
             log: DecisionLog::new(config.allow_log_share),
             config,
@@ -159,7 +168,12 @@ impl Service {
             folded,
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
-        })
+        }))
+    }
+
+    /// The hash banks HMA's routes curate and `/v1/media/match` reads.
+    pub fn hma(&self) -> &HmaState {
+        &self.hma
     }
 
     /// Loads the ledger and derives the first snapshot in the background, then follows
@@ -172,15 +186,7 @@ impl Service {
                 *lock(&service.load_error) = Some(error.to_string());
                 return;
             }
-            let follower = service.clone();
-            let handle = tokio::runtime::Handle::current();
-            let spawned = std::thread::Builder::new()
-                .name("guardrail-follower".into())
-                .spawn(move || follower.follow_forever(&handle));
-            if let Err(error) = spawned {
-                *lock(&service.load_error) = Some(format!("cannot start the follower: {error}"));
-                return;
-            }
+            tokio::spawn(service.clone().follow_forever());
             tokio::spawn(service.clone().write_decision_log());
             if let Some(every) = service.config.remap_every {
                 tokio::spawn(service.clone().remap_on_schedule(every));
@@ -200,6 +206,24 @@ impl Service {
             accounts = state.accounts.len(),
             seconds = started.elapsed().as_secs_f64(),
             "ledger folded"
+        );
+        let mut changes = Vec::with_capacity(state.bank_changes.len());
+        for (index, value) in state.bank_changes.iter().enumerate() {
+            changes.push(
+                serde_json::from_value(value.clone()).map_err(|e| LoadError::Event {
+                    seq: 0,
+                    reason: format!("bank change {index} does not read back: {e}"),
+                })?,
+            );
+        }
+        let banked = self.hma.replay(changes).map_err(|e| LoadError::Event {
+            seq: 0,
+            reason: format!("the hash banks do not rebuild: {e}"),
+        })?;
+        tracing::info!(
+            changes = banked,
+            hashes = self.hma.pdq_count(),
+            "hash banks rebuilt"
         );
         *write(&self.ledger) = state;
         self.ledger_loaded.store(true, Ordering::Release);
@@ -324,9 +348,9 @@ impl Service {
         self.log.close();
     }
 
-    fn follow_forever(self: Arc<Service>, handle: &tokio::runtime::Handle) {
+    async fn follow_forever(self: Arc<Service>) {
         while !self.shutting_down.load(Ordering::Acquire) {
-            match handle.block_on(self.follow_once()) {
+            match self.follow_once().await {
                 Ok(folded) => {
                     *lock(&self.follow_error) = None;
                     self.mark_fresh();
@@ -339,15 +363,12 @@ impl Service {
                     *lock(&self.follow_error) = Some(error.to_string());
                 }
             }
-            let every = self.config.follow_every;
-            handle.block_on(async {
-                let _ = tokio::time::timeout(every, self.nudge.notified()).await;
-            });
+            let _ = tokio::time::timeout(self.config.follow_every, self.nudge.notified()).await;
         }
     }
 
     /// Folds one page of records stored after the last one folded; answers how many.
-    async fn follow_once(&self) -> Result<u64, LoadError> {
+    async fn follow_once(self: &Arc<Service>) -> Result<u64, LoadError> {
         let after = read(&self.ledger).last_seq;
         let (head, _) = self.store.head().await?;
         self.head_seen.store(head, Ordering::Relaxed);
@@ -359,23 +380,34 @@ impl Service {
         for record in &records {
             events.push((record.seq, read_event(record.seq, &record.body)?));
         }
-        let Some(guard) = self.guard.get() else {
-            return Ok(0);
-        };
-        let mut last = after;
-        guard.write(|deriver| {
-            let mut state = write(&self.ledger);
-            for (seq, event) in &events {
-                if *seq <= state.last_seq {
-                    continue;
+        let count = events.len() as u64;
+        let service = self.clone();
+        // Folding and deriving are CPU work: off the async workers.
+        let last = tokio::task::spawn_blocking(move || {
+            let guard = service.guard.get()?;
+            let mut last = 0;
+            guard.write(|deriver| {
+                let mut state = write(&service.ledger);
+                for (seq, event) in &events {
+                    if *seq <= state.last_seq {
+                        continue;
+                    }
+                    let folded = state.fold(*seq, event);
+                    deriver.follow(&state, &folded);
                 }
-                let folded = state.fold(*seq, event);
-                deriver.follow(&state, &folded);
-            }
-            last = state.last_seq;
-        });
-        let _ = self.folded.send(last);
-        Ok(events.len() as u64)
+                last = state.last_seq;
+            });
+            Some(last)
+        })
+        .await
+        .map_err(|e| LoadError::Event {
+            seq: after + 1,
+            reason: format!("folding stopped: {e}"),
+        })?;
+        if let Some(last) = last {
+            let _ = self.folded.send(last);
+        }
+        Ok(count)
     }
 
     /// Builds a fresh network map over the ledger and publishes it; answers the new

@@ -9,6 +9,7 @@
 
 pub mod decide;
 pub mod events;
+pub mod media;
 pub mod network;
 pub mod ops;
 pub mod reports;
@@ -53,6 +54,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/text/check", post(decide::text_check))
         .route("/v1/autocomplete/filter", post(decide::autocomplete_filter))
         .route("/v1/signup/decide", post(decide::signup_decide))
+        .route("/v1/media/hash", post(media::hash))
+        .route("/v1/media/match", post(media::match_media))
         .route("/v1/reports", post(reports::submit))
         .route("/v1/reports/{id}", get(reports::get_report))
         .route("/v1/reports/{id}/transitions", post(reports::transition))
@@ -65,15 +68,19 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics));
+    let hma = guardrail_hma::router(service.hma().clone()).route_layer(
+        middleware::from_fn_with_state(service.clone(), media::hma_auth),
+    );
     api.merge(crate::openapi::docs())
         .fallback(not_found)
+        .with_state(service.clone())
+        .merge(hma)
         .layer(middleware::from_fn_with_state(service.clone(), count))
         .layer(RequestBodyLimitLayer::new(service.config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             service.config.request_timeout,
         ))
-        .with_state(service)
 }
 
 async fn not_found() -> ApiError {
