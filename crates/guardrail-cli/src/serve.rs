@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Seconds a request may take.
     #[arg(long, default_value_t = 30)]
     request_timeout: u64,
+    /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (for tests on one
+    /// machine; never in a deployment).
+    #[arg(long, hide = true)]
+    hma_allow_private_fetch: bool,
 }
 
 /// Runs `guardrail serve`.
@@ -99,6 +103,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         remap_every: args.remap_every.map(Duration::from_secs),
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
+        hma_fetch_private: args.hma_allow_private_fetch,
         ..ServeConfig::default()
     };
     let service = Service::new(store, config)?;

@@ -54,6 +54,9 @@ pub struct ServeConfig {
     pub rules_version: u64,
     /// A text policy to use instead of the one the ledger published last.
     pub policy: Option<Policy>,
+    /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (tests on one
+    /// machine only; a deployment must never allow it).
+    pub hma_fetch_private: bool,
 }
 
 impl Default for ServeConfig {
@@ -68,6 +71,7 @@ impl Default for ServeConfig {
             rules: RuleSet::default_rules(),
             rules_version: 0,
             policy: None,
+            hma_fetch_private: false,
         }
     }
 }
@@ -149,7 +153,9 @@ impl Service {
         let (folded, _) = watch::channel(0);
         let store = Arc::new(store);
         let journal = LedgerJournal::new(store.clone(), tokio::runtime::Handle::current());
-        let hma = HmaState::new(HmaConfig::default(), Arc::new(journal))?;
+        let mut hma_config = HmaConfig::default();
+        hma_config.fetch.allow_private_addresses = config.hma_fetch_private;
+        let hma = HmaState::new(hma_config, Arc::new(journal))?;
         Ok(Arc::new(Service {
             hma,
             store,
