@@ -568,7 +568,8 @@ impl Deriver {
             | Payload::PolicyPublished(_)
             | Payload::TokenCreated(_)
             | Payload::TokenRevoked(_)
-            | Payload::UserCreated(_) => {}
+            | Payload::UserCreated(_)
+            | Payload::BankChanged(_) => {}
         }
         self.sync_clock(state);
     }

@@ -16,6 +16,7 @@ use guardrail_adapter::Deriver;
 use guardrail_ledger::event::{Event, Payload, PolicyPublished};
 use guardrail_ledger::ingest::world_events;
 use guardrail_ledger::state::LedgerState;
+use guardrail_server::ledger_io;
 use guardrail_store::{AppendOutcome, DbUrl, Store, StoreOptions};
 use guardrail_text::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -57,60 +58,25 @@ pub async fn open(db: &DbArg) -> Result<Store> {
         .with_context(|| format!("cannot open the ledger at {url}"))
 }
 
-/// How checkpoints are written: MessagePack of the folded state.
+/// How checkpoints are written (the service's encoding: MessagePack of the folded state).
 pub fn encode_state(state: &LedgerState) -> Result<Vec<u8>> {
-    Ok(rmp_serde::to_vec_named(state)?)
-}
-
-fn decode_state(bytes: &[u8]) -> Result<LedgerState> {
-    Ok(rmp_serde::from_slice(bytes)?)
+    Ok(ledger_io::encode_state(state))
 }
 
 /// The text policy the ledger published last, or Guardrail's default.
 pub fn ledger_policy(state: &LedgerState) -> Result<Policy> {
-    match &state.text_policy {
-        Some((version, toml)) => {
-            Policy::from_toml(toml, &format!("the ledger's text policy v{version}"))
-                .context("the ledger's published text policy does not load")
-        }
-        None => Ok(Policy::default_policy()),
-    }
+    Ok(ledger_io::ledger_policy(state)?)
 }
 
 /// Folds every record after `state.last_seq` into `state`.
 pub async fn fold_tail(store: &Store, state: &mut LedgerState) -> Result<u64> {
-    let mut pages = store.pages(state.last_seq, 10_000);
-    let mut folded = 0;
-    while let Some(records) = pages.next_page().await? {
-        for record in records {
-            let event = Event::from_body(&record.body).with_context(|| {
-                format!("stored event at sequence {} does not read back", record.seq)
-            })?;
-            state.apply(record.seq, &event);
-            folded += 1;
-        }
-    }
-    Ok(folded)
+    Ok(ledger_io::fold_tail(store, state).await?)
 }
 
 /// The ledger's state as the service would have it: the latest checkpoint and every event
 /// after it (or every event, when there is no checkpoint).
 pub async fn live_state(store: &Store) -> Result<LedgerState> {
-    let mut state = match store.load_checkpoint().await? {
-        Some((seq, bytes)) => {
-            let state = decode_state(&bytes)
-                .with_context(|| format!("the checkpoint at sequence {seq} does not read back"))?;
-            anyhow::ensure!(
-                state.last_seq == seq,
-                "the checkpoint says sequence {seq} but holds state up to {}",
-                state.last_seq
-            );
-            state
-        }
-        None => LedgerState::new(),
-    };
-    fold_tail(store, &mut state).await?;
-    Ok(state)
+    Ok(ledger_io::live_state(store).await?)
 }
 
 /// Arguments of `guardrail ledger`.

@@ -14,6 +14,7 @@ mod graph;
 mod inputs;
 mod ledger;
 mod media;
+mod serve;
 mod text;
 mod world;
 
@@ -47,6 +48,12 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Run every experiment on a default world, guardrails off and on, and print the table.
     Demo(audit::DemoArgs),
+    /// The HTTP service over a ledger (`--demo`: build a demo ledger first).
+    Serve(serve::ServeArgs),
+    /// API tokens: create (printed once) and revoke.
+    Token(serve::TokenArgs),
+    /// Console users.
+    User(serve::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +67,9 @@ fn main() -> ExitCode {
         Command::Ledger(args) => ledger::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => serve::token(args),
+        Command::User(args) => serve::user(args),
     };
     match result {
         Ok(code) => code,

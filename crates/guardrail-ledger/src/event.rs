@@ -374,6 +374,17 @@ pub struct UserCreated {
     pub actor: String,
 }
 
+/// A hash bank changed (a bank created, updated or deleted, content added or removed,
+/// through the HMA-compatible routes): the change as the bank store records it, so banks
+/// are rebuilt from the ledger on start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BankChanged {
+    /// The change, as `guardrail-hma`'s `BankChange` JSON (tagged by `change`).
+    pub change: Value,
+    /// Who made it.
+    pub actor: String,
+}
+
 /// A decision, logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionLogged {
@@ -452,10 +463,12 @@ pub enum Payload {
     TokenRevoked(TokenRevoked),
     /// A console user was created.
     UserCreated(UserCreated),
+    /// A hash bank changed.
+    BankChanged(BankChanged),
 }
 
 /// Every event type name, in documentation order.
-pub const EVENT_TYPES: [&str; 28] = [
+pub const EVENT_TYPES: [&str; 29] = [
     "account_created",
     "profile_updated",
     "follow",
@@ -484,6 +497,7 @@ pub const EVENT_TYPES: [&str; 28] = [
     "token_created",
     "token_revoked",
     "user_created",
+    "bank_changed",
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
@@ -597,6 +611,7 @@ pub fn kind_of(payload: &Payload) -> &'static str {
         Payload::TokenCreated(_) => "token_created",
         Payload::TokenRevoked(_) => "token_revoked",
         Payload::UserCreated(_) => "user_created",
+        Payload::BankChanged(_) => "bank_changed",
     }
 }
 

@@ -80,6 +80,9 @@ pub struct LedgerState {
     /// Console users by login name.
     #[serde(default)]
     pub users: BTreeMap<String, UserRecord>,
+    /// Hash bank changes, in ledger order (the banks are rebuilt from them).
+    #[serde(default)]
+    pub bank_changes: Vec<serde_json::Value>,
     /// The latest published rule set: version and TOML.
     pub rules: Option<(u64, String)>,
     /// The latest published text policy: version and TOML.
@@ -310,7 +313,8 @@ impl LedgerState {
             | Payload::PolicyPublished(_)
             | Payload::TokenCreated(_)
             | Payload::TokenRevoked(_)
-            | Payload::UserCreated(_) => None,
+            | Payload::UserCreated(_)
+            | Payload::BankChanged(_) => None,
         }
     }
 
@@ -629,6 +633,7 @@ impl LedgerState {
                     );
                 }
             }
+            Payload::BankChanged(changed) => self.bank_changes.push(changed.change.clone()),
         }
         None
     }
