@@ -20,7 +20,7 @@ use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, NetworkMap};
 use guardrail_ledger::event::{Event, Payload};
 use guardrail_ledger::state::{AccountRecord, Folded, LedgerState};
 use guardrail_policy::caps::{ActionCaps, ActionLimiter};
-use guardrail_policy::entities::{EntityLinks, Identifier, Label};
+use guardrail_policy::entities::{Candidate, EntityLinks, Identifier, Label, Probe};
 use guardrail_policy::variants::{VariantClusters, VariantConfig};
 use guardrail_policy::{AccountSignals, AgeBand, HashSignal, NetworkSignal};
 use guardrail_text::Policy;
@@ -32,6 +32,30 @@ use crate::snapshot::{MapOutcome, Names, Relations, Snapshot};
 use crate::text::AccountText;
 use crate::text::WorldText;
 use crate::world_map::{MapSources, account_of, map_input};
+
+/// An account about to be created, as a sign-up form carries it (raw identifiers).
+#[derive(Debug, Clone, Default)]
+pub struct Signup<'a> {
+    /// The handle chosen.
+    pub handle: &'a str,
+    /// The bio.
+    pub bio: &'a str,
+    /// The declared country (two letters), for phone numbers written nationally.
+    pub country: &'a str,
+    /// Emails, phones, devices and payment handles as entered.
+    pub identifiers: Vec<(IdentifierKind, &'a str)>,
+}
+
+/// What [`Deriver::signup_probe`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignupProbe {
+    /// The id the account would get.
+    pub account: AccountId,
+    /// Its links and the labels it would inherit, with their chains.
+    pub probe: Probe,
+    /// Accounts of the entities it would join that were taken down.
+    pub taken_down: Vec<AccountId>,
+}
 
 /// Who a label from [`Deriver::take_down`] names as its actor (the platform's own
 /// enforcement, not a reviewer of this system).
@@ -305,6 +329,45 @@ impl Deriver {
     /// and the labels that reach each account ([`EntityLinks::explain_labels`]).
     pub fn entities(&self) -> &EntityLinks {
         &self.entities
+    }
+
+    /// The sign-up decision's view of entities: what an account about to be created with
+    /// this handle, bio and raw identifiers (a national phone read in `country`) would link
+    /// to and the labels in force it would inherit now, and the accounts of those entities
+    /// the platform took down. Payment handles written in the bio count, as for accounts.
+    pub fn signup_probe(&self, signup: &Signup<'_>) -> SignupProbe {
+        let mut identifiers: Vec<Identifier> = signup
+            .identifiers
+            .iter()
+            .filter_map(|&(kind, raw)| identifier_of(&self.entities, kind, raw, signup.country))
+            .collect();
+        identifiers.extend(payment_handles(signup.bio).filter_map(Identifier::payment));
+        identifiers.sort();
+        identifiers.dedup();
+        let candidate = Candidate {
+            account: AccountId(self.snapshot.signals.len() as u32),
+            handle: signup.handle,
+            bio: signup.bio,
+            identifiers: &identifiers,
+        };
+        let probe = self.entities.probe(&candidate, self.now);
+        let mut taken_down: Vec<AccountId> = probe
+            .links
+            .iter()
+            .filter(|l| l.merged)
+            .flat_map(|l| {
+                self.entities
+                    .members(if l.a == candidate.account { l.b } else { l.a })
+            })
+            .filter(|a| self.flagged.contains(a))
+            .collect();
+        taken_down.sort_unstable();
+        taken_down.dedup();
+        SignupProbe {
+            account: candidate.account,
+            probe,
+            taken_down,
+        }
     }
 
     /// The map the snapshot's network signals come from.
@@ -722,15 +785,25 @@ fn link_identifiers<'a>(
     identifiers: impl IntoIterator<Item = (IdentifierKind, &'a str)>,
 ) {
     for (kind, raw) in identifiers {
-        let identifier = match kind {
-            IdentifierKind::Email => Identifier::email_with(raw, &entities.config().email),
-            IdentifierKind::Phone => Identifier::phone_in(raw, country),
-            IdentifierKind::Device => Identifier::device(raw),
-            IdentifierKind::Payment => Identifier::payment(raw),
-        };
-        if let Some(identifier) = identifier {
+        if let Some(identifier) = identifier_of(entities, kind, raw, country) {
             entities.add_identifier(account, identifier);
         }
+    }
+}
+
+/// A raw identifier in its canonical form under the linker's rules; `None` when it is not
+/// a plausible one of its kind.
+fn identifier_of(
+    entities: &EntityLinks,
+    kind: IdentifierKind,
+    raw: &str,
+    country: &str,
+) -> Option<Identifier> {
+    match kind {
+        IdentifierKind::Email => Identifier::email_with(raw, &entities.config().email),
+        IdentifierKind::Phone => Identifier::phone_in(raw, country),
+        IdentifierKind::Device => Identifier::device(raw),
+        IdentifierKind::Payment => Identifier::payment(raw),
     }
 }
 

@@ -23,7 +23,7 @@ use guardrail_text::Policy;
 use guardrail_types::{AccountId, Surface};
 use guardrail_world::World;
 
-use crate::derive::Deriver;
+use crate::derive::{Deriver, Signup, SignupProbe};
 use crate::replay::{DecisionRecord, DecisionSink};
 use crate::snapshot::Snapshot;
 
@@ -99,6 +99,17 @@ impl Guard {
         change(&mut deriver);
         let next = deriver.next_snapshot();
         self.snapshot.store(Arc::new(next));
+    }
+
+    /// The sign-up decision's view of entities ([`Deriver::signup_probe`]), read under the
+    /// writer's lock: it waits for a write in progress (a re-map included), so call it off
+    /// the async workers.
+    pub fn signup_probe(&self, signup: &Signup<'_>) -> SignupProbe {
+        let deriver = match self.writer.lock() {
+            Ok(deriver) => deriver,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        deriver.signup_probe(signup)
     }
 
     /// Replaces the writer's state wholesale (a re-map) and publishes it.

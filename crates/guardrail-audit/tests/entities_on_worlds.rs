@@ -8,6 +8,7 @@
 //! takedown writes it). Then, right after each backup's creation is folded:
 //! - is its entity the seller's (linked at creation), and
 //! - does it carry the label (`entity_actioned`) with a chain of links that explains it?
+//! - and did the sign-up probe, asked just before, find that label?
 //!
 //! At the end, over every pair of accounts: precision and recall of "same entity" against
 //! "same person", links between benign strangers that only share a provider, a mailbox
@@ -21,8 +22,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use guardrail_adapter::{Deriver, platform_policy};
-use guardrail_ledger::event::{Event, LabelApplied, Payload};
+use guardrail_adapter::{Deriver, Signup, platform_policy};
+use guardrail_ledger::event::{AccountCreated, Event, LabelApplied, Payload};
 use guardrail_ledger::ingest::{account_key, world_events};
 use guardrail_ledger::state::LedgerState;
 use guardrail_policy::entities::{EmailRules, EntityConfig, EntityLinks, Identifier};
@@ -30,7 +31,7 @@ use guardrail_sim::truth::CollisionKind;
 use guardrail_sim::vocabulary::BANNED_BASES;
 use guardrail_sim::{GroundTruth, Role, WorldConfig, generate};
 use guardrail_types::{AccountId, Timestamp};
-use guardrail_world::World;
+use guardrail_world::{IdentifierKind, World};
 
 /// The world's account-creation events only: they carry every identifier, and the rest
 /// of the world (posts, follows, views) plays no part in linking.
@@ -59,6 +60,9 @@ struct AtCreation {
     linked: usize,
     /// Backups that carried a seller's label from their creation, with a chain of links.
     labelled: usize,
+    /// Backups whose sign-up probe, asked just before their creation, found their
+    /// seller's label.
+    signup_inherits: usize,
     /// Backups linked, by the kinds of link on the chain to their seller.
     by_chain: BTreeMap<String, usize>,
 }
@@ -153,6 +157,18 @@ fn replay(world: &World, truth: &GroundTruth) -> (AtCreation, Deriver, Vec<Accou
     let mut deriver = Deriver::from_ledger(&state, &policy, None);
     let mut figures = AtCreation::default();
     for (index, event) in stream.iter().enumerate() {
+        // The sign-up decision, asked before the account exists.
+        if let Payload::AccountCreated(created) = &event.payload
+            && let Some(&seller) = seller_of.get(&created.account)
+        {
+            let seller = state
+                .account_id(&account_key(seller))
+                .expect("created before");
+            let probe = deriver.signup_probe(&signup_of(created));
+            if probe.probe.labels.iter().any(|l| l.applied_to == seller) {
+                figures.signup_inherits += 1;
+            }
+        }
         let folded = state.fold(index as u64 + 1, event);
         deriver.follow(&state, &folded);
         let Payload::AccountCreated(created) = &event.payload else {
@@ -196,6 +212,25 @@ fn replay(world: &World, truth: &GroundTruth) -> (AtCreation, Deriver, Vec<Accou
         .map(|a| state.account_id(&account_key(a.id)).expect("ingested"))
         .collect();
     (figures, deriver, ids)
+}
+
+/// The sign-up form behind an account's creation.
+fn signup_of(created: &AccountCreated) -> Signup<'_> {
+    let kinds = [
+        (IdentifierKind::Email, &created.emails),
+        (IdentifierKind::Phone, &created.phones),
+        (IdentifierKind::Device, &created.devices),
+        (IdentifierKind::Payment, &created.payment_handles),
+    ];
+    Signup {
+        handle: &created.handle,
+        bio: &created.bio,
+        country: created.country.as_deref().unwrap_or(""),
+        identifiers: kinds
+            .into_iter()
+            .flat_map(|(kind, values)| values.iter().map(move |v| (kind, v.as_str())))
+            .collect(),
+    }
 }
 
 /// Scores the entities `links` holds (world account `a` is `ids[a]` there) against the
@@ -339,7 +374,8 @@ fn backups_are_linked_and_labelled_at_creation_and_benign_strangers_never_link()
         let share = |n: usize| n as f64 / at_creation.backups.max(1) as f64;
         println!(
             "seed {seed}, {} accounts, {} identifier rows: backups linked to their seller at \
-             creation {}/{} ({:.1}%), labelled at creation {}/{} ({:.1}%), chains {:?}; \
+             creation {}/{} ({:.1}%), labelled at creation {}/{} ({:.1}%), sign-up probe \
+             found the seller's label {}/{}, chains {:?}; \
              pairs: precision {:.3} ({:.3} without households), recall {:.3} \
              ({} linked, {} true, {} both); households linked {}/{}; other collisions \
              (pairs, linked) {:?}; look-alike handle pairs {} (linked {}); network \
@@ -354,6 +390,8 @@ fn backups_are_linked_and_labelled_at_creation_and_benign_strangers_never_link()
             at_creation.labelled,
             at_creation.backups,
             100.0 * share(at_creation.labelled),
+            at_creation.signup_inherits,
+            at_creation.backups,
             at_creation.by_chain,
             end.precision(),
             end.precision_without_households(),
@@ -387,6 +425,10 @@ fn backups_are_linked_and_labelled_at_creation_and_benign_strangers_never_link()
         assert_eq!(
             at_creation.labelled, at_creation.linked,
             "seed {seed}: a backup linked to a labelled seller must carry the label, with its chain"
+        );
+        assert_eq!(
+            at_creation.signup_inherits, at_creation.labelled,
+            "seed {seed}: the sign-up probe must find what creation then links"
         );
         assert!(
             end.false_benign_links.is_empty(),

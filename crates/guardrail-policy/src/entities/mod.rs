@@ -7,7 +7,10 @@
 //! Every link records its kind, its evidence (which identifier, which bio phrase) and a
 //! confidence ([`LinkKind::confidence`]), so a reviewer sees why two accounts are one
 //! person. Identifiers are canonicalised first ([`crate::canonical`]): emails per
-//! provider, phones to E.164, implausible numbers refused.
+//! provider, phones to E.164, implausible numbers refused. Labels sit on entities;
+//! [`EntityLinks::explain_labels`] gives the chain of links that carries one to an account,
+//! and [`EntityLinks::probe`] what an account about to be created would inherit (the
+//! sign-up decision).
 //!
 //! What it must never do: let one shared thing merge strangers. An identifier used by more
 //! accounts than the fan-out limit (a library computer, a family tablet passed round a
@@ -187,10 +190,12 @@ pub struct Link {
 }
 
 mod bio;
+mod probe;
 #[cfg(test)]
 mod tests;
 
 pub use bio::{BACKUP_CUES, BioMention, bio_mentions, handles_in_bio};
+pub use probe::{Candidate, Probe};
 
 /// An enforcement label on an entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
