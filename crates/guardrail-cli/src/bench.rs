@@ -59,6 +59,10 @@ struct ServeBenchArgs {
     /// Events per batch in the events scenario.
     #[arg(long, default_value_t = 2_000)]
     batch: usize,
+    /// Write decisions to the ledger's decision log (every non-allow, 1% of allows), as
+    /// `guardrail serve` does; `--decision-log false` measures without it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    decision_log: bool,
     /// Only these scenarios (decide, text, events), comma separated.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -199,7 +203,13 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
         .map(|(_, t)| t.clone())
         .context("no service token")?;
     let store = Store::open(&url, StoreOptions::default()).await?;
-    let service = Service::new(store, ServeConfig::default())?;
+    let service = Service::new(
+        store,
+        ServeConfig {
+            decision_log: args.decision_log,
+            ..ServeConfig::default()
+        },
+    )?;
     service.start();
     while service.fresh_guard().is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -222,10 +232,11 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
     );
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     println!(
-        "guardrail bench serve: {} accounts, {} connections, {} s per scenario, loopback {address}",
+        "guardrail bench serve: {} accounts, {} connections, {} s per scenario, decision log {}, loopback {address}",
         accounts.len(),
         args.connections,
-        args.seconds
+        args.seconds,
+        if args.decision_log { "on" } else { "off" }
     );
     let request_of = {
         let accounts = accounts.clone();

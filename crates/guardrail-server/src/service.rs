@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub stale_after: Duration,
     /// How often the follower looks for records other replicas stored.
     pub follow_every: Duration,
+    /// Whether decisions are written to the ledger's decision log at all.
+    pub decision_log: bool,
     /// Share of `allow` decisions written to the decision log (every other action is).
     pub allow_log_share: f64,
     /// Re-map on this period, if set.
@@ -68,6 +70,7 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(30),
             stale_after: Duration::from_secs(120),
             follow_every: Duration::from_millis(250),
+            decision_log: true,
             allow_log_share: 0.01,
             remap_every: None,
             rules: RuleSet::default_rules(),
@@ -243,7 +246,11 @@ impl Service {
         let guard = tokio::task::spawn_blocking(move || {
             let state = read(&service.ledger);
             let deriver = Deriver::from_ledger(&state, &derive_policy, None);
-            let sink: Arc<dyn DecisionSink> = Arc::new(service.log.sink());
+            let sink: Arc<dyn DecisionSink> = if service.config.decision_log {
+                Arc::new(service.log.sink())
+            } else {
+                Arc::new(guardrail_adapter::NoLog)
+            };
             Guard::new(deriver, derive_policy, service.config.rules.clone(), sink)
         })
         .await
