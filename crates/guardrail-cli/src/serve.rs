@@ -297,13 +297,29 @@ fn demo_accounts(service: &Service) -> (String, Vec<String>) {
     if let Some(guard) = service.guard() {
         let snapshot = guard.snapshot();
         if let Ok(map) = snapshot.map() {
-            candidates.extend(map.suspects.iter().take(2).map(|s| s.account.clone()));
-            let listed: std::collections::HashSet<&str> =
-                map.suspects.iter().map(|s| s.account.as_str()).collect();
+            // The map names accounts by dense ids; the API by the platform's ids.
+            let platform_id = |dense: &str| {
+                dense
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| state.accounts.get(i))
+                    .map(|a| a.external.clone())
+            };
+            candidates.extend(
+                map.suspects
+                    .iter()
+                    .take(2)
+                    .filter_map(|s| platform_id(&s.account)),
+            );
+            let listed: std::collections::HashSet<String> = map
+                .suspects
+                .iter()
+                .filter_map(|s| platform_id(&s.account))
+                .collect();
             if let Some(other) = state
                 .accounts
                 .iter()
-                .find(|a| a.declared_age >= 18 && !listed.contains(a.external.as_str()))
+                .find(|a| a.declared_age >= 18 && !listed.contains(&a.external))
             {
                 candidates.push(other.external.clone());
             }
