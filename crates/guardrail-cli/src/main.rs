@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod bench;
 mod decide;
 mod graph;
 mod inputs;
@@ -54,6 +55,8 @@ enum Command {
     Token(serve::TokenArgs),
     /// Console users.
     User(serve::UserArgs),
+    /// Benchmarks of the running service (loopback, bounded).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => serve::token(args),
         Command::User(args) => serve::user(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -93,6 +93,33 @@ pub async fn map(
             }));
         }
     };
+    // The map names accounts by their dense ids; callers know them by the platform's ids.
+    let ledger = service
+        .ledger()
+        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let platform_id = |dense: &str| -> String {
+        dense
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| ledger.accounts.get(i))
+            .map_or_else(|| dense.to_string(), |a| a.external.clone())
+    };
+    let rename = |value: &mut Value| {
+        if let Some(Value::String(account)) = value.get_mut("account") {
+            *account = platform_id(account);
+        }
+        if let Some(evidence) = value.get_mut("evidence") {
+            for key in ["linked_seeds", "path_from_seed"] {
+                if let Some(Value::Array(items)) = evidence.get_mut(key) {
+                    for item in items.iter_mut() {
+                        if let Value::String(name) = item {
+                            *name = platform_id(name);
+                        }
+                    }
+                }
+            }
+        }
+    };
     let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
     let list = |v: Value| match v {
         Value::Array(items) => items,
@@ -106,10 +133,14 @@ pub async fn map(
             .suspects
             .iter()
             .take(limit)
-            .map(|s| to_value(serde_json::to_value(s)))
+            .map(|s| {
+                let mut value = to_value(serde_json::to_value(s));
+                rename(&mut value);
+                value
+            })
             .collect(),
         suspects_total: map.suspects.len(),
-        seeds: map.seeds.clone(),
+        seeds: map.seeds.iter().map(|s| platform_id(s)).collect(),
         seed_communities: list(to_value(serde_json::to_value(&map.seed_communities))),
         size: to_value(serde_json::to_value(&map.size)),
         reason: None,
