@@ -452,7 +452,9 @@ async fn reports_are_idempotent_and_move_only_as_the_lifecycle_allows() {
     assert_eq!(status, StatusCode::CREATED, "{enforced}");
     // The map's seed (the account whose bio is blocked) is named by the platform's id,
     // not its dense id (3).
-    let (status, remapped) = h.call("POST", "/v1/admin/remap", Some(Scope::Admin), None).await;
+    let (status, remapped) = h
+        .call("POST", "/v1/admin/remap", Some(Scope::Admin), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{remapped}");
     let (status, map) = h
         .call("GET", "/v1/network/map", Some(Scope::Investigator), None)
