@@ -248,6 +248,19 @@ impl MapSession {
         config: &DataflowConfig,
         cluster: &ClusterConfig,
     ) -> Result<MapSession, DataflowError> {
+        let labels = leiden(&input.graph, &config.map.leiden)?.membership;
+        MapSession::start_with_labels(input, text, config, cluster, labels)
+    }
+
+    /// As [`MapSession::start`], with the starting community labels given (one per
+    /// account; accounts beyond them start alone): the partition of the last Leiden run.
+    pub fn start_with_labels(
+        input: &MapInput,
+        text: &dyn TextSignals,
+        config: &DataflowConfig,
+        cluster: &ClusterConfig,
+        labels: Vec<u32>,
+    ) -> Result<MapSession, DataflowError> {
         let node_count = input.graph.node_count();
         if input.accounts.len() != node_count {
             return Err(DataflowError::AttributeCount {
@@ -257,7 +270,6 @@ impl MapSession {
         }
         check_weights(input)?;
         let timely_config = cluster.timely_config()?;
-        let labels = leiden(&input.graph, &config.map.leiden)?.membership;
         let text_rows: Vec<(NodeId, TextRow)> = (0..node_count as NodeId)
             .map(|node| (node, TextRow::from(&text.signals(node))))
             .filter(|(_, row)| !row.is_empty())
@@ -474,9 +486,9 @@ impl MapSession {
         Ok(changes)
     }
 
-    /// The current outputs (driver only; empty elsewhere).
-    pub fn outputs(&self) -> impl Iterator<Item = &Output> {
-        self.outputs.keys()
+    /// The current outputs with their multiplicities (driver only; empty elsewhere).
+    pub fn outputs(&self) -> &HashMap<Output, isize> {
+        &self.outputs
     }
 
     /// Every account with a positive score, by account.
