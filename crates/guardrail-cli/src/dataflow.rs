@@ -88,7 +88,9 @@ fn start_copies(args: &MapArgs) -> Result<(PathBuf, Vec<Child>)> {
     let mut children = Vec::new();
     for process in 1..args.processes {
         let mut command = Command::new(&me);
-        command.args(["dataflow", "map", "--world"]).arg(&args.world);
+        command
+            .args(["dataflow", "map", "--world"])
+            .arg(&args.world);
         if let Some(seeds) = &args.seeds {
             command.arg("--seeds").arg(seeds);
         }
@@ -119,7 +121,11 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
         (Some(path), Some(process)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read hostfile {}", path.display()))?;
-            (process, parse_hostfile(&text, &path.display().to_string())?, None)
+            (
+                process,
+                parse_hostfile(&text, &path.display().to_string())?,
+                None,
+            )
         }
         (Some(_), None) => bail!("--hostfile needs --process"),
         (None, _) if args.processes > 1 => {

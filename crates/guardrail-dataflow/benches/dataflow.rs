@@ -116,7 +116,9 @@ fn main() -> Result<(), Failure> {
         .filter(|arg| !arg.starts_with("--"))
         .collect();
     match args.first().map(String::as_str) {
-        Some("scale") if args.len() == 4 => scale(args[1].parse()?, args[2].parse()?, args[3].parse()?),
+        Some("scale") if args.len() == 4 => {
+            scale(args[1].parse()?, args[2].parse()?, args[3].parse()?)
+        }
         _ => {
             eprintln!("usage: dataflow scale ACCOUNTS WORKERS FOLLOWS");
             Ok(())

@@ -32,7 +32,12 @@ impl ClusterConfig {
     }
 
     /// Process `process` of `processes` on this machine, listening on `base_port + i`.
-    pub fn loopback(workers: usize, processes: usize, process: usize, base_port: u16) -> ClusterConfig {
+    pub fn loopback(
+        workers: usize,
+        processes: usize,
+        process: usize,
+        base_port: u16,
+    ) -> ClusterConfig {
         ClusterConfig {
             workers,
             processes,
@@ -108,7 +113,9 @@ pub fn parse_hostfile(text: &str, origin: &str) -> Result<Vec<String>, DataflowE
             return Err(bad(format!("`{line}` is not host:port")));
         };
         if host.is_empty() || port.parse::<u16>().is_err() {
-            return Err(bad(format!("`{line}` is not host:port with a port 0-65535")));
+            return Err(bad(format!(
+                "`{line}` is not host:port with a port 0-65535"
+            )));
         }
         addresses.push(line.to_string());
     }
@@ -123,7 +130,10 @@ mod tests {
     fn hostfiles_and_configs() {
         assert_eq!(
             parse_hostfile("# hosts\n127.0.0.1:2101\n\nhost-b:2102\n", "h"),
-            Ok(vec!["127.0.0.1:2101".to_string(), "host-b:2102".to_string()])
+            Ok(vec![
+                "127.0.0.1:2101".to_string(),
+                "host-b:2102".to_string()
+            ])
         );
         assert_eq!(
             parse_hostfile("a:1\nb\n", "hosts.txt").map_err(|e| e.to_string()),
@@ -136,6 +146,10 @@ mod tests {
         assert!(two.timely_config().is_ok());
         two.addresses.pop();
         assert!(two.timely_config().is_err());
-        assert!(ClusterConfig::loopback(1, 2, 2, 4000).timely_config().is_err());
+        assert!(
+            ClusterConfig::loopback(1, 2, 2, 4000)
+                .timely_config()
+                .is_err()
+        );
     }
 }

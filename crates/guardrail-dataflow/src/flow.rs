@@ -174,7 +174,11 @@ fn signal_bits(signals: Vec<(String, f64)>) -> Vec<(String, u64)> {
 }
 
 /// Builds the dataflow on `scope`, reading `inputs`; returns what the driver collects.
-pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowParameters) -> Col<'s, Output> {
+pub fn build<'s>(
+    scope: Scope<'s, u64>,
+    inputs: &mut Inputs,
+    parameters: FlowParameters,
+) -> Col<'s, Output> {
     let edges = inputs.edges.to_collection(scope);
     let accounts = inputs.accounts.to_collection(scope);
     let text = inputs.text.to_collection(scope);
@@ -238,8 +242,16 @@ pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowPar
         .map(|(node, attributes)| (node, Fact::Account(attributes)))
         .concat(text.map(|(node, row)| (node, Fact::Text(row))))
         .concat(seeds.clone().map(|node| (node, Fact::Seed)))
-        .concat(present.clone().map(|(source, _, kind)| (source, Fact::Out(kind))))
-        .concat(present.clone().map(|(_, target, kind)| (target, Fact::In(kind))))
+        .concat(
+            present
+                .clone()
+                .map(|(source, _, kind)| (source, Fact::Out(kind))),
+        )
+        .concat(
+            present
+                .clone()
+                .map(|(_, target, kind)| (target, Fact::In(kind))),
+        )
         .concat(follow_facts)
         .concat(reached)
         .concat(reaching)
@@ -310,29 +322,32 @@ pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowPar
         .clone()
         .filter(|(_, (_, seeds, _))| *seeds >= 2)
         .map(|(label, (size, seeds, _))| ((), (label, size, seeds)))
-        .join_map(totals, |_, &(label, size, seeds), &(seed_total, accounts)| {
-            let (_, concentration) = seed_concentration(
-                seeds as usize,
-                size as usize,
-                seed_total as usize,
-                accounts as usize,
-            );
-            (label, bits(concentration))
-        })
+        .join_map(
+            totals,
+            |_, &(label, size, seeds), &(seed_total, accounts)| {
+                let (_, concentration) = seed_concentration(
+                    seeds as usize,
+                    size as usize,
+                    seed_total as usize,
+                    accounts as usize,
+                );
+                (label, bits(concentration))
+            },
+        )
         .filter(|(_, concentration)| float(*concentration) > 0.0);
     let node_concentration = labels
         .clone()
         .map(|(node, label)| (label, node))
-        .join_map(concentration, |_, &node, &concentration| (node, concentration));
+        .join_map(concentration, |_, &node, &concentration| {
+            (node, concentration)
+        });
 
     // 4b. Which accounts have a signal of their own (proximity only counts for them), and
     // their proximity percentile.
     let score_facts = rows
         .clone()
         .map(|(node, row)| (node, ScoreFact::Row(row)))
-        .concat(
-            node_concentration.map(|(node, c)| (node, ScoreFact::Concentration(c))),
-        );
+        .concat(node_concentration.map(|(node, c)| (node, ScoreFact::Concentration(c))));
     let signalled = score_facts
         .clone()
         .reduce(|_, facts, out| {
@@ -413,7 +428,11 @@ pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowPar
             };
             let linked_out = count(&LinkFact::LinksOut);
             // Being followed by suspects is no evidence against an account they seek out.
-            let linked_in = if first.sought { 0 } else { count(&LinkFact::LinksIn) };
+            let linked_in = if first.sought {
+                0
+            } else {
+                count(&LinkFact::LinksIn)
+            };
             let mut score = float(first.score_bits);
             let mut signals: Vec<(String, f64)> = first
                 .signals
@@ -464,7 +483,11 @@ pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowPar
         });
     let scores = second
         .map(|(node, scored)| (node, LinkFact::First(scored)))
-        .concat(labels.clone().map(|(node, label)| (node, LinkFact::Label(label))))
+        .concat(
+            labels
+                .clone()
+                .map(|(node, label)| (node, LinkFact::Label(label))),
+        )
         .concat(followed_by_sellers)
         .concat(followed_by_suspects)
         .concat(follows_sellers)
@@ -561,9 +584,7 @@ pub fn build<'s>(scope: Scope<'s, u64>, inputs: &mut Inputs, parameters: FlowPar
     differential_dataflow::collection::concatenate(scope, outputs)
 }
 
-fn unpack_score_facts<'a>(
-    facts: &[(&'a ScoreFact, isize)],
-) -> (Option<&'a AccountRow>, f64, f64) {
+fn unpack_score_facts<'a>(facts: &[(&'a ScoreFact, isize)]) -> (Option<&'a AccountRow>, f64, f64) {
     let mut row = None;
     let mut concentration = 0.0;
     let mut percentile = 0.0;
@@ -590,7 +611,10 @@ fn bucket(key: u64) -> u64 {
 /// members (ties by account id, as `build_map` sorts), and one small reduce over bucket
 /// sizes gives each bucket's offset. Only accounts with a signal get a percentile: the
 /// rest would not use it, and every change of the reached count moves all percentiles.
-fn percentiles<'s>(reached: Col<'s, (NodeId, u64)>, signalled: Col<'s, NodeId>) -> Col<'s, (NodeId, u64)> {
+fn percentiles<'s>(
+    reached: Col<'s, (NodeId, u64)>,
+    signalled: Col<'s, NodeId>,
+) -> Col<'s, (NodeId, u64)> {
     let members = reached
         .clone()
         .map(|(node, key)| (bucket(key), (key, node, false)))
@@ -625,7 +649,9 @@ fn percentiles<'s>(reached: Col<'s, (NodeId, u64)>, signalled: Col<'s, NodeId>) 
         .map(|((), (bucket, below))| (bucket, below));
     let reached_count = reached.map(|_| ()).count();
     within
-        .join_map(offsets, |_, &(node, index), &below| ((), (node, below + index)))
+        .join_map(offsets, |_, &(node, index), &below| {
+            ((), (node, below + index))
+        })
         .join_map(reached_count, |_, &(node, position), &count| {
             (
                 node,

@@ -76,9 +76,9 @@ pub fn propagate_labels<'s>(
     let steps = steps.filter(|(from, to)| from != to);
     let mut labels = base.concat(fresh);
     for _ in 0..rounds {
-        let votes = steps
-            .clone()
-            .join_map(labels.clone(), |_, &to, &label| (to, Vote::Neighbour(label)));
+        let votes = steps.clone().join_map(labels.clone(), |_, &to, &label| {
+            (to, Vote::Neighbour(label))
+        });
         labels = votes
             .concat(labels.map(|(node, label)| (node, Vote::Own(label))))
             .reduce(|_, votes, out| {

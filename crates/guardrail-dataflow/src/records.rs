@@ -15,7 +15,9 @@ use guardrail_graph::map::Role;
 use serde::{Deserialize, Serialize};
 
 /// What the platform knows about one account (the engine's `AccountAttributes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Attributes {
     /// Declared under 18.
     pub minor: bool,

@@ -306,7 +306,9 @@ impl MapSession {
                 build(scope, &mut inputs, parameters)
                     .inner
                     .exchange(|_| 0)
-                    .inspect(move |(output, _, diff)| sink.borrow_mut().push((output.clone(), *diff)))
+                    .inspect(move |(output, _, diff)| {
+                        sink.borrow_mut().push((output.clone(), *diff))
+                    })
                     .probe_with(&probe);
             });
             load.feed(&mut inputs, index, peers);

@@ -29,8 +29,13 @@ fn check(name: &str, input: &MapInput, text: &dyn TextSignals, budget: usize, wo
         export_mass: true,
         ..DataflowConfig::from(config)
     };
-    let session = MapSession::start(input, text, &dataflow_config, &ClusterConfig::local(workers))
-        .expect("dataflow session");
+    let session = MapSession::start(
+        input,
+        text,
+        &dataflow_config,
+        &ClusterConfig::local(workers),
+    )
+    .expect("dataflow session");
     let outputs = session.outputs();
 
     let seeds: BTreeSet<u32> = outputs
@@ -80,7 +85,11 @@ fn check(name: &str, input: &MapInput, text: &dyn TextSignals, budget: usize, wo
     let exact = ppr_power(&input.graph, &seed_list, &ppr_config, 1e-14, 100_000)
         .expect("exact ppr")
         .dense(node_count);
-    let l1: f64 = exact.iter().zip(&quantised).map(|(e, q)| (e - q).abs()).sum();
+    let l1: f64 = exact
+        .iter()
+        .zip(&quantised)
+        .map(|(e, q)| (e - q).abs())
+        .sum();
     let worst = exact
         .iter()
         .zip(&quantised)
@@ -88,7 +97,10 @@ fn check(name: &str, input: &MapInput, text: &dyn TextSignals, budget: usize, wo
         .map(|(node, (e, q))| (node, e - q))
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
     eprintln!("{name}: PPR L1 {l1:.3e}, worst {worst:?}");
-    assert!(l1 <= PPR_L1_TOLERANCE, "{name}: PPR L1 {l1:e}, worst {worst:?}");
+    assert!(
+        l1 <= PPR_L1_TOLERANCE,
+        "{name}: PPR L1 {l1:e}, worst {worst:?}"
+    );
 
     let map = session.map().expect("map").expect("driver");
     let single_set: HashSet<u32> = single.suspects.iter().map(|s| s.node).collect();
@@ -116,7 +128,10 @@ fn check(name: &str, input: &MapInput, text: &dyn TextSignals, budget: usize, wo
                 .any(|t| t.node == s.node && t.role == s.role)
         })
         .count();
-    eprintln!("{name}: roles agree on {roles_agree} of {}", map.suspects.len());
+    eprintln!(
+        "{name}: roles agree on {roles_agree} of {}",
+        map.suspects.len()
+    );
     // Roles are thresholds on counts of suspects (scored above `CONFIDENT_SCORE`) around
     // an account, so a few scores moved by the quantised walk or the maintained
     // communities can flip a role without changing the list (measured: 130 of 130 and

@@ -30,8 +30,11 @@ fn small_world() -> WorldConfig {
     }
 }
 
-
-fn rebuild(input: &MapInput, edges: &BTreeMap<(NodeId, NodeId, EdgeKind), i64>, seeds: &[NodeId]) -> MapInput {
+fn rebuild(
+    input: &MapInput,
+    edges: &BTreeMap<(NodeId, NodeId, EdgeKind), i64>,
+    seeds: &[NodeId],
+) -> MapInput {
     let mut builder = GraphBuilder::with_numbered_nodes(input.graph.node_count());
     for (&(source, target, kind), &weight) in edges {
         if weight > 0 {

@@ -572,12 +572,7 @@ pub struct RoleLinks {
 /// - aggregator: follows a large share of all advertising sellers (it curates them)
 ///   and is followed by sellers (they point buyers to it);
 /// - buyer: the rest.
-pub fn role_of(
-    advertises: bool,
-    score: f64,
-    links: &RoleLinks,
-    advertiser_count: usize,
-) -> Role {
+pub fn role_of(advertises: bool, score: f64, links: &RoleLinks, advertiser_count: usize) -> Role {
     if score < CONFIDENT_SCORE {
         return Role::Bystander;
     }
