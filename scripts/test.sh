@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Python peers for differential tests (each crate lists its own).
-for requirements in crates/*/peers/requirements.txt; do
+# Python peers for differential tests (each crate lists its own) and for the test tools
+# (tools/cybertipline-server: the local Reporting API and its schema validator).
+for requirements in crates/*/peers/requirements.txt tools/*/requirements.txt; do
   [ -f "$requirements" ] || continue
   python3 -m pip install --quiet --disable-pip-version-check -r "$requirements"
 done

@@ -12,23 +12,9 @@
 //!
 //! Pure: randomness comes in as a `rand::Rng`, there is no clock and no IO.
 
+pub use guardrail_types::{AccountId, Gender};
 use rand::Rng;
 use rand::seq::SliceRandom;
-
-/// An account as a dense index.
-pub type AccountId = u32;
-
-/// Gender as declared on the account (used for reporting and by competing advertisers'
-/// targeting, never by this crate's delivery logic directly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gender {
-    /// Woman.
-    Woman,
-    /// Man.
-    Man,
-    /// Another gender or not declared.
-    Other,
-}
 
 /// A potential viewer: the public attributes ad targeting reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +83,7 @@ impl EngagementModel {
         let mut counts = vec![[0.0_f64; 4]; account_count];
         let mut totals = [0.0_f64; 4];
         for o in observations {
-            let Some(c) = counts.get_mut(o.account as usize) else {
+            let Some(c) = counts.get_mut(o.account.index()) else {
                 continue;
             };
             let base = match o.class {
@@ -134,7 +120,7 @@ impl EngagementModel {
             CreativeClass::FeaturesMinor => &self.minor_rate,
             CreativeClass::ProductOnly => &self.product_rate,
         };
-        rates.get(account as usize).copied().unwrap_or(0.0)
+        rates.get(account.index()).copied().unwrap_or(0.0)
     }
 }
 
@@ -289,7 +275,7 @@ mod tests {
     fn viewers() -> Vec<Viewer> {
         (0..400)
             .map(|i| Viewer {
-                account: i,
+                account: AccountId(i),
                 gender: if i % 4 == 0 {
                     Gender::Man
                 } else {
@@ -326,14 +312,19 @@ mod tests {
             &mut rng,
         );
         assert_eq!(delivery.impressions.len(), 200);
-        delivery.impressions.iter().filter(|&&a| a % 4 == 0).count() as f64 / 200.0
+        delivery
+            .impressions
+            .iter()
+            .filter(|&&a| a.0 % 4 == 0)
+            .count() as f64
+            / 200.0
     }
 
     fn uniform_observations() -> Vec<Observation> {
         (0..400u32)
             .flat_map(|a| {
                 (0..10).map(move |k| Observation {
-                    account: a,
+                    account: AccountId(a),
                     class: CreativeClass::ProductOnly,
                     engaged: k < 3,
                 })
@@ -369,14 +360,14 @@ mod tests {
         let mut heavy = uniform_observations();
         heavy.extend((0..400u32).filter(|a| a % 8 == 0).flat_map(|a| {
             (0..10).map(move |_| Observation {
-                account: a,
+                account: AccountId(a),
                 class: CreativeClass::FeaturesMinor,
                 engaged: true,
             })
         }));
         heavy.extend((0..400u32).filter(|a| a % 8 != 0).flat_map(|a| {
             (0..10).map(move |k| Observation {
-                account: a,
+                account: AccountId(a),
                 class: CreativeClass::FeaturesMinor,
                 engaged: k < 2,
             })

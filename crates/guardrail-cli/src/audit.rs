@@ -1,25 +1,27 @@
 //! `guardrail audit` and `guardrail demo`: run the audit experiments on a world folder.
 //!
 //! Wiring only: loads the public world and, separately, its ground truth for scoring, runs
-//! the experiments of `guardrail_sim::experiments` with guardrails off (the platform as it
-//! was) or on (`guardrail_deploy::Guard`, built from the public world alone), and prints a
-//! table or one JSON object. `guardrail demo` prints both side by side with the published
-//! figure and the target each row answers to.
+//! the experiments of `guardrail_audit` with guardrails off (the platform as it was) or on
+//! (`guardrail_audit::On`, the adapter's guard built from the public world alone), and
+//! prints a table or one JSON object. `guardrail demo` prints both side by side with the
+//! published figure and the target each row answers to (`guardrail_audit::targets`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use guardrail_deploy::{Guard, platform_policy};
-use guardrail_policy::RuleSet;
-use guardrail_sim::experiments::{
-    EXPERIMENTS, ExperimentConfig, ExperimentReport, PUBLISHED, run as run_experiment, run_with,
+use guardrail_adapter::platform_policy;
+use guardrail_audit::targets::{published, targets};
+use guardrail_audit::{
+    Experiment, ExperimentConfig, ExperimentReport, Metric, Off, On, run as run_experiment,
+    run_with,
 };
-use guardrail_sim::guardrails::Off;
+use guardrail_policy::RuleSet;
 use guardrail_sim::vocabulary::BANNED_BASES;
-use guardrail_sim::{World, WorldConfig, fs, generate};
+use guardrail_sim::{GroundTruth, WorldConfig, generate, load_truth};
 use guardrail_text::Policy;
+use guardrail_world::World;
 
 use crate::inputs::{load_rules, load_world, load_world_policy};
 
@@ -85,25 +87,19 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
 }
 
 fn run_one(args: RunArgs) -> Result<ExitCode> {
-    if !EXPERIMENTS.contains(&args.experiment.as_str()) {
-        bail!(
-            "unknown experiment `{}`; expected one of {}",
-            args.experiment,
-            EXPERIMENTS.join(", ")
-        );
-    }
+    let experiment: Experiment = args.experiment.parse()?;
     let world = load_world(&args.world)?;
     // Ground truth is loaded apart and only handed to the scoring code.
-    let truth = fs::load_truth(&args.world)
+    let truth = load_truth(&args.world)
         .with_context(|| format!("cannot load ground truth {}/truth", args.world.display()))?;
     let config = ExperimentConfig::default();
     let report = match args.guardrails {
-        Guardrails::Off => run_experiment(&args.experiment, &world, &truth, &config)?,
+        Guardrails::Off => run_experiment(experiment, &world, &truth, &config),
         Guardrails::On => {
             let policy = load_world_policy(&args.world, args.policy.as_deref())?;
             let rules = load_rules(args.rules.as_deref())?;
-            let mut guard = Guard::build(&world, policy, rules);
-            run_with(&args.experiment, &world, &truth, &config, &mut guard)?
+            let mut layer = On::build(&world, policy, rules);
+            run_with(experiment, &world, &truth, &config, &mut layer)
         }
     };
     print_report(&report, args.json)?;
@@ -125,116 +121,35 @@ fn print_report(report: &ExperimentReport, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A target of the "on" runs, with how it is checked.
-struct Target {
-    experiment: &'static str,
-    metric: &'static str,
-    wanted: &'static str,
-    met: fn(off: f64, on: f64) -> bool,
-}
-
-/// Issue 6's targets, row by row.
-const TARGETS: &[Target] = &[
-    Target {
-        experiment: "e1",
-        metric: "network_share_top10_after_one_view",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e1",
-        metric: "network_share_top10_after_one_view_with_history",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e1",
-        metric: "network_share_feed_after_follow_5",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e1",
-        metric: "bystander_leak_rate",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e1",
-        metric: "benign_hit_rate_at_10",
-        wanted: ">= 97% of off",
-        met: |off, on| on >= 0.97 * off,
-    },
-    Target {
-        experiment: "e1",
-        metric: "parent_niche_accounts_losing_over_5pct",
-        wanted: "0 accounts",
-        met: |_, on| on == 0.0,
-    },
-    Target {
-        experiment: "e1",
-        metric: "parent_niche_adult_accounts_losing_over_5pct",
-        wanted: "0 accounts (adults)",
-        met: |_, on| on == 0.0,
-    },
-    Target {
-        experiment: "e2",
-        metric: "blocked_query_results",
-        wanted: "0",
-        met: |_, on| on == 0.0,
-    },
-    Target {
-        experiment: "e2",
-        metric: "autocomplete_variant_rate",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e3",
-        metric: "rebuild_rate",
-        wanted: "<= 0.01",
-        met: |_, on| on <= 0.01,
-    },
-    Target {
-        experiment: "e3",
-        metric: "backup_accounts_resurfaced",
-        wanted: "<= 0.10 (90% caught)",
-        met: |_, on| on <= 0.10,
-    },
-    Target {
-        experiment: "e6",
-        metric: "minor_suggestions_to_unconnected_adults",
-        wanted: "0",
-        met: |_, on| on == 0.0,
-    },
-];
-
-/// The experiments the guardrail layer is evaluated on.
-const ON_EXPERIMENTS: [&str; 5] = ["e1", "e2", "e3", "e4", "e6"];
-
 /// Runs every experiment off and on for one world.
 fn run_both(
     world: &World,
-    truth: &guardrail_sim::GroundTruth,
+    truth: &GroundTruth,
     policy: &Policy,
-) -> Result<(Vec<ExperimentReport>, Vec<ExperimentReport>)> {
+) -> (Vec<ExperimentReport>, Vec<ExperimentReport>) {
     let config = ExperimentConfig::default();
     let mut off = Vec::new();
     let mut on = Vec::new();
-    for name in ON_EXPERIMENTS {
-        eprintln!("running {name}: guardrails off, then on");
-        off.push(run_with(name, world, truth, &config, &mut Off::default())?);
-        let mut guard = Guard::build(world, policy.clone(), RuleSet::default_rules());
-        on.push(run_with(name, world, truth, &config, &mut guard)?);
+    for experiment in Experiment::ALL {
+        eprintln!("running {experiment}: guardrails off, then on");
+        off.push(run_with(
+            experiment,
+            world,
+            truth,
+            &config,
+            &mut Off::default(),
+        ));
+        let mut layer = On::build(world, policy.clone(), RuleSet::default_rules());
+        on.push(run_with(experiment, world, truth, &config, &mut layer));
     }
-    Ok((off, on))
+    (off, on)
 }
 
-fn metric(reports: &[ExperimentReport], experiment: &str, metric: &str) -> f64 {
+fn metric(reports: &[ExperimentReport], experiment: Experiment, metric: Metric) -> f64 {
     reports
         .iter()
         .find(|r| r.experiment == experiment)
-        .and_then(|r| r.metrics.get(metric))
+        .and_then(|r| r.metrics.get(&metric))
         .copied()
         .unwrap_or(f64::NAN)
 }
@@ -252,7 +167,7 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         args.seed
     );
     let policy = platform_policy(&BANNED_BASES)?;
-    let (off, on) = run_both(&world, &truth, &policy)?;
+    let (off, on) = run_both(&world, &truth, &policy);
     if args.json {
         for report in off.iter().chain(&on) {
             println!("{}", serde_json::to_string(report)?);
@@ -263,11 +178,13 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         "{:<4} {:<40} {:>8} {:>8}  published",
         "exp", "metric", "off", "on"
     );
-    for &(experiment, name, published) in PUBLISHED {
+    for (row, anchor) in published() {
         println!(
-            "{experiment:<4} {name:<40} {:>8.3} {:>8.3}  {published}",
-            metric(&off, experiment, name),
-            metric(&on, experiment, name)
+            "{:<4} {:<40} {:>8.3} {:>8.3}  {anchor}",
+            row.experiment.name(),
+            row.metric.name(),
+            metric(&off, row.experiment, row.metric),
+            metric(&on, row.experiment, row.metric)
         );
     }
     println!();
@@ -276,17 +193,17 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         "exp", "target (guardrails on)", "off", "on", "wanted"
     );
     let mut unmet = 0;
-    for target in TARGETS {
+    for (row, target) in targets() {
         let (before, after) = (
-            metric(&off, target.experiment, target.metric),
-            metric(&on, target.experiment, target.metric),
+            metric(&off, row.experiment, row.metric),
+            metric(&on, row.experiment, row.metric),
         );
         let met = (target.met)(before, after);
         unmet += usize::from(!met);
         println!(
             "{:<4} {:<46} {:>8.3} {:>8.3}  {:<22} {}",
-            target.experiment,
-            target.metric,
+            row.experiment.name(),
+            row.metric.name(),
             before,
             after,
             target.wanted,
@@ -295,21 +212,22 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
     }
     println!(
         "e1   parent-run and niche reach: {:.0} accounts measured, total reach kept {:.3}, smallest share kept by one account {:.3} (adults: {:.3})",
-        metric(&on, "e1", "parent_niche_accounts_measured"),
-        metric(&on, "e1", "parent_niche_total_reach_kept"),
-        metric(&on, "e1", "parent_niche_min_reach_kept"),
-        metric(&on, "e1", "parent_niche_adult_min_reach_kept"),
+        metric(&on, Experiment::E1, Metric::ParentNicheAccountsMeasured),
+        metric(&on, Experiment::E1, Metric::ParentNicheTotalReachKept),
+        metric(&on, Experiment::E1, Metric::ParentNicheMinReachKept),
+        metric(&on, Experiment::E1, Metric::ParentNicheAdultMinReachKept),
     );
-    for experiment in ON_EXPERIMENTS {
+    for experiment in Experiment::ALL {
         println!(
-            "{experiment:<4} shadow mode and backfill replayed {:.0} decisions: {:.0} and {:.0} mismatches",
-            metric(&on, experiment, "decisions_replayed"),
-            metric(&on, experiment, "shadow_mismatches"),
-            metric(&on, experiment, "backfill_mismatches"),
+            "{:<4} shadow mode and backfill replayed {:.0} decisions: {:.0} and {:.0} mismatches",
+            experiment.name(),
+            metric(&on, experiment, Metric::DecisionsReplayed),
+            metric(&on, experiment, Metric::ShadowMismatches),
+            metric(&on, experiment, Metric::BackfillMismatches),
         );
     }
     if unmet > 0 {
-        println!("{unmet} target(s) not met; see crates/guardrail-sim/docs/experiments.md");
+        println!("{unmet} target(s) not met; see crates/guardrail-audit/docs/experiments.md");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,20 +1,23 @@
 //! `guardrail dataflow map`: the network map of a world folder computed by the dataflow
 //! engine (`guardrail-dataflow`) on several workers and processes.
 //!
-//! Wiring only. With `--processes N` above 1 this process becomes process 0 of a loopback
-//! cluster: it writes a hostfile of free 127.0.0.1 ports, starts N − 1 copies of itself
-//! with `--process i --hostfile FILE`, computes its share and prints the map; the copies
-//! print nothing. Output has the shape of `guardrail graph map --json`.
+//! Wiring only. With `--processes N` above 1 this process launches a loopback cluster: it
+//! writes a hostfile of free 127.0.0.1 ports, starts N copies of itself with
+//! `--process i --hostfile FILE`, waits for them and prints what process 0 wrote to its
+//! `--output` file. The copies' standard output goes to this process's standard error,
+//! because timely prints connection progress on standard output and the map must stay the
+//! only thing there. Output has the shape of `guardrail graph map --json`.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::TcpListener;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use guardrail_adapter::{MapSources, parse_seeds};
 use guardrail_dataflow::{ClusterConfig, dataflow_map, parse_hostfile};
-use guardrail_deploy::{WorldText, map_input, parse_seeds};
 use guardrail_graph::map::MapConfig;
 
 use crate::inputs::{load_world, load_world_policy};
@@ -53,9 +56,12 @@ struct MapArgs {
     /// This process's index (timely `-p`); set by process 0 for the copies it starts.
     #[arg(long, hide = true, requires = "hostfile")]
     process: Option<usize>,
-    /// `host:port` per process (timely's hostfile); set by process 0 for its copies.
+    /// `host:port` per process (timely's hostfile); set by the launcher for its copies.
     #[arg(long, value_name = "FILE", hide = true)]
     hostfile: Option<PathBuf>,
+    /// Where process 0 writes the map instead of standard output; set by the launcher.
+    #[arg(long, value_name = "FILE", hide = true)]
+    output: Option<PathBuf>,
     /// How many suspects to list (the review budget).
     #[arg(long, default_value_t = 50)]
     budget: usize,
@@ -75,9 +81,14 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Starts processes 1..N of a loopback cluster; returns the hostfile and the children.
-fn start_copies(args: &MapArgs) -> Result<(PathBuf, Vec<Child>)> {
-    let hostfile = std::env::temp_dir().join(format!("guardrail-hosts-{}", std::process::id()));
+/// Runs processes 0..N of a loopback cluster as copies of this executable and prints what
+/// process 0 wrote.
+fn launch(args: &MapArgs) -> Result<ExitCode> {
+    let scratch = std::env::temp_dir().join(format!("guardrail-dataflow-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot make {}", scratch.display()))?;
+    let hostfile = scratch.join("hosts");
+    let output = scratch.join("map");
     let mut hosts = String::new();
     for _ in 0..args.processes {
         hosts.push_str(&format!("127.0.0.1:{}\n", free_port()?));
@@ -85,8 +96,8 @@ fn start_copies(args: &MapArgs) -> Result<(PathBuf, Vec<Child>)> {
     std::fs::write(&hostfile, hosts)
         .with_context(|| format!("cannot write hostfile {}", hostfile.display()))?;
     let me = std::env::current_exe().context("cannot find this executable to start copies")?;
-    let mut children = Vec::new();
-    for process in 1..args.processes {
+    let mut children: Vec<Child> = Vec::new();
+    for process in 0..args.processes {
         let mut command = Command::new(&me);
         command
             .args(["dataflow", "map", "--world"])
@@ -97,63 +108,105 @@ fn start_copies(args: &MapArgs) -> Result<(PathBuf, Vec<Child>)> {
         if let Some(policy) = &args.policy {
             command.arg("--policy").arg(policy);
         }
+        if args.json {
+            command.arg("--json");
+        }
         command
             .args(["--processes", &args.processes.to_string()])
             .args(["--workers", &args.workers.to_string()])
             .args(["--process", &process.to_string()])
             .arg("--hostfile")
             .arg(&hostfile)
+            .arg("--output")
+            .arg(&output)
             .args(["--budget", &args.budget.to_string()]);
-        children.push(
-            command
-                .spawn()
-                .with_context(|| format!("cannot start process {process}"))?,
-        );
+        let stderr = io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot share standard error with a copy")?;
+        command.stdout(Stdio::from(stderr));
+        match command.spawn() {
+            Ok(child) => children.push(child),
+            Err(error) => {
+                for mut child in children {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                return Err(error).with_context(|| format!("cannot start process {process}"));
+            }
+        }
     }
-    Ok((hostfile, children))
+    // A copy that fails leaves the others waiting for it forever (timely retries its
+    // connections), so the first failure stops them all.
+    let mut failed = None;
+    let mut running: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
+    while !running.is_empty() {
+        let mut still = Vec::new();
+        for (process, mut child) in running {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => {}
+                Ok(Some(status)) => {
+                    failed.get_or_insert(format!("dataflow process {process} failed ({status})"));
+                }
+                Ok(None) if failed.is_some() => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                Ok(None) => still.push((process, child)),
+                Err(error) => {
+                    failed.get_or_insert(format!("lost dataflow process {process}: {error}"));
+                    let _ = child.kill();
+                }
+            }
+        }
+        running = still;
+        if !running.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let map = std::fs::read(&output);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(failure) = failed {
+        bail!("{failure}");
+    }
+    let map = map.with_context(|| format!("process 0 wrote no map to {}", output.display()))?;
+    let mut out = io::stdout().lock();
+    out.write_all(&map)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn map(args: &MapArgs) -> Result<ExitCode> {
     if args.processes == 0 || args.workers == 0 {
         bail!("--processes and --workers must be at least 1");
     }
-    let (process, addresses, copies) = match (&args.hostfile, args.process) {
+    let (process, addresses) = match (&args.hostfile, args.process) {
         (Some(path), Some(process)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read hostfile {}", path.display()))?;
-            (
-                process,
-                parse_hostfile(&text, &path.display().to_string())?,
-                None,
-            )
+            (process, parse_hostfile(&text, &path.display().to_string())?)
         }
         (Some(_), None) => bail!("--hostfile needs --process"),
-        (None, _) if args.processes > 1 => {
-            let (hostfile, children) = start_copies(args)?;
-            let text = std::fs::read_to_string(&hostfile)?;
-            let addresses = parse_hostfile(&text, &hostfile.display().to_string())?;
-            (0, addresses, Some((hostfile, children)))
-        }
-        (None, _) => (0, Vec::new(), None),
+        (None, _) if args.processes > 1 => return launch(args),
+        (None, _) => (0, Vec::new()),
     };
     let world = load_world(&args.world)?;
     let policy = load_world_policy(&args.world, args.policy.as_deref())?;
-    let text = WorldText::read(&world, &policy);
     let seeds = match &args.seeds {
         Some(path) => {
             let source = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read seeds {}", path.display()))?;
-            parse_seeds(&world, &source, &path.display().to_string())?
+            Some(parse_seeds(&world, &source, &path.display().to_string())?)
         }
-        None => text.blocked_accounts(),
+        None => None,
     };
-    if seeds.is_empty() {
+    let sources = MapSources::read(&world, &policy, seeds);
+    if sources.input.seeds.is_empty() {
         bail!(
             "no seeds: the text guard blocks no bio or hashtag in {}; give --seeds FILE",
             args.world.display()
         );
     }
-    let input = map_input(&world, seeds);
     let cluster = ClusterConfig {
         workers: args.workers,
         processes: args.processes,
@@ -164,20 +217,11 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
         budget: args.budget,
         ..MapConfig::default()
     };
-    let map = dataflow_map(&input, &text, &config, &cluster)?;
-    if let Some((hostfile, children)) = copies {
-        for (index, child) in children.into_iter().enumerate() {
-            let status = child.wait_with_output()?.status;
-            if !status.success() {
-                bail!("dataflow process {} failed ({status})", index + 1);
-            }
-        }
-        let _ = std::fs::remove_file(hostfile);
-    }
+    let map = dataflow_map(&sources.input, &sources.text, &config, &cluster)?;
     let Some(map) = map else {
         return Ok(ExitCode::SUCCESS);
     };
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out: Vec<u8> = Vec::new();
     if args.json {
         serde_json::to_writer(&mut out, &map)?;
         writeln!(out)?;
@@ -206,6 +250,14 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
             size.unique_followers_of_sellers
         )?;
     }
-    out.flush()?;
+    match &args.output {
+        Some(path) => std::fs::write(path, &out)
+            .with_context(|| format!("cannot write the map to {}", path.display()))?,
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout.write_all(&out)?;
+            stdout.flush()?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,10 +8,11 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use guardrail_deploy::Guard;
+use guardrail_adapter::{Guard, NoLog};
 use guardrail_policy::{Surface, Verdict};
 use serde::Serialize;
 
@@ -61,24 +62,22 @@ struct Decided<'a> {
 
 /// Runs `guardrail decide`.
 pub fn run(args: DecideArgs) -> Result<ExitCode> {
-    let surface = Surface::ALL
-        .into_iter()
-        .find(|s| s.name() == args.surface)
-        .ok_or_else(|| anyhow::anyhow!("unknown surface {:?}", args.surface))?;
+    let surface: Surface = args.surface.parse()?;
     if args.candidates.is_empty() && args.texts.is_empty() && args.query.is_none() {
         bail!("nothing to decide: give --candidate, --text or --query");
     }
     let world = load_world(&args.world)?;
     let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    let guard = Guard::build(&world, policy, rules);
-    if let Err(error) = guard.map() {
+    let guard = Guard::build(&world, policy, rules, Arc::new(NoLog));
+    let view = guard.view();
+    if let Err(error) = view.snapshot().map() {
         eprintln!(
             "note: no network map ({error}); network signals are unknown and decisions that need them fail closed"
         );
     }
     let resolve = |name: &str, what: &str| {
-        guard.account_by_name(name).ok_or_else(|| {
+        view.snapshot().account_by_name(name).ok_or_else(|| {
             anyhow::anyhow!(
                 "--{what} {name:?}: no such account id or handle in {}",
                 args.world.display()
@@ -93,17 +92,17 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     let mut decided: Vec<(String, Verdict)> = Vec::new();
     for name in &args.candidates {
         let account = resolve(name, "candidate")?;
-        decided.push((name.clone(), guard.decide_account(surface, viewer, account)));
+        decided.push((name.clone(), view.decide_account(surface, viewer, account)));
     }
     let query = args.query.as_deref().unwrap_or("");
     for text in &args.texts {
         decided.push((
             format!("text {text:?}"),
-            guard.decide_text(surface, query, text),
+            view.decide_text(surface, query, text),
         ));
     }
     if args.candidates.is_empty() && args.texts.is_empty() {
-        decided.push((format!("query {query:?}"), guard.decide_query(query)));
+        decided.push((format!("query {query:?}"), view.decide_query(query)));
     }
     let mut out = BufWriter::new(io::stdout().lock());
     for (candidate, verdict) in &decided {
@@ -136,14 +135,11 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
             }
         )?;
         for condition in &verdict.conditions {
-            let evidence: Vec<String> = condition
-                .evidence
-                .iter()
-                .map(|p| format!("{}: {}", p.source, p.detail))
-                .collect();
+            let evidence: Vec<String> =
+                condition.evidence.iter().map(ToString::to_string).collect();
             writeln!(
                 out,
-                "  {} = {:?}  [{}]",
+                "  {} = {}  [{}]",
                 condition.condition,
                 condition.value,
                 evidence.join("; ")

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use guardrail_deploy::evaluation::evaluate_world;
-use guardrail_deploy::{WorldText, map_input, parse_seeds};
+use guardrail_adapter::{MapSources, parse_seeds};
+use guardrail_audit::map_evaluation::evaluate_world;
 use guardrail_graph::Graph;
 use guardrail_graph::graph::{parse_edge_list, parse_seed_list};
 use guardrail_graph::leiden::{LeidenConfig, Quality, leiden};
@@ -277,24 +277,23 @@ fn map(args: &MapArgs) -> Result<ExitCode> {
         (Some(dir), _) => {
             let world = load_world(dir)?;
             let policy = load_world_policy(dir, args.policy.as_deref())?;
-            let text = WorldText::read(&world, &policy);
             let seeds = match &args.seeds {
                 Some(path) => {
                     let source = std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read seeds {}", path.display()))?;
-                    parse_seeds(&world, &source, &path.display().to_string())?
+                    Some(parse_seeds(&world, &source, &path.display().to_string())?)
                 }
-                None => text.blocked_accounts(),
+                None => None,
             };
-            if seeds.is_empty() {
+            let sources = MapSources::read(&world, &policy, seeds);
+            if sources.input.seeds.is_empty() {
                 anyhow::bail!(
                     "no seeds: the text guard blocks no bio or hashtag in {}; give --seeds FILE",
                     dir.display()
                 );
             }
             handles = world.accounts.iter().map(|a| a.handle.clone()).collect();
-            let input = map_input(&world, seeds);
-            build_map(&input, &text, &config)?
+            sources.map(&config)?
         }
         (None, Some(seed)) => {
             let synthetic = world(&WorldConfig::default(), seed)?;
@@ -361,7 +360,7 @@ fn evaluate(args: &EvaluateArgs) -> Result<ExitCode> {
     let world = load_world(&args.world)?;
     let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     // Ground truth is loaded apart and only handed to the scoring code.
-    let truth = guardrail_sim::fs::load_truth(&args.world)
+    let truth = guardrail_sim::load_truth(&args.world)
         .with_context(|| format!("cannot load ground truth {}/truth", args.world.display()))?;
     let evaluation = evaluate_world(&world, &truth, &policy, &MapConfig::default())?;
     let mut out = BufWriter::new(io::stdout().lock());

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use guardrail_policy::RuleSet;
-use guardrail_sim::{World, fs};
 use guardrail_text::Policy;
+use guardrail_world::World;
 
 /// Loads the public tables of a world folder (never `truth/`).
 pub fn load_world(dir: &Path) -> Result<World> {
-    fs::load_world(dir).with_context(|| format!("cannot load world {}", dir.display()))
+    guardrail_world::load_world(dir).with_context(|| format!("cannot load world {}", dir.display()))
 }
 
 /// The policy given with `--policy`, else the world's own `policy.toml`, else Guardrail's
@@ -19,12 +19,12 @@ pub fn load_world_policy(dir: &Path, explicit: Option<&Path>) -> Result<Policy> 
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => {
-            let own = dir.join(guardrail_deploy::POLICY_FILE);
+            let own = dir.join(guardrail_adapter::POLICY_FILE);
             if !own.is_file() {
                 eprintln!(
                     "note: {} has no {}; using the default text policy",
                     dir.display(),
-                    guardrail_deploy::POLICY_FILE
+                    guardrail_adapter::POLICY_FILE
                 );
                 return Ok(Policy::default_policy());
             }

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use guardrail_hashindex::formats::{ExportFormat, ImportOptions, ListFormat, export, import_list};
+use guardrail_hashindex::formats::{
+    ExportFormat, HashLine, ImportOptions, ListFormat, export, import_list, read_hash_lines,
+};
 use guardrail_hashindex::{
     Bank, BankConfig, BankKind, Entry, Query, Strategy, encode_bank, match_upload, open_bank,
 };
-use guardrail_pdq::{DecodeOptions, Dihedral, PdqHash, PdqHasher};
+use guardrail_pdq::{DecodeOptions, Dihedral, PdqHasher};
 use serde_json::json;
 
 /// Arguments of `guardrail media`.
@@ -277,7 +279,13 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
                         writeln!(out, "{hash} {} {shown} {}", output.quality, dihedral.name())?;
                     }
                 } else {
-                    writeln!(out, "{} {} {shown}", output.hashes[0], output.quality)?;
+                    // The line `media match --hashes` reads back (`formats::read_hash_lines`).
+                    let line = HashLine {
+                        hash: output.hashes[0],
+                        quality: output.quality,
+                        label: shown.to_string(),
+                    };
+                    writeln!(out, "{line}")?;
                 }
             }
             Err(error) => {
@@ -306,41 +314,19 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
 fn queries_from_file(path: &Path) -> Result<Vec<(String, Query)>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut queries = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut fields = line.split_whitespace();
-        let hex = fields.next().unwrap_or_default();
-        let hash: PdqHash = hex.parse().with_context(|| {
-            format!(
-                "{}:{}: {hex:?} is not a PDQ hash",
-                path.display(),
-                number + 1
+    let lines = read_hash_lines(text.as_bytes(), &path.display().to_string())?;
+    Ok(lines
+        .into_iter()
+        .map(|line| {
+            (
+                line.label,
+                Query {
+                    hashes: vec![line.hash],
+                    quality: line.quality,
+                },
             )
-        })?;
-        let quality = match fields.next() {
-            Some(text) => text.parse().with_context(|| {
-                format!(
-                    "{}:{}: quality {text:?} is not a number",
-                    path.display(),
-                    number + 1
-                )
-            })?,
-            None => 100,
-        };
-        let label = fields.collect::<Vec<_>>().join(" ");
-        queries.push((
-            label,
-            Query {
-                hashes: vec![hash],
-                quality,
-            },
-        ));
-    }
-    Ok(queries)
+        })
+        .collect())
 }
 
 fn run_match(args: MatchArgs) -> Result<ExitCode> {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use guardrail_text::{
-    Decision, NormalizeOptions, Policy, Surface, TextVerdict, check_bytes, filter_suggestions,
-    normalize,
+    Policy, TextDecision, TextPlace, TextVerdict, check_bytes, filter_suggestions, normalize,
+    normalize_options,
 };
 use serde::Serialize;
 
@@ -52,14 +52,14 @@ impl PolicySource {
     }
 }
 
-/// Surfaces by the names the text guard gives them (one list, kept in `guardrail-text`).
-fn surface_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(Surface::ALL.map(Surface::name))
+/// Places of text by their names (one list, kept in `guardrail-types`).
+fn place_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(TextPlace::ALL.map(TextPlace::name))
 }
 
-fn parse_surface(name: &str) -> Surface {
-    // Clap has already checked the name against `surface_values`.
-    name.parse().unwrap_or(Surface::Search)
+fn parse_place(name: &str) -> TextPlace {
+    // Clap has already checked the name against `place_values`.
+    name.parse().unwrap_or(TextPlace::Search)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -72,8 +72,9 @@ enum FailOn {
 struct CheckArgs {
     #[command(flatten)]
     policy: PolicySource,
-    /// The surface the text is for; surfaces treat tiers differently.
-    #[arg(long, default_value = "search", value_parser = surface_values())]
+    /// Where the text sits (search, hashtag, autocomplete, bio, caption, comment,
+    /// username); places treat tiers differently. `--place` is the same flag.
+    #[arg(long, alias = "place", default_value = "search", value_parser = place_values())]
     surface: String,
     /// One JSON object per line instead of text.
     #[arg(long)]
@@ -89,8 +90,8 @@ struct CheckArgs {
 struct ExplainArgs {
     /// The text to explain.
     text: String,
-    /// The surface (hashtag and username split CamelCase everywhere).
-    #[arg(long, default_value = "search", value_parser = surface_values())]
+    /// Where the text sits (hashtag and username split CamelCase everywhere).
+    #[arg(long, alias = "place", default_value = "search", value_parser = place_values())]
     surface: String,
 }
 
@@ -125,23 +126,25 @@ pub fn run(args: TextArgs) -> Result<ExitCode> {
 #[derive(Serialize)]
 struct VerdictLine<'a> {
     input: String,
-    verdict: Decision,
+    verdict: TextDecision,
+    /// The place's name under the CLI's original field name.
+    surface: TextPlace,
     #[serde(flatten)]
     detail: &'a TextVerdict,
 }
 
 fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let policy = args.policy.load()?;
-    let surface = parse_surface(&args.surface);
+    let place = parse_place(&args.surface);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let threshold = args.fail_on.map(|f| match f {
-        FailOn::Restrict => Decision::Restrict,
-        FailOn::Block => Decision::Block,
+        FailOn::Restrict => TextDecision::Restrict,
+        FailOn::Block => TextDecision::Block,
     });
     let mut failed = false;
     let mut emit = |input: &[u8], out: &mut BufWriter<io::StdoutLock>| -> Result<()> {
-        let verdict = check_bytes(&policy, surface, input);
+        let verdict = check_bytes(&policy, place, input);
         if threshold.is_some_and(|t| verdict.decision >= t) {
             failed = true;
         }
@@ -149,6 +152,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
             let line = VerdictLine {
                 input: String::from_utf8_lossy(input).into_owned(),
                 verdict: verdict.decision,
+                surface: verdict.place,
                 detail: &verdict,
             };
             serde_json::to_writer(&mut *out, &line)?;
@@ -200,7 +204,7 @@ fn write_plain(out: &mut impl Write, input: &[u8], verdict: &TextVerdict) -> Res
         shown.into_owned()
     };
     write!(out, "{}\t{}", verdict.decision, shown.escape_debug())?;
-    if verdict.decision != Decision::Allow {
+    if verdict.decision != TextDecision::Allow {
         write!(out, "\tdecided_by={}", verdict.decided_by)?;
     }
     if verdict.risk_score > 0.0 {
@@ -228,12 +232,8 @@ fn write_plain(out: &mut impl Write, input: &[u8], verdict: &TextVerdict) -> Res
 }
 
 fn run_explain(args: ExplainArgs) -> Result<ExitCode> {
-    let surface = parse_surface(&args.surface);
-    let options = NormalizeOptions {
-        split_camel_case_everywhere: matches!(surface, Surface::Hashtag | Surface::Username),
-        ..NormalizeOptions::default()
-    };
-    let normalized = normalize(args.text.as_bytes(), &options);
+    let place = parse_place(&args.surface);
+    let normalized = normalize(args.text.as_bytes(), &normalize_options(place));
     println!("input:     {}", args.text.escape_debug());
     println!("folded:    {}", normalized.folded().escape_debug());
     println!("term view: {}", normalized.term_text().escape_debug());

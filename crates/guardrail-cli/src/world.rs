@@ -1,7 +1,7 @@
 //! `guardrail world`: generate a synthetic world folder.
 //!
 //! Wiring only: reads the config file, calls the pure generator with a progress bar, and
-//! writes the folder through `guardrail_sim::fs`. It never prints ground truth; that goes
+//! writes the folder through `guardrail_sim::write_world`. It never prints ground truth; that goes
 //! to `truth/` inside the folder.
 
 use std::path::PathBuf;
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use guardrail_sim::format::Format;
-use guardrail_sim::{Progress, WorldConfig, fs, generate_with_progress};
+use guardrail_sim::{Progress, WorldConfig, generate_with_progress, write_world};
+use guardrail_world::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `guardrail world`.
@@ -100,17 +100,17 @@ fn generate(args: GenerateArgs) -> Result<ExitCode> {
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::JsonLines,
     };
-    fs::write_world(&args.out, &world, &truth, format, &mut |table| {
+    write_world(&args.out, &world, &truth, format, &mut |table| {
         bar.set_message(format!("writing {table}"));
         bar.inc(1);
     })
     .with_context(|| format!("cannot write world to {}", args.out.display()))?;
     // The platform's text policy: what it would deploy (its own exact ban list read
     // through Guardrail's normaliser). Public, next to the public tables.
-    let policy_path = args.out.join(guardrail_deploy::POLICY_FILE);
+    let policy_path = args.out.join(guardrail_adapter::POLICY_FILE);
     std::fs::write(
         &policy_path,
-        guardrail_deploy::platform_policy_toml(&guardrail_sim::vocabulary::BANNED_BASES),
+        guardrail_adapter::platform_policy_toml(&guardrail_sim::vocabulary::BANNED_BASES),
     )
     .with_context(|| format!("cannot write {}", policy_path.display()))?;
     bar.finish_and_clear();

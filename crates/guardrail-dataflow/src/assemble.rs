@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use guardrail_graph::NodeId;
 use guardrail_graph::map::{
-    CONFIDENT_SCORE, ESTIMATE_SCORE, Evidence, NetworkMap, Role, SeedCommunity, SizeEstimate,
-    Suspect, seed_concentration, size_estimate_method,
+    CONFIDENT_SCORE, ESTIMATE_SCORE, Evidence, NetworkMap, SeedCommunity, SizeEstimate, Suspect,
+    seed_concentration, size_estimate_method,
 };
+use guardrail_types::NetworkRole;
 use serde::Serialize;
 
 use crate::error::DataflowError;
@@ -31,7 +32,7 @@ pub struct AccountScore {
     /// Tied to the network by its own evidence.
     pub tied: bool,
     /// Assigned role.
-    pub role: Role,
+    pub role: NetworkRole,
     /// Community label (Leiden start, maintained by label propagation).
     pub label: u64,
 }
@@ -162,21 +163,21 @@ pub fn assemble(
             .total_cmp(&a.enrichment)
             .then(a.community.cmp(&b.community))
     });
-    let counted: Vec<Role> = scored
+    let counted: Vec<NetworkRole> = scored
         .iter()
         .filter(|(_, record)| score(record) >= ESTIMATE_SCORE)
         .map(|(_, record)| role_of_code(record.role))
         .collect();
-    let count = |role: Role| counted.iter().filter(|&&r| r == role).count();
+    let count = |role: NetworkRole| counted.iter().filter(|&&r| r == role).count();
     Ok(NetworkMap {
         seeds: seeds.iter().map(|&seed| name(seed)).collect(),
         suspects,
         seed_communities,
         size: SizeEstimate {
             accounts: counted.len(),
-            sellers: count(Role::Seller),
-            aggregators: count(Role::Aggregator),
-            buyers: count(Role::Buyer),
+            sellers: count(NetworkRole::Seller),
+            aggregators: count(NetworkRole::Aggregator),
+            buyers: count(NetworkRole::Buyer),
             unique_followers_of_sellers: unique_followers as usize,
             method: size_estimate_method(),
         },

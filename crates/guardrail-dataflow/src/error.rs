@@ -63,6 +63,9 @@ pub enum DataflowError {
         /// The round that was not answered.
         round: u64,
     },
+    /// The single-node engine failed where it was run for comparison (`compare`).
+    #[error("single-node engine: {0}")]
+    Engine(String),
     /// The starting communities could not be computed.
     #[error("communities: {0}")]
     Communities(#[from] LeidenError),

@@ -25,10 +25,11 @@ use differential_dataflow::operators::iterate::Iterate;
 use guardrail_graph::NodeId;
 use guardrail_graph::features::{AccountFeatures, TextSignal};
 use guardrail_graph::map::{
-    CONFIDENT_SCORE, ESTIMATE_SCORE, Role, RoleLinks, add_suspect_links, advertises, first_pass,
+    CONFIDENT_SCORE, ESTIMATE_SCORE, RoleLinks, add_suspect_links, advertises, first_pass,
     halve_untied, proximity_percentile, role_of, seed_concentration, sought_by_network,
     tied_by_own_evidence,
 };
+use guardrail_types::NetworkRole;
 use serde::{Deserialize, Serialize};
 use timely::dataflow::Scope;
 
@@ -531,7 +532,8 @@ pub fn build<'s>(
     let estimate_sellers = scores
         .clone()
         .filter(|(_, record)| {
-            float(record.score_bits) >= ESTIMATE_SCORE && record.role == role_code(Role::Seller)
+            float(record.score_bits) >= ESTIMATE_SCORE
+                && record.role == role_code(NetworkRole::Seller)
         })
         .map(|(node, _)| node);
     let unique_followers = follows

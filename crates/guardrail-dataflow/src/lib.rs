@@ -22,6 +22,7 @@
 
 pub mod assemble;
 pub mod cluster;
+pub mod compare;
 pub mod error;
 pub mod flow;
 pub mod labels;
@@ -31,6 +32,7 @@ pub mod session;
 
 pub use assemble::AccountScore;
 pub use cluster::{ClusterConfig, parse_hostfile};
+pub use compare::{Comparison, compare_with_engine};
 pub use error::DataflowError;
 pub use session::{DataflowConfig, MapSession, ScoreChange, Update};
 

@@ -9,9 +9,9 @@
 use guardrail_graph::EdgeKind;
 use guardrail_graph::NodeId;
 use guardrail_graph::features::{
-    AccountAttributes, AccountFeatures, TextLevel, TextSignal, minor_featuring_share,
+    AccountAttributes, AccountFeatures, TextSignal, minor_featuring_share,
 };
-use guardrail_graph::map::Role;
+use guardrail_types::{NetworkRole, TextDecision};
 use serde::{Deserialize, Serialize};
 
 /// What the platform knows about one account (the engine's `AccountAttributes`).
@@ -55,19 +55,19 @@ impl From<Attributes> for AccountAttributes {
     }
 }
 
-fn level_code(level: TextLevel) -> u8 {
+fn level_code(level: TextDecision) -> u8 {
     match level {
-        TextLevel::None => 0,
-        TextLevel::Restrict => 1,
-        TextLevel::Block => 2,
+        TextDecision::Allow => 0,
+        TextDecision::Restrict => 1,
+        TextDecision::Block => 2,
     }
 }
 
-fn level_of(code: u8) -> TextLevel {
+fn level_of(code: u8) -> TextDecision {
     match code {
-        0 => TextLevel::None,
-        1 => TextLevel::Restrict,
-        _ => TextLevel::Block,
+        0 => TextDecision::Allow,
+        1 => TextDecision::Restrict,
+        _ => TextDecision::Block,
     }
 }
 
@@ -176,22 +176,22 @@ impl AccountRow {
 }
 
 /// A role as one byte, ordered like the engine's enum.
-pub fn role_code(role: Role) -> u8 {
+pub fn role_code(role: NetworkRole) -> u8 {
     match role {
-        Role::Seller => 0,
-        Role::Aggregator => 1,
-        Role::Buyer => 2,
-        Role::Bystander => 3,
+        NetworkRole::Seller => 0,
+        NetworkRole::Aggregator => 1,
+        NetworkRole::Buyer => 2,
+        NetworkRole::Bystander => 3,
     }
 }
 
 /// The role with this code.
-pub fn role_of_code(code: u8) -> Role {
+pub fn role_of_code(code: u8) -> NetworkRole {
     match code {
-        0 => Role::Seller,
-        1 => Role::Aggregator,
-        2 => Role::Buyer,
-        _ => Role::Bystander,
+        0 => NetworkRole::Seller,
+        1 => NetworkRole::Aggregator,
+        2 => NetworkRole::Buyer,
+        _ => NetworkRole::Bystander,
     }
 }
 

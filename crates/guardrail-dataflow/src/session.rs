@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex};
 
 use guardrail_graph::features::{AccountAttributes, MapInput, TextSignal, TextSignals};
 use guardrail_graph::leiden::leiden;
-use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, NetworkMap, Role};
+use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, NetworkMap};
 use guardrail_graph::{EdgeKind, NodeId};
+use guardrail_types::NetworkRole;
 use timely::communication::WorkerGuards;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
@@ -540,6 +541,6 @@ pub fn member(score: f64) -> bool {
 }
 
 /// The role of a record's code.
-pub fn role(code: u8) -> Role {
+pub fn role(code: u8) -> NetworkRole {
     role_of_code(code)
 }

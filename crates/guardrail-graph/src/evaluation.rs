@@ -7,9 +7,11 @@
 
 use serde::Serialize;
 
-use crate::features::{MapInput, TextLevel, TextSignals};
+use guardrail_types::{NetworkRole, TextDecision};
+
+use crate::features::{MapInput, TextSignals};
 use crate::graph::{EdgeKind, NodeId};
-use crate::map::{MapConfig, MapError, Role, SizeEstimate, build_map};
+use crate::map::{MapConfig, MapError, SizeEstimate, build_map};
 use crate::synthetic::{GroundTruth, SyntheticWorld, TrueRole};
 
 /// Precision and recall of one ranked list at the budget.
@@ -114,9 +116,9 @@ pub fn evaluate_input(
         let truth_role = truth.roles.get(suspect.node as usize).copied();
         let matches = match (suspect.role, truth_role) {
             (_, None | Some(TrueRole::Outside)) => continue,
-            (Role::Seller, Some(TrueRole::Seller))
-            | (Role::Buyer, Some(TrueRole::Buyer))
-            | (Role::Aggregator, Some(TrueRole::Aggregator)) => true,
+            (NetworkRole::Seller, Some(TrueRole::Seller))
+            | (NetworkRole::Buyer, Some(TrueRole::Buyer))
+            | (NetworkRole::Aggregator, Some(TrueRole::Aggregator)) => true,
             _ => false,
         };
         listed_members += 1;
@@ -125,9 +127,9 @@ pub fn evaluate_input(
     let graph = &input.graph;
     let node_count = graph.node_count() as NodeId;
 
-    let mut text_ranking: Vec<(TextLevel, NodeId)> = (0..node_count)
+    let mut text_ranking: Vec<(TextDecision, NodeId)> = (0..node_count)
         .map(|node| (text.signals(node).strongest(), node))
-        .filter(|(level, _)| *level > TextLevel::None)
+        .filter(|(level, _)| *level > TextDecision::Allow)
         .collect();
     text_ranking.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let text_ranking: Vec<NodeId> = text_ranking.into_iter().map(|(_, node)| node).collect();

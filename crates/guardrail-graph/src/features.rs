@@ -10,6 +10,7 @@
 //!
 //! Never reads ground truth: nothing here knows which accounts are in a network.
 
+use guardrail_types::TextDecision;
 use serde::Serialize;
 
 use crate::graph::{EdgeKind, Graph, NodeId};
@@ -29,44 +30,31 @@ pub struct AccountAttributes {
     pub blocks_from_minors: u32,
 }
 
-/// How strongly the text guard objects to an account's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextLevel {
-    /// Nothing matched.
-    #[default]
-    None,
-    /// A restricted term matched (not shown in discovery, not proof on its own).
-    Restrict,
-    /// A blocked term matched: confirmed by policy, usable as a seed.
-    Block,
-}
-
 /// The text guard's verdicts on an account's bio and posts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct TextSignal {
     /// The strictest verdict on the bio.
-    pub bio: TextLevel,
+    pub bio: TextDecision,
     /// The strictest verdict over the account's posts and hashtags.
-    pub posts: TextLevel,
+    pub posts: TextDecision,
     /// The strictest verdict over the account's search queries. Not part of
     /// [`TextSignal::strongest`]: searching for a term is not writing it (advocates and
     /// researchers search too), so it is a weaker signal of its own.
-    pub searches: TextLevel,
+    pub searches: TextDecision,
     /// The rules that matched (for evidence).
     pub rules: Vec<String>,
 }
 
 impl TextSignal {
     /// The strictest of the bio and posts verdicts.
-    pub fn strongest(&self) -> TextLevel {
+    pub fn strongest(&self) -> TextDecision {
         self.bio.max(self.posts)
     }
 
     /// Whether the text guard blocks the bio or the hashtags: confirmation by policy,
     /// enough to seed the map without a reviewer.
     pub fn confirms_seed(&self) -> bool {
-        self.bio == TextLevel::Block || self.posts == TextLevel::Block
+        self.bio == TextDecision::Block || self.posts == TextDecision::Block
     }
 }
 
@@ -261,7 +249,7 @@ mod tests {
         };
         let text = TextTable {
             entries: vec![TextSignal {
-                posts: TextLevel::Restrict,
+                posts: TextDecision::Restrict,
                 ..TextSignal::default()
             }],
         };
@@ -274,7 +262,7 @@ mod tests {
         assert_eq!(features.reports_and_blocks_from_minors, 3);
         assert_eq!(features.seeds_reached, vec![4]);
         assert_eq!(features.seeds_reaching, vec![4]);
-        assert_eq!(features.text.strongest(), TextLevel::Restrict);
+        assert_eq!(features.text.strongest(), TextDecision::Restrict);
         assert!(features.follows_minors_with_adult_content());
         assert_eq!(text.signals(9), TextSignal::default());
     }

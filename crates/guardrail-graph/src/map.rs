@@ -23,7 +23,9 @@ use std::collections::VecDeque;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::features::{AccountFeatures, MapInput, TextLevel, TextSignals, account_features};
+use guardrail_types::{NetworkRole, TextDecision};
+
+use crate::features::{AccountFeatures, MapInput, TextSignals, account_features};
 use crate::graph::{EdgeKind, NodeId};
 use crate::leiden::{LeidenConfig, LeidenError, leiden};
 use crate::ppr::{Direction, PprConfig, PprError, ppr_push};
@@ -72,20 +74,6 @@ pub enum MapError {
     Communities(#[from] LeidenError),
 }
 
-/// The role the map assigns to a suspect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Followed and messaged by other suspects, or sells in its bio.
-    Seller,
-    /// Follows many suspected sellers and is followed by suspects.
-    Aggregator,
-    /// Follows sellers or aggregators and shows consumer signals.
-    Buyer,
-    /// Near the network without risk signals of its own.
-    Bystander,
-}
-
 /// Why an account was ranked where it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
@@ -105,7 +93,7 @@ pub struct Suspect {
     /// External account id.
     pub account: String,
     /// Assigned role.
-    pub role: Role,
+    pub role: NetworkRole,
     /// Total score (the sum of the evidence shares).
     pub score: f64,
     /// Leiden community.
@@ -333,7 +321,7 @@ pub fn build_map(
         advertisers: &advertisers,
         advertiser_count: advertisers.iter().filter(|&&a| a).count(),
     };
-    let roles: Vec<Option<Role>> = (0..node_count)
+    let roles: Vec<Option<NetworkRole>> = (0..node_count)
         .map(|node| {
             (scored[node].0 > 0.0)
                 .then(|| role_context.assign(&features[node], node, scored[node].0))
@@ -355,7 +343,7 @@ pub fn build_map(
             Suspect {
                 node: node as NodeId,
                 account: external(node as NodeId),
-                role: roles[node].unwrap_or(Role::Bystander),
+                role: roles[node].unwrap_or(NetworkRole::Bystander),
                 score: scored[node].0,
                 community: partition.membership[node],
                 tied: tied[node],
@@ -426,8 +414,8 @@ pub fn first_pass(
         signals.push(("confirmed seed".to_string(), 5.0));
     }
     let text_share = match features.text.strongest() {
-        TextLevel::Block if !seed => 3.0,
-        TextLevel::Restrict => 1.5,
+        TextDecision::Block if !seed => 3.0,
+        TextDecision::Restrict => 1.5,
         _ => 0.0,
     };
     if text_share > 0.0 {
@@ -475,7 +463,7 @@ pub fn first_pass(
             0.5,
         ));
     }
-    if features.text.searches == TextLevel::Block {
+    if features.text.searches == TextDecision::Block {
         signals.push((
             "searched for blocked terms".to_string(),
             SEARCH_SIGNAL_WEIGHT,
@@ -515,7 +503,7 @@ pub fn first_pass(
 
 /// Sellers advertise: a restricted bio (a menu of codes) or blocked hashtags.
 pub fn advertises(features: &AccountFeatures) -> bool {
-    features.text.bio >= TextLevel::Restrict || features.text.posts == TextLevel::Block
+    features.text.bio >= TextDecision::Restrict || features.text.posts == TextDecision::Block
 }
 
 /// What role assignment reads besides the account's own features.
@@ -531,7 +519,7 @@ const AGGREGATOR_SELLER_SHARE: f64 = 0.1;
 
 impl RoleContext<'_> {
     /// The role of an account ([`role_of`] over its links in the graph).
-    fn assign(&self, features: &AccountFeatures, node: usize, score: f64) -> Role {
+    fn assign(&self, features: &AccountFeatures, node: usize, score: f64) -> NetworkRole {
         let graph = &self.input.graph;
         let follows = |edge: &crate::graph::Edge| edge.kind == EdgeKind::Follow;
         let links = RoleLinks {
@@ -572,22 +560,27 @@ pub struct RoleLinks {
 /// - aggregator: follows a large share of all advertising sellers (it curates them)
 ///   and is followed by sellers (they point buyers to it);
 /// - buyer: the rest.
-pub fn role_of(advertises: bool, score: f64, links: &RoleLinks, advertiser_count: usize) -> Role {
+pub fn role_of(
+    advertises: bool,
+    score: f64,
+    links: &RoleLinks,
+    advertiser_count: usize,
+) -> NetworkRole {
     if score < CONFIDENT_SCORE {
-        return Role::Bystander;
+        return NetworkRole::Bystander;
     }
     if advertises {
-        return Role::Seller;
+        return NetworkRole::Seller;
     }
     if links.followed_by_sellers >= 3
         && links.follows_sellers >= 10
         && links.follows_sellers as f64 >= AGGREGATOR_SELLER_SHARE * advertiser_count as f64
     {
-        Role::Aggregator
+        NetworkRole::Aggregator
     } else if links.followed_by_sellers >= 3 && links.followed_by_suspects >= 5 {
-        Role::Seller
+        NetworkRole::Seller
     } else {
-        Role::Buyer
+        NetworkRole::Buyer
     }
 }
 
@@ -619,7 +612,7 @@ pub fn seed_concentration(
 /// match, or reaching out to a seed (being followed by one is not the account's choice).
 /// Only tied accounts are confident enough to lend weight in the second pass.
 pub fn tied_by_own_evidence(features: &AccountFeatures, seed: bool) -> bool {
-    seed || features.text.strongest() > TextLevel::None || !features.seeds_reached.is_empty()
+    seed || features.text.strongest() > TextDecision::Allow || !features.seeds_reached.is_empty()
 }
 
 /// The second pass for an account with a positive first-pass score: links to
@@ -682,8 +675,12 @@ pub fn degree_normalised(score: f64, degree: f64) -> f64 {
     score / degree.max(1.0)
 }
 
-fn estimate_size(input: &MapInput, roles: &[Option<Role>], suspects: &[bool]) -> SizeEstimate {
-    let count = |role: Role| {
+fn estimate_size(
+    input: &MapInput,
+    roles: &[Option<NetworkRole>],
+    suspects: &[bool],
+) -> SizeEstimate {
+    let count = |role: NetworkRole| {
         roles
             .iter()
             .zip(suspects)
@@ -692,7 +689,7 @@ fn estimate_size(input: &MapInput, roles: &[Option<Role>], suspects: &[bool]) ->
     };
     let mut follower_flags = vec![false; input.graph.node_count()];
     for (node, role) in roles.iter().enumerate() {
-        if suspects[node] && *role == Some(Role::Seller) {
+        if suspects[node] && *role == Some(NetworkRole::Seller) {
             for edge in input.graph.in_edges(node as NodeId) {
                 if edge.kind == EdgeKind::Follow {
                     follower_flags[edge.node as usize] = true;
@@ -702,9 +699,9 @@ fn estimate_size(input: &MapInput, roles: &[Option<Role>], suspects: &[bool]) ->
     }
     SizeEstimate {
         accounts: suspects.iter().filter(|&&s| s).count(),
-        sellers: count(Role::Seller),
-        aggregators: count(Role::Aggregator),
-        buyers: count(Role::Buyer),
+        sellers: count(NetworkRole::Seller),
+        aggregators: count(NetworkRole::Aggregator),
+        buyers: count(NetworkRole::Buyer),
         unique_followers_of_sellers: follower_flags.iter().filter(|&&f| f).count(),
         method: size_estimate_method(),
     }

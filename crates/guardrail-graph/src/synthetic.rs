@@ -27,7 +27,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
-use crate::features::{AccountAttributes, MapInput, TextLevel, TextSignal, TextTable};
+use guardrail_types::TextDecision;
+
+use crate::features::{AccountAttributes, MapInput, TextSignal, TextTable};
 use crate::graph::{EdgeKind, GraphBuilder, NodeId};
 
 /// Parameters of an LFR-style graph.
@@ -439,11 +441,11 @@ pub fn world(config: &WorldConfig, seed: u64) -> Result<SyntheticWorld, Syntheti
         let hidden = camouflage(&mut rng);
         truth.camouflaged[node] = hidden;
         if !hidden && rng.gen_bool(0.8) {
-            text[node].bio = TextLevel::Block;
+            text[node].bio = TextDecision::Block;
             text[node].rules.push("placeholder-sale-term".to_string());
         }
         if !hidden && rng.gen_bool(0.4) {
-            text[node].posts = TextLevel::Restrict;
+            text[node].posts = TextDecision::Restrict;
             text[node].rules.push("placeholder-code-emoji".to_string());
         }
         for other in sellers.clone() {
@@ -468,7 +470,7 @@ pub fn world(config: &WorldConfig, seed: u64) -> Result<SyntheticWorld, Syntheti
         let hidden = camouflage(&mut rng);
         truth.camouflaged[node] = hidden;
         if !hidden && rng.gen_bool(0.5) {
-            text[node].posts = TextLevel::Restrict;
+            text[node].posts = TextDecision::Restrict;
             text[node].rules.push("placeholder-menu-term".to_string());
         }
         for seller in sellers.clone() {
@@ -493,7 +495,7 @@ pub fn world(config: &WorldConfig, seed: u64) -> Result<SyntheticWorld, Syntheti
         let hidden = camouflage(&mut rng);
         truth.camouflaged[node] = hidden;
         if !hidden && rng.gen_bool(0.15) {
-            text[node].posts = TextLevel::Restrict;
+            text[node].posts = TextDecision::Restrict;
             text[node]
                 .rules
                 .push("placeholder-request-term".to_string());

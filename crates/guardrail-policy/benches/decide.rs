@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 
 const CANDIDATES_PER_REQUEST: usize = 500;
 
-fn random_account(rng: &mut ChaCha8Rng, id: u64) -> AccountSignals {
+fn random_account(rng: &mut ChaCha8Rng, id: u32) -> AccountSignals {
     let mut account = AccountSignals::clean_adult(AccountId(id));
     match rng.gen_range(0..100) {
         0..=14 => account.age = Some(AgeBand::Minor),

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::decide::{Candidate, Context, Engine};
-use crate::rules::{Action, Surface};
+use guardrail_types::Surface;
+
+use crate::rules::Action;
 use crate::signals::{AccountSignals, Relationship};
 
 /// A request as recorded in the decision log: owned, replayable.

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use guardrail_types::Timestamp;
 use serde::Serialize;
 
 /// The budget.
@@ -27,7 +28,7 @@ pub struct Alert {
     /// The rule that was stopped.
     pub rule: String,
     /// When (logical seconds).
-    pub at: u64,
+    pub at: Timestamp,
     /// Actions it had taken in that hour.
     pub actions_this_hour: u32,
 }
@@ -63,7 +64,7 @@ impl ActionLimiter {
     }
 
     /// Asks to take one automated action for `rule` at logical time `at` (seconds).
-    pub fn try_act(&mut self, rule: &str, at: u64) -> Result<(), CapTripped> {
+    pub fn try_act(&mut self, rule: &str, at: Timestamp) -> Result<(), CapTripped> {
         let refused = || CapTripped {
             rule: rule.to_string(),
             cap: self.caps.per_rule_per_hour,
@@ -71,7 +72,7 @@ impl ActionLimiter {
         if self.stopped.contains(rule) {
             return Err(refused());
         }
-        let hour = at / 3_600;
+        let hour = at.seconds() / 3_600;
         let count = self.counts.entry((rule.to_string(), hour)).or_insert(0);
         if *count >= self.caps.per_rule_per_hour {
             let actions_this_hour = *count;
@@ -113,17 +114,20 @@ mod tests {
             per_rule_per_hour: 3,
         });
         for second in 0..3 {
-            assert!(limiter.try_act("r", second).is_ok());
+            assert!(limiter.try_act("r", Timestamp(second)).is_ok());
         }
-        assert!(limiter.try_act("other", 4).is_ok(), "caps are per rule");
+        assert!(
+            limiter.try_act("other", Timestamp(4)).is_ok(),
+            "caps are per rule"
+        );
         let refused = limiter
-            .try_act("r", 5)
+            .try_act("r", Timestamp(5))
             .expect_err("fourth action in the hour");
         assert_eq!(refused.cap, 3);
         assert_eq!(limiter.alerts().len(), 1);
         // Stopped until released, even in a later hour.
-        assert!(limiter.try_act("r", 7_200).is_err());
+        assert!(limiter.try_act("r", Timestamp(7_200)).is_err());
         limiter.release("r");
-        assert!(limiter.try_act("r", 7_201).is_ok());
+        assert!(limiter.try_act("r", Timestamp(7_201)).is_ok());
     }
 }

@@ -7,30 +7,11 @@
 //! engagement *with* a flagged, high-risk or network account counts, so no profile can
 //! become a conduit to one. Unknown target signals do not count either (fail closed).
 
+use guardrail_types::EngagementKind;
 use serde::Serialize;
 
 use crate::rules::Thresholds;
 use crate::signals::AccountSignals;
-
-/// A kind of engagement event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engagement {
-    /// A follow.
-    Follow,
-    /// A like.
-    Like,
-    /// A comment.
-    Comment,
-    /// A profile or post view.
-    View,
-    /// A report.
-    Report,
-    /// A block.
-    Block,
-    /// A moderator's or reviewer's visit.
-    ReviewerVisit,
-}
 
 /// Whether an engagement may feed co-engagement signals, and why not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,7 +24,7 @@ pub struct CoEngagement {
 
 /// Decides whether `engagement` with `target` may feed co-engagement.
 pub fn feeds_coengagement(
-    engagement: Engagement,
+    engagement: EngagementKind,
     target: &AccountSignals,
     thresholds: &Thresholds,
 ) -> CoEngagement {
@@ -52,10 +33,10 @@ pub fn feeds_coengagement(
         reason: Some(reason),
     };
     match engagement {
-        Engagement::Report | Engagement::Block => {
+        EngagementKind::Report | EngagementKind::Block => {
             return refuse("reports and blocks are not interest");
         }
-        Engagement::ReviewerVisit => return refuse("reviewer visits are not interest"),
+        EngagementKind::ReviewerVisit => return refuse("reviewer visits are not interest"),
         _ => {}
     }
     let (Some(flagged), Some(network), Some(entity_actioned)) = (
@@ -85,7 +66,8 @@ pub fn feeds_coengagement(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::{AccountId, NetworkSignal};
+    use crate::signals::NetworkSignal;
+    use guardrail_types::AccountId;
 
     #[test]
     fn only_interest_in_clean_accounts_feeds_coengagement() {
@@ -100,13 +82,13 @@ mod tests {
         let unknown = AccountSignals::unknown(AccountId(3));
         // (engagement, target, feeds)
         let rows = [
-            (Engagement::View, &clean, true),
-            (Engagement::Follow, &clean, true),
-            (Engagement::Report, &clean, false),
-            (Engagement::ReviewerVisit, &clean, false),
-            (Engagement::View, &network, false),
-            (Engagement::Like, &network, false),
-            (Engagement::View, &unknown, false),
+            (EngagementKind::View, &clean, true),
+            (EngagementKind::Follow, &clean, true),
+            (EngagementKind::Report, &clean, false),
+            (EngagementKind::ReviewerVisit, &clean, false),
+            (EngagementKind::View, &network, false),
+            (EngagementKind::Like, &network, false),
+            (EngagementKind::View, &unknown, false),
         ];
         for (engagement, target, feeds) in rows {
             assert_eq!(

@@ -8,42 +8,13 @@
 //! enforced `downrank` or `interstitial` is kept (the strongest) while later rules may
 //! still drop. Shadow rules never act; what they would have done is recorded.
 
-use guardrail_text::{Decision, Tier};
+use guardrail_text::TextPlace;
+use guardrail_types::{Provenance, Surface, TextDecision};
 use serde::Serialize;
 
-use crate::rules::{Action, Mode, Predicate, Rule, RuleSet, Surface, Thresholds};
-use crate::signals::{AccountSignals, AgeBand, Provenance, Relationship};
-
-/// Three-valued truth: a signal may be unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Truth {
-    /// Known to hold.
-    Yes,
-    /// Known not to hold.
-    No,
-    /// A signal it needs is missing.
-    Unknown,
-}
-
-impl Truth {
-    fn from_bool(value: bool) -> Truth {
-        if value { Truth::Yes } else { Truth::No }
-    }
-
-    /// Any of several partial answers: yes if one is yes, no if all are no.
-    fn any(values: impl IntoIterator<Item = Truth>) -> Truth {
-        let mut result = Truth::No;
-        for value in values {
-            match value {
-                Truth::Yes => return Truth::Yes,
-                Truth::Unknown => result = Truth::Unknown,
-                Truth::No => {}
-            }
-        }
-        result
-    }
-}
+use crate::predicates::{Reader, TextReading, Tristate, Want};
+use crate::rules::{Action, Mode, Rule, RuleSet};
+use crate::signals::{AccountSignals, Relationship};
 
 /// A candidate for a surface: an account, a text (suggestion or hashtag), or a post
 /// (an author account plus its own content flags).
@@ -78,7 +49,7 @@ pub struct ConditionUse {
     /// The condition's name, e.g. `candidate.network_member`.
     pub condition: &'static str,
     /// Its value.
-    pub value: Truth,
+    pub value: Tristate,
     /// The signals that gave the value.
     pub evidence: Vec<Provenance>,
 }
@@ -120,13 +91,6 @@ pub struct Engine {
     text: guardrail_text::Policy,
     /// For each surface, the indexes of the rules that guard it, in order.
     by_surface: Vec<Vec<usize>>,
-}
-
-/// The text guard's reading of the query, computed once per request.
-#[derive(Debug, Clone)]
-struct QueryReading {
-    decision: Option<Decision>,
-    rule: Option<String>,
 }
 
 impl Engine {
@@ -197,45 +161,47 @@ impl Engine {
             account: Some(account),
             ..Candidate::default()
         };
-        let no_query = QueryReading {
-            decision: None,
-            rule: None,
-        };
-        self.evaluate_rules(&context, &no_query, &candidate, viewer_independent)
+        let nothing = TextReading::default();
+        self.evaluate_rules(&context, &nothing, &nothing, &candidate, viewer_independent)
     }
 
-    fn read_query(&self, context: &Context) -> QueryReading {
-        match context.query {
-            None => QueryReading {
-                decision: None,
-                rule: None,
-            },
-            Some(query) => {
-                let verdict =
-                    guardrail_text::check(&self.text, guardrail_text::Surface::Search, query);
-                QueryReading {
+    /// The text guard's reading of a text of the request, made once.
+    fn read_text(&self, place: TextPlace, text: Option<&str>) -> TextReading {
+        match text {
+            None => TextReading::default(),
+            Some(text) => {
+                let verdict = guardrail_text::check(&self.text, place, text);
+                TextReading {
+                    text: Some(text.to_string()),
                     decision: Some(verdict.decision),
-                    rule: (verdict.decision != Decision::Allow)
+                    rule: (verdict.decision != TextDecision::Allow)
                         .then(|| verdict.decided_by.to_string()),
                 }
             }
         }
     }
 
+    fn read_query(&self, context: &Context) -> TextReading {
+        self.read_text(TextPlace::Search, context.query)
+    }
+
     fn decide_with(
         &self,
         context: &Context,
-        query: &QueryReading,
+        query: &TextReading,
         candidate: &Candidate,
     ) -> Verdict {
-        self.evaluate_rules(context, query, candidate, |_| true)
+        // A candidate's text is read once per decision, whatever reads it.
+        let item = self.read_text(TextPlace::Autocomplete, candidate.text);
+        self.evaluate_rules(context, query, &item, candidate, |_| true)
     }
 
     /// Runs the surface's rules that `include` accepts, in order.
     fn evaluate_rules(
         &self,
         context: &Context,
-        query: &QueryReading,
+        query: &TextReading,
+        item: &TextReading,
         candidate: &Candidate,
         include: impl Fn(&Rule) -> bool,
     ) -> Verdict {
@@ -252,11 +218,11 @@ impl Engine {
         let reader = Reader {
             thresholds: &self.rules.thresholds,
             context,
-            query,
             candidate,
-            text: &self.text,
+            query,
+            item,
         };
-        let indexes = &self.by_surface[surface_index(context.surface)];
+        let indexes = &self.by_surface[context.surface.index()];
         for &index in indexes {
             let rule = &self.rules.rules[index];
             if !include(rule) {
@@ -289,25 +255,13 @@ impl Engine {
 }
 
 /// Whether a rule decides without a viewer, a relationship or a query, so that it can
-/// gate a candidate when it enters a recommendation index.
+/// gate a candidate when it enters a recommendation index (derived from the scopes of
+/// its conditions).
 fn viewer_independent(rule: &Rule) -> bool {
-    rule.when.iter().chain(rule.unless.iter()).all(|p| {
-        !matches!(
-            p,
-            Predicate::ViewerAdult
-                | Predicate::ViewerMinor
-                | Predicate::ViewerRiskFlagged
-                | Predicate::ViewerHighRisk
-                | Predicate::RelationConnected
-                | Predicate::RelationBlocked
-                | Predicate::QueryBlocked
-                | Predicate::QueryRestricted
-        )
-    })
-}
-
-fn surface_index(surface: Surface) -> usize {
-    Surface::ALL.iter().position(|s| *s == surface).unwrap_or(0)
+    rule.when
+        .iter()
+        .chain(rule.unless.iter())
+        .all(|p| p.scope().viewer_independent())
 }
 
 struct Fired {
@@ -319,350 +273,30 @@ struct Fired {
 fn evaluate(rule: &Rule, reader: &Reader) -> Option<Fired> {
     // A cheap pass first: most rules do not fire, and need no evidence built.
     for &predicate in &rule.when {
-        if reader.truth(predicate) == Truth::No {
+        if predicate.read(reader, Want::Value).value == Tristate::No {
             return None;
         }
     }
     for &predicate in &rule.unless {
-        if reader.truth(predicate) == Truth::Yes {
+        if predicate.read(reader, Want::Value).value == Tristate::Yes {
             return None;
         }
     }
     let mut conditions = Vec::with_capacity(rule.when.len() + rule.unless.len());
     let mut missing = Vec::new();
     for &predicate in rule.when.iter().chain(rule.unless.iter()) {
-        let value = reader.truth(predicate);
-        if value == Truth::Unknown {
+        let reading = predicate.read(reader, Want::ValueAndEvidence);
+        if reading.value == Tristate::Unknown {
             missing.push(predicate.name().to_string());
         }
         conditions.push(ConditionUse {
             condition: predicate.name(),
-            value,
-            evidence: reader.evidence(predicate),
+            value: reading.value,
+            evidence: reading.evidence,
         });
     }
     Some(Fired {
         conditions,
         missing,
     })
-}
-
-/// Reads conditions off the signals of one request.
-struct Reader<'a> {
-    thresholds: &'a Thresholds,
-    context: &'a Context<'a>,
-    query: &'a QueryReading,
-    candidate: &'a Candidate<'a>,
-    text: &'a guardrail_text::Policy,
-}
-
-impl Reader<'_> {
-    fn truth(&self, predicate: Predicate) -> Truth {
-        let candidate = self.candidate.account;
-        let viewer = self.context.viewer;
-        // Account and relationship conditions do not apply to a text candidate (a
-        // suggestion or hashtag with no account behind it).
-        let account_condition = matches!(
-            predicate,
-            Predicate::CandidateFlagged
-                | Predicate::CandidateHighRisk
-                | Predicate::CandidateRiskFlagged
-                | Predicate::CandidateNetworkMember
-                | Predicate::CandidateMinor
-                | Predicate::CandidateEntityActioned
-                | Predicate::RelationConnected
-                | Predicate::RelationBlocked
-        );
-        if candidate.is_none() && account_condition {
-            return Truth::No;
-        }
-        match predicate {
-            Predicate::CandidateFlagged => flag(candidate.and_then(|a| a.flagged)),
-            Predicate::CandidateHighRisk => high_risk(candidate, self.thresholds),
-            Predicate::CandidateRiskFlagged => risk_flagged(candidate, self.thresholds),
-            Predicate::CandidateNetworkMember => {
-                flag(candidate.and_then(|a| a.network.as_ref().map(|n| n.member)))
-            }
-            Predicate::CandidateMinor => age_is(candidate, AgeBand::Minor),
-            Predicate::CandidateFeaturesMinors => Truth::any([
-                flag(self.candidate.features_minors.or(if candidate.is_none() {
-                    Some(false)
-                } else {
-                    None
-                })),
-                match candidate {
-                    Some(account) => flag(account.features_minors),
-                    None => Truth::No,
-                },
-            ]),
-            Predicate::CandidateEntityActioned => flag(candidate.and_then(|a| a.entity_actioned)),
-            Predicate::ViewerAdult => age_is(viewer, AgeBand::Adult),
-            Predicate::ViewerMinor => age_is(viewer, AgeBand::Minor),
-            Predicate::ViewerRiskFlagged => risk_flagged(viewer, self.thresholds),
-            Predicate::ViewerHighRisk => high_risk(viewer, self.thresholds),
-            Predicate::RelationConnected => match relationship(self) {
-                Some(r) => Truth::from_bool(r.viewer_follows || r.followed_by),
-                None => Truth::Unknown,
-            },
-            Predicate::RelationBlocked => match relationship(self) {
-                Some(r) => Truth::from_bool(r.blocked),
-                None => Truth::Unknown,
-            },
-            Predicate::QueryBlocked => match self.query.decision {
-                Some(decision) => Truth::from_bool(decision == Decision::Block),
-                // No query on this request: nothing to block.
-                None => Truth::No,
-            },
-            Predicate::QueryRestricted => match self.query.decision {
-                Some(decision) => Truth::from_bool(decision >= Decision::Restrict),
-                None => Truth::No,
-            },
-            Predicate::ItemRestricted => {
-                let variant = flag(self.candidate.variant_restricted.or(Some(false)));
-                let text = match self.candidate.text {
-                    Some(text) => Truth::from_bool(
-                        guardrail_text::check(
-                            self.text,
-                            guardrail_text::Surface::Autocomplete,
-                            text,
-                        )
-                        .decision
-                            != Decision::Allow,
-                    ),
-                    None => Truth::No,
-                };
-                Truth::any([variant, text])
-            }
-        }
-    }
-
-    fn evidence(&self, predicate: Predicate) -> Vec<Provenance> {
-        let candidate = self.candidate.account;
-        let viewer = self.context.viewer;
-        match predicate {
-            Predicate::CandidateFlagged => flag_evidence(
-                "reviewer",
-                "candidate flagged",
-                candidate.and_then(|a| a.flagged),
-            ),
-            Predicate::CandidateHighRisk | Predicate::CandidateRiskFlagged => {
-                account_evidence(candidate)
-            }
-            Predicate::CandidateNetworkMember => account_evidence(candidate)
-                .into_iter()
-                .filter(|p| p.source == "network_map")
-                .collect(),
-            Predicate::CandidateMinor => age_evidence(candidate),
-            Predicate::CandidateFeaturesMinors => vec![Provenance::new(
-                "declared",
-                format!(
-                    "item features minors: {:?}; account features minors: {:?}",
-                    self.candidate.features_minors,
-                    candidate.and_then(|a| a.features_minors)
-                ),
-            )],
-            Predicate::CandidateEntityActioned => flag_evidence(
-                "entity_links",
-                "entity actioned",
-                candidate.and_then(|a| a.entity_actioned),
-            ),
-            Predicate::ViewerAdult | Predicate::ViewerMinor => age_evidence(viewer),
-            Predicate::ViewerRiskFlagged | Predicate::ViewerHighRisk => account_evidence(viewer),
-            Predicate::RelationConnected | Predicate::RelationBlocked => vec![Provenance::new(
-                "relationships",
-                match relationship(self) {
-                    Some(r) => format!("{r:?}"),
-                    None => "unknown".to_string(),
-                },
-            )],
-            Predicate::QueryBlocked | Predicate::QueryRestricted => vec![Provenance::new(
-                "text_guard",
-                format!(
-                    "query {:?}: {:?} by {}",
-                    self.context.query.unwrap_or(""),
-                    self.query.decision,
-                    self.query.rule.as_deref().unwrap_or("none")
-                ),
-            )],
-            Predicate::ItemRestricted => {
-                let mut evidence = Vec::new();
-                if let Some(text) = self.candidate.text {
-                    let verdict = guardrail_text::check(
-                        self.text,
-                        guardrail_text::Surface::Autocomplete,
-                        text,
-                    );
-                    evidence.push(Provenance::new(
-                        "text_guard",
-                        format!("{text:?}: {} by {}", verdict.decision, verdict.decided_by),
-                    ));
-                }
-                if self.candidate.variant_restricted == Some(true) {
-                    evidence.push(Provenance::new(
-                        "variant_clusters",
-                        "restricted as a variant of blocked tags",
-                    ));
-                }
-                evidence
-            }
-        }
-    }
-}
-
-fn relationship(reader: &Reader) -> Option<Relationship> {
-    reader.candidate.relationship
-}
-
-fn flag(value: Option<bool>) -> Truth {
-    match value {
-        Some(value) => Truth::from_bool(value),
-        None => Truth::Unknown,
-    }
-}
-
-fn age_is(account: Option<&AccountSignals>, band: AgeBand) -> Truth {
-    match account.and_then(|a| a.age) {
-        Some(age) => Truth::from_bool(age == band),
-        None => Truth::Unknown,
-    }
-}
-
-/// High risk: flagged, a network member or high network score, a restrict/block text
-/// match, a known-image match, an actioned entity, or many minors blocking/reporting.
-fn high_risk(account: Option<&AccountSignals>, thresholds: &Thresholds) -> Truth {
-    let Some(account) = account else {
-        return Truth::Unknown;
-    };
-    Truth::any([
-        flag(account.flagged),
-        flag(
-            account
-                .network
-                .as_ref()
-                .map(|n| n.member || n.score >= thresholds.high_risk_network_score),
-        ),
-        flag(
-            account
-                .text
-                .as_ref()
-                .map(|t| t.worst_tier.is_some_and(|tier| tier >= Tier::Restrict)),
-        ),
-        flag(account.hash.as_ref().map(|h| h.matches > 0)),
-        flag(account.entity_actioned),
-        flag(
-            account
-                .blocks_reports_from_minors
-                .map(|n| n >= thresholds.high_risk_minor_reports),
-        ),
-    ])
-}
-
-/// Any risk signal: high risk, or a network score, text risk or a single report from a
-/// minor above the lower thresholds.
-fn risk_flagged(account: Option<&AccountSignals>, thresholds: &Thresholds) -> Truth {
-    let Some(account) = account else {
-        return Truth::Unknown;
-    };
-    Truth::any([
-        high_risk(Some(account), thresholds),
-        flag(
-            account
-                .network
-                .as_ref()
-                .map(|n| n.score >= thresholds.risk_signal_network_score),
-        ),
-        flag(
-            account.text.as_ref().map(|t| {
-                t.risk_score >= thresholds.risk_signal_text_score || t.worst_tier.is_some()
-            }),
-        ),
-        flag(account.blocks_reports_from_minors.map(|n| n >= 1)),
-    ])
-}
-
-fn flag_evidence(source: &str, what: &str, value: Option<bool>) -> Vec<Provenance> {
-    vec![Provenance::new(
-        source,
-        format!(
-            "{what}: {}",
-            value.map_or("unknown".to_string(), |v| v.to_string())
-        ),
-    )]
-}
-
-fn age_evidence(account: Option<&AccountSignals>) -> Vec<Provenance> {
-    vec![Provenance::new(
-        "declared",
-        match account {
-            Some(a) => format!("account {} age {:?}", a.id, a.age),
-            None => "account unknown".to_string(),
-        },
-    )]
-}
-
-fn account_evidence(account: Option<&AccountSignals>) -> Vec<Provenance> {
-    let Some(account) = account else {
-        return vec![Provenance::new("declared", "account unknown")];
-    };
-    let mut evidence = Vec::new();
-    if let Some(network) = &account.network {
-        evidence.push(Provenance::new(
-            "network_map",
-            format!(
-                "account {}: score {:.3}, member {}, role {:?}",
-                account.id, network.score, network.member, network.role
-            ),
-        ));
-    }
-    if let Some(text) = &account.text
-        && (text.worst_tier.is_some() || text.risk_score > 0.0)
-    {
-        evidence.push(Provenance::new(
-            "text_guard",
-            format!(
-                "account {}: {:?}, risk {:.2}, rules {}",
-                account.id,
-                text.worst_tier,
-                text.risk_score,
-                text.rules.join(",")
-            ),
-        ));
-    }
-    if let Some(hash) = &account.hash
-        && hash.matches > 0
-    {
-        evidence.push(Provenance::new(
-            "hash_match",
-            format!(
-                "account {}: {} matches in {}",
-                account.id,
-                hash.matches,
-                hash.banks.join(",")
-            ),
-        ));
-    }
-    if account.flagged == Some(true) {
-        evidence.push(Provenance::new(
-            "reviewer",
-            format!("account {} flagged", account.id),
-        ));
-    }
-    if account.entity_actioned == Some(true) {
-        evidence.push(Provenance::new(
-            "entity_links",
-            format!("account {}: entity actioned", account.id),
-        ));
-    }
-    if let Some(count) = account.blocks_reports_from_minors
-        && count > 0
-    {
-        evidence.push(Provenance::new(
-            "relationships",
-            format!(
-                "account {}: blocked or reported by {count} minors",
-                account.id
-            ),
-        ));
-    }
-    evidence
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::signals::AccountId;
+use guardrail_types::{AccountId, Timestamp};
 
 /// Something two accounts can share.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -99,9 +99,9 @@ pub struct Label {
     /// Why.
     pub reason: String,
     /// When it was applied (logical seconds).
-    pub applied_at: u64,
+    pub applied_at: Timestamp,
     /// When it lapses, if ever.
-    pub expires_at: Option<u64>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Accounts linked into entities, with labels on entities.
@@ -211,7 +211,7 @@ impl EntityLinks {
     }
 
     /// The labels in force on an account's entity at logical time `at`.
-    pub fn labels_at(&mut self, account: AccountId, at: u64) -> Vec<Label> {
+    pub fn labels_at(&mut self, account: AccountId, at: Timestamp) -> Vec<Label> {
         let root = self.root(account);
         self.labels
             .get(&root)
@@ -273,7 +273,7 @@ mod tests {
             old,
             Label {
                 reason: "csea.seller".into(),
-                applied_at: 100,
+                applied_at: Timestamp(100),
                 expires_at: None,
             },
         );
@@ -287,10 +287,10 @@ mod tests {
             unrelated,
             Identifier::email("other@example.com").expect("email"),
         );
-        assert_eq!(links.labels_at(new, 200).len(), 1);
-        assert!(links.labels_at(unrelated, 200).is_empty());
+        assert_eq!(links.labels_at(new, Timestamp(200)).len(), 1);
+        assert!(links.labels_at(unrelated, Timestamp(200)).is_empty());
         assert!(
-            links.labels_at(new, 50).is_empty(),
+            links.labels_at(new, Timestamp(50)).is_empty(),
             "not before it was applied"
         );
         // Linking by a handle named before its account existed.

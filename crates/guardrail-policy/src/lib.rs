@@ -38,15 +38,15 @@ pub mod caps;
 pub mod contamination;
 mod decide;
 pub mod entities;
+mod predicates;
 mod rules;
 mod signals;
 pub mod variants;
 
-pub use decide::{Candidate, ConditionUse, Context, Engine, ShadowHit, Truth, Verdict};
-pub use rules::{
-    Action, DEFAULT_RULES_TOML, Mode, Predicate, Rule, RuleError, RuleSet, Surface, Thresholds,
+pub use decide::{Candidate, ConditionUse, Context, Engine, ShadowHit, Verdict};
+pub use guardrail_types::{
+    AccountId, AgeBand, NetworkRole, Provenance, Source, SourceError, Surface,
 };
-pub use signals::{
-    AccountId, AccountSignals, AgeBand, HashSignal, NetworkRole, NetworkSignal, Provenance,
-    Relationship, TextSignal,
-};
+pub use predicates::{Predicate, Scope, Tristate};
+pub use rules::{Action, DEFAULT_RULES_TOML, Mode, Rule, RuleSet, Thresholds};
+pub use signals::{AccountSignals, HashSignal, NetworkSignal, Relationship, TextSignal};

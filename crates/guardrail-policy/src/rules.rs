@@ -4,80 +4,12 @@
 //! line, column and field, and the running rule set stays as it was.
 
 use std::collections::HashSet;
-use std::fmt;
-use std::ops::Range;
-use std::str::FromStr;
 
+use guardrail_types::{Locator, SourceError, SourceErrorKind, Surface};
+
+use crate::predicates::Predicate;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
-
-/// A discovery surface that asks for decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Surface {
-    /// "Suggested for you" account suggestions.
-    AccountSuggestions,
-    /// A profile's "similar accounts".
-    SimilarAccounts,
-    /// Feed and explore content.
-    Feed,
-    /// Search results.
-    Search,
-    /// Autocomplete suggestions.
-    Autocomplete,
-    /// Related hashtags.
-    RelatedHashtags,
-    /// Message requests from accounts the recipient does not follow.
-    MessageRequests,
-}
-
-impl Surface {
-    /// Every surface.
-    pub const ALL: [Surface; 7] = [
-        Surface::AccountSuggestions,
-        Surface::SimilarAccounts,
-        Surface::Feed,
-        Surface::Search,
-        Surface::Autocomplete,
-        Surface::RelatedHashtags,
-        Surface::MessageRequests,
-    ];
-
-    /// The name used in policy files and output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Surface::AccountSuggestions => "account_suggestions",
-            Surface::SimilarAccounts => "similar_accounts",
-            Surface::Feed => "feed",
-            Surface::Search => "search",
-            Surface::Autocomplete => "autocomplete",
-            Surface::RelatedHashtags => "related_hashtags",
-            Surface::MessageRequests => "message_requests",
-        }
-    }
-}
-
-impl fmt::Display for Surface {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Surface {
-    type Err = String;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Surface::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Surface::ALL.iter().map(|s| s.name()).collect();
-                format!(
-                    "unknown surface {name:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
 
 /// What a surface does with a candidate. Ordered by strength.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -102,92 +34,6 @@ impl Action {
             Action::Interstitial => "interstitial",
             Action::Drop => "drop",
         }
-    }
-}
-
-/// A condition a rule can test. Each reads named signals, listed in [`Predicate::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Predicate {
-    /// A reviewer or enforcement flagged the candidate account.
-    CandidateFlagged,
-    /// The candidate account carries a high-risk signal (see README, "Risk").
-    CandidateHighRisk,
-    /// The candidate account carries any risk signal.
-    CandidateRiskFlagged,
-    /// The network map lists the candidate account as a network member.
-    CandidateNetworkMember,
-    /// The candidate account is a declared minor.
-    CandidateMinor,
-    /// The candidate account or item features minors.
-    CandidateFeaturesMinors,
-    /// The candidate's entity (the person behind it) was actioned.
-    CandidateEntityActioned,
-    /// The viewer is a declared adult.
-    ViewerAdult,
-    /// The viewer is a declared minor.
-    ViewerMinor,
-    /// The viewer carries any risk signal.
-    ViewerRiskFlagged,
-    /// The viewer carries a high-risk signal.
-    ViewerHighRisk,
-    /// Viewer and candidate follow each other in at least one direction.
-    RelationConnected,
-    /// One blocked the other.
-    RelationBlocked,
-    /// The query (search text or typed prefix) is blocked by the text guard.
-    QueryBlocked,
-    /// The query is restricted by the text guard.
-    QueryRestricted,
-    /// The candidate text (a suggestion or a hashtag) is blocked or restricted by the
-    /// text guard, or restricted as a variant of a blocked tag.
-    ItemRestricted,
-}
-
-impl Predicate {
-    const ALL: [Predicate; 16] = [
-        Predicate::CandidateFlagged,
-        Predicate::CandidateHighRisk,
-        Predicate::CandidateRiskFlagged,
-        Predicate::CandidateNetworkMember,
-        Predicate::CandidateMinor,
-        Predicate::CandidateFeaturesMinors,
-        Predicate::CandidateEntityActioned,
-        Predicate::ViewerAdult,
-        Predicate::ViewerMinor,
-        Predicate::ViewerRiskFlagged,
-        Predicate::ViewerHighRisk,
-        Predicate::RelationConnected,
-        Predicate::RelationBlocked,
-        Predicate::QueryBlocked,
-        Predicate::QueryRestricted,
-        Predicate::ItemRestricted,
-    ];
-
-    /// The name used in policy files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Predicate::CandidateFlagged => "candidate.flagged",
-            Predicate::CandidateHighRisk => "candidate.high_risk",
-            Predicate::CandidateRiskFlagged => "candidate.risk_flagged",
-            Predicate::CandidateNetworkMember => "candidate.network_member",
-            Predicate::CandidateMinor => "candidate.minor",
-            Predicate::CandidateFeaturesMinors => "candidate.features_minors",
-            Predicate::CandidateEntityActioned => "candidate.entity_actioned",
-            Predicate::ViewerAdult => "viewer.adult",
-            Predicate::ViewerMinor => "viewer.minor",
-            Predicate::ViewerRiskFlagged => "viewer.risk_flagged",
-            Predicate::ViewerHighRisk => "viewer.high_risk",
-            Predicate::RelationConnected => "relation.connected",
-            Predicate::RelationBlocked => "relation.blocked",
-            Predicate::QueryBlocked => "query.blocked",
-            Predicate::QueryRestricted => "query.restricted",
-            Predicate::ItemRestricted => "item.restricted",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Predicate> {
-        Predicate::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -257,22 +103,6 @@ pub struct RuleSet {
     pub thresholds: Thresholds,
 }
 
-/// What went wrong loading rules, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}:{line}:{column}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
-pub struct RuleError {
-    /// The file.
-    pub origin: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// The field at fault, e.g. `rule[2].when[0]`.
-    pub field: Option<String>,
-    /// What was expected.
-    pub message: String,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -308,36 +138,18 @@ struct RuleSpec {
     description: Option<String>,
 }
 
-struct Locator<'a> {
-    origin: &'a str,
-    source: &'a str,
-}
-
-impl Locator<'_> {
-    fn error(&self, span: Range<usize>, field: Option<String>, message: String) -> RuleError {
-        let offset = span.start.min(self.source.len());
-        let before = &self.source[..offset];
-        RuleError {
-            origin: self.origin.to_string(),
-            line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
-            field,
-            message,
-        }
-    }
-}
-
 /// The default discovery rules, shipped in the crate.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../policies/discovery.toml");
 
 impl RuleSet {
     /// Parses and checks a rule file. `origin` names the file in errors.
-    pub fn from_toml(source: &str, origin: &str) -> Result<RuleSet, RuleError> {
-        let locator = Locator { origin, source };
+    pub fn from_toml(source: &str, origin: &str) -> Result<RuleSet, SourceError> {
+        let locator = Locator::new(origin, source);
         let file: RuleFile = toml::from_str(source).map_err(|error| {
             locator.error(
                 error.span().unwrap_or(0..0),
                 None,
+                SourceErrorKind::Syntax,
                 error.message().trim().to_string(),
             )
         })?;
@@ -366,6 +178,7 @@ impl RuleSet {
                         return Err(locator.error(
                             value.span(),
                             Some(format!("thresholds.{name}")),
+                            SourceErrorKind::Invalid,
                             format!("expected a score in [0, 1], found {number}"),
                         ));
                     }
@@ -384,6 +197,7 @@ impl RuleSet {
                 return Err(locator.error(
                     spec.id.span(),
                     Some(field("id")),
+                    SourceErrorKind::Duplicate,
                     format!(
                         "rule ids must be unique and non-empty; found {:?} again",
                         spec.id.get_ref()
@@ -392,11 +206,12 @@ impl RuleSet {
             }
             let mut surfaces = Vec::new();
             for (position, surface) in spec.surfaces.iter().enumerate() {
-                let parsed = surface.get_ref().parse::<Surface>().map_err(|message| {
+                let parsed = surface.get_ref().parse::<Surface>().map_err(|unknown| {
                     locator.error(
                         surface.span(),
                         Some(field(&format!("surfaces[{position}]"))),
-                        message,
+                        SourceErrorKind::Invalid,
+                        unknown.to_string(),
                     )
                 })?;
                 surfaces.push(parsed);
@@ -405,11 +220,12 @@ impl RuleSet {
                 return Err(locator.error(
                     spec.id.span(),
                     Some(field("surfaces")),
-                    "a rule must guard at least one surface".into(),
+                    SourceErrorKind::Missing,
+                    "a rule must guard at least one surface",
                 ));
             }
             let parse_predicates =
-                |list: &[Spanned<String>], name: &str| -> Result<Vec<Predicate>, RuleError> {
+                |list: &[Spanned<String>], name: &str| -> Result<Vec<Predicate>, SourceError> {
                     list.iter()
                         .enumerate()
                         .map(|(position, text)| {
@@ -419,6 +235,7 @@ impl RuleSet {
                                 locator.error(
                                     text.span(),
                                     Some(field(&format!("{name}[{position}]"))),
+                                    SourceErrorKind::Invalid,
                                     format!(
                                         "unknown condition {:?}; expected one of {}",
                                         text.get_ref(),
@@ -440,6 +257,7 @@ impl RuleSet {
                     return Err(locator.error(
                         spec.action.span(),
                         Some(field("action")),
+                        SourceErrorKind::Invalid,
                         format!("expected one of \"allow\", \"downrank\", \"interstitial\", \"drop\", found {other:?}"),
                     ));
                 }
@@ -452,6 +270,7 @@ impl RuleSet {
                     return Err(locator.error(
                         span,
                         Some(field("mode")),
+                        SourceErrorKind::Invalid,
                         format!("expected \"enforce\" or \"shadow\", found {other:?}"),
                     ));
                 }

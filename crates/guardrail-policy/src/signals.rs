@@ -4,50 +4,9 @@
 //! or its dependency failed), which is different from a known `false`. Rules treat an
 //! unknown signal as the unsafe answer (fail closed) and say so in the verdict.
 
-use std::fmt;
-
 use guardrail_text::Tier;
+use guardrail_types::{AccountId, AgeBand, NetworkRole};
 use serde::Serialize;
-
-/// A platform account, by the platform's numeric id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct AccountId(pub u64);
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// Declared age band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgeBand {
-    /// Under 18.
-    Minor,
-    /// 18 or over.
-    Adult,
-}
-
-/// Where a signal came from, so a reviewer can check it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Provenance {
-    /// The detector or record: `text_guard`, `hash_match`, `network_map`, `reviewer`,
-    /// `entity_links`, `relationships`, `declared`, `variant_clusters`.
-    pub source: String,
-    /// What it saw (rule ids, bank names, scores).
-    pub detail: String,
-}
-
-impl Provenance {
-    /// A provenance record.
-    pub fn new(source: &str, detail: impl Into<String>) -> Provenance {
-        Provenance {
-            source: source.to_string(),
-            detail: detail.into(),
-        }
-    }
-}
 
 /// What the text guard found on an account's bio, name and posts, or on a text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,18 +26,6 @@ pub struct HashSignal {
     pub matches: u32,
     /// The banks that matched.
     pub banks: Vec<String>,
-}
-
-/// A network role, as the network map assigns it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NetworkRole {
-    /// Sells or advertises material.
-    Seller,
-    /// Follows and buys.
-    Buyer,
-    /// Collects and redistributes.
-    Aggregator,
 }
 
 /// The network map's view of an account.

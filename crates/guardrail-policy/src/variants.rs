@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use guardrail_text::{Decision, Policy, Surface, check, normalize_str};
+use guardrail_text::{Policy, TextDecision, TextPlace, check, normalize_str};
+use guardrail_types::Timestamp;
 use serde::Serialize;
 
 use crate::caps::{ActionLimiter, CapTripped};
@@ -47,7 +48,7 @@ pub struct VariantRestriction {
     /// The blocked tags it travelled with most.
     pub companions: Vec<String>,
     /// When it was restricted (logical seconds).
-    pub restricted_at: u64,
+    pub restricted_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,13 +90,13 @@ impl VariantClusters {
         policy: &Policy,
         tags: &[&str],
         author_actioned: bool,
-        at: u64,
+        at: Timestamp,
         limiter: &mut ActionLimiter,
     ) -> Result<Vec<String>, CapTripped> {
         let blocked: Vec<&str> = tags
             .iter()
             .copied()
-            .filter(|tag| check(policy, Surface::Hashtag, tag).decision == Decision::Block)
+            .filter(|tag| check(policy, TextPlace::Hashtag, tag).decision == TextDecision::Block)
             .collect();
         let mut newly = Vec::new();
         for tag in tags {
@@ -179,7 +180,13 @@ mod tests {
         // A popular tag is used in ordinary posts long before sellers pick it up.
         for post in 0..20u64 {
             clusters
-                .observe_post(&policy, &["#sunset", "#beach"], false, post, &mut limiter)
+                .observe_post(
+                    &policy,
+                    &["#sunset", "#beach"],
+                    false,
+                    Timestamp(post),
+                    &mut limiter,
+                )
                 .expect("cap");
         }
         let mut restricted_after = None;
@@ -189,7 +196,7 @@ mod tests {
                     &policy,
                     &["#pedobait", "#zorbquux", "#sunset"],
                     false,
-                    100 + post,
+                    Timestamp(100 + post),
                     &mut limiter,
                 )
                 .expect("under the cap");
@@ -230,7 +237,13 @@ mod tests {
         let tags = ["#aaaqx", "#bbbqx", "#cccqx"];
         let mut outcomes = Vec::new();
         for (index, tag) in tags.iter().enumerate() {
-            outcomes.push(clusters.observe_post(&policy, &[tag], true, index as u64, &mut limiter));
+            outcomes.push(clusters.observe_post(
+                &policy,
+                &[tag],
+                true,
+                Timestamp(index as u64),
+                &mut limiter,
+            ));
         }
         assert!(outcomes[0].is_ok() && outcomes[1].is_ok());
         assert!(

@@ -2,21 +2,21 @@
 
 use guardrail_policy::{
     AccountId, AccountSignals, Action, AgeBand, Candidate, Context, Engine, HashSignal,
-    NetworkRole, NetworkSignal, Relationship, RuleSet, Surface, TextSignal,
+    NetworkRole, NetworkSignal, Relationship, RuleSet, Source, Surface, TextSignal,
 };
 use guardrail_text::Tier;
 
-fn adult(id: u64) -> AccountSignals {
+fn adult(id: u32) -> AccountSignals {
     AccountSignals::clean_adult(AccountId(id))
 }
 
-fn minor(id: u64) -> AccountSignals {
+fn minor(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.age = Some(AgeBand::Minor);
     account
 }
 
-fn network_member(id: u64) -> AccountSignals {
+fn network_member(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.network = Some(NetworkSignal {
         score: 0.9,
@@ -26,7 +26,7 @@ fn network_member(id: u64) -> AccountSignals {
     account
 }
 
-fn risky_adult(id: u64) -> AccountSignals {
+fn risky_adult(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.network = Some(NetworkSignal {
         score: 0.3,
@@ -36,13 +36,13 @@ fn risky_adult(id: u64) -> AccountSignals {
     account
 }
 
-fn high_risk_adult(id: u64) -> AccountSignals {
+fn high_risk_adult(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.blocks_reports_from_minors = Some(5);
     account
 }
 
-fn parent_account(id: u64) -> AccountSignals {
+fn parent_account(id: u32) -> AccountSignals {
     let mut account = adult(id);
     account.features_minors = Some(true);
     account
@@ -145,11 +145,10 @@ fn check(engine: &Engine, row: &Row) {
     }
 }
 
-#[test]
-fn the_default_rules_decide_as_documented() {
+/// The golden corpus: every case the shipped rules must decide as documented.
+fn decision_table() -> Vec<Row> {
     use Surface::*;
-    let engine = Engine::default_engine();
-    let rows = vec![
+    vec![
         row(
             "clean adult suggested to an adult",
             AccountSuggestions,
@@ -333,10 +332,73 @@ fn the_default_rules_decide_as_documented() {
         )
         .query("pe")
         .text("pets"),
-    ];
-    for row in &rows {
-        check(&engine, row);
+        row(
+            "flagged account suggested",
+            AccountSuggestions,
+            Some(adult(1)),
+            Some({
+                let mut a = adult(2);
+                a.flagged = Some(true);
+                a
+            }),
+            stranger(),
+        )
+        .expect(Action::Drop, Some("flagged-account")),
+        row(
+            "account of an actioned person (a backup) suggested",
+            AccountSuggestions,
+            Some(adult(1)),
+            Some({
+                let mut a = adult(2);
+                a.entity_actioned = Some(true);
+                a
+            }),
+            stranger(),
+        )
+        .expect(Action::Drop, Some("actioned-entity")),
+    ]
+}
+
+#[test]
+fn the_default_rules_decide_as_documented() {
+    let engine = Engine::default_engine();
+    let mut failures = Vec::new();
+    for row in &decision_table() {
+        // Every row is checked before the test fails, so one run shows every regression.
+        if let Err(panic) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&engine, row)))
+        {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("{}: {message}", row.what));
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_decision_table_names_its_cases_once_and_covers_every_shipped_rule() {
+    let table = decision_table();
+    let mut names: Vec<&str> = table.iter().map(|row| row.what).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "case names must be unique");
+    let decided: std::collections::HashSet<&str> =
+        table.iter().filter_map(|row| row.decided_by).collect();
+    let missing: Vec<String> = RuleSet::default_rules()
+        .rules
+        .iter()
+        .map(|rule| rule.id.clone())
+        .filter(|id| !decided.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules of the shipped discovery.toml that decide no case of the table: {missing:?}"
+    );
 }
 
 #[test]
@@ -397,7 +459,7 @@ fn verdicts_carry_the_evidence_of_each_condition() {
     assert!(
         evidence
             .iter()
-            .any(|p| p.source == "network_map" && p.detail.contains("member true")),
+            .any(|p| p.source == Source::NetworkMap && p.detail.contains(", network member,")),
         "{evidence:?}"
     );
 }

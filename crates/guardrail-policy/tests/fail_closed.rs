@@ -7,7 +7,7 @@ use guardrail_policy::{
 };
 use proptest::prelude::*;
 
-fn account(id: u64) -> impl Strategy<Value = AccountSignals> {
+fn account(id: u32) -> impl Strategy<Value = AccountSignals> {
     (
         any::<bool>(),
         any::<bool>(),

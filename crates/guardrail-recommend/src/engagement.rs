@@ -11,23 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::{AccountId, PostId};
-
-/// What kind of engagement an edge records. Reports are engagements too: on the real
-/// platform opening an account to report it left the same trace as any other visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EngagementKind {
-    /// `actor` follows `target`.
-    Follow,
-    /// `actor` opened `target`'s profile (one view is a signal).
-    View,
-    /// `actor` liked a post by `target`.
-    Like,
-    /// `actor` commented on a post by `target`.
-    Comment,
-    /// `actor` reported `target`.
-    Report,
-}
+use guardrail_types::{AccountId, Day, EngagementKind, PostId, Surface};
 
 /// One account-to-account engagement at a logical time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,22 +23,7 @@ pub struct Engagement {
     /// Which kind of engagement.
     pub kind: EngagementKind,
     /// Logical time of the engagement.
-    pub at: u64,
-}
-
-/// Where a candidate is about to be shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Surface {
-    /// "Suggested for you" account suggestions.
-    AccountSuggestions,
-    /// The "similar accounts" strip on a profile.
-    SimilarAccounts,
-    /// Feed and explore.
-    Feed,
-    /// Search results.
-    Search,
-    /// Hashtag autocomplete.
-    Autocomplete,
+    pub at: Day,
 }
 
 /// The hook a guardrail layer implements to gate candidates. The platform's own
@@ -131,6 +100,8 @@ impl RecommendConfig {
             EngagementKind::Like => self.like_weight,
             EngagementKind::Comment => self.comment_weight,
             EngagementKind::Report => self.report_weight,
+            // Blocks and reviewer visits are never interest, on any platform.
+            EngagementKind::Block | EngagementKind::ReviewerVisit => 0.0,
         }
     }
 }
@@ -140,7 +111,7 @@ impl RecommendConfig {
 struct Edge {
     other: AccountId,
     weight: f32,
-    last_at: u64,
+    last_at: Day,
 }
 
 /// A ranked candidate.
@@ -208,7 +179,7 @@ impl EngagementIndex {
     /// never fails on data); so are engagements the gate does not admit or whose kind has
     /// weight 0.
     pub fn add(&mut self, engagement: &Engagement, gate: &dyn CandidateGate) {
-        let (actor, target) = (engagement.actor as usize, engagement.target as usize);
+        let (actor, target) = (engagement.actor.index(), engagement.target.index());
         let count = self.outgoing.len();
         if actor >= count || target >= count || actor == target {
             return;
@@ -239,17 +210,17 @@ impl EngagementIndex {
 
     /// Removes every edge to and from `account` (a takedown), keeping the id slot.
     pub fn remove_account(&mut self, account: AccountId) {
-        let index = account as usize;
+        let index = account.index();
         if index >= self.outgoing.len() {
             return;
         }
         for edge in std::mem::take(&mut self.outgoing[index]) {
-            let other = edge.other as usize;
+            let other = edge.other.index();
             self.incoming[other].retain(|e| e.other != account);
             self.in_weight[other] = (self.in_weight[other] - edge.weight).max(0.0);
         }
         for edge in std::mem::take(&mut self.incoming[index]) {
-            self.outgoing[edge.other as usize].retain(|e| e.other != account);
+            self.outgoing[edge.other.index()].retain(|e| e.other != account);
         }
         self.in_weight[index] = 0.0;
         for list in &mut self.following {
@@ -261,17 +232,17 @@ impl EngagementIndex {
     /// The accounts `account` follows.
     pub fn following(&self, account: AccountId) -> &[AccountId] {
         self.following
-            .get(account as usize)
+            .get(account.index())
             .map_or(&[], Vec::as_slice)
     }
 
-    fn recency(&self, now: u64, at: u64) -> f32 {
-        let age = now.saturating_sub(at) as f32;
+    fn recency(&self, now: Day, at: Day) -> f32 {
+        let age = now.number().saturating_sub(at.number()) as f32;
         (-age * std::f32::consts::LN_2 / self.config.recency_half_life.max(1e-3)).exp()
     }
 }
 
-fn merge_edge(edges: &mut Vec<Edge>, other: AccountId, weight: f32, at: u64) {
+fn merge_edge(edges: &mut Vec<Edge>, other: AccountId, weight: f32, at: Day) {
     if let Some(edge) = edges.iter_mut().find(|e| e.other == other) {
         edge.weight += weight;
         edge.last_at = edge.last_at.max(at);
@@ -308,28 +279,28 @@ type ScoreMap = HashMap<AccountId, f32, BuildHasherDefault<IdHasher>>;
 
 /// Item-to-item scores for one seed account: co-engagement (cosine-normalised) plus a
 /// recency-weighted direct term for the accounts the seed engaged with and that engaged it.
-fn item_scores(index: &EngagementIndex, seed: AccountId, now: u64) -> ScoreMap {
+fn item_scores(index: &EngagementIndex, seed: AccountId, now: Day) -> ScoreMap {
     let mut scores = ScoreMap::default();
-    let Some(engagers) = index.incoming.get(seed as usize) else {
+    let Some(engagers) = index.incoming.get(seed.index()) else {
         return scores;
     };
     let mut recent: Vec<&Edge> = engagers.iter().collect();
     recent.sort_by(|a, b| b.last_at.cmp(&a.last_at).then(a.other.cmp(&b.other)));
     recent.truncate(index.config.max_engagers_per_seed);
     for engager in recent {
-        for edge in &index.outgoing[engager.other as usize] {
+        for edge in &index.outgoing[engager.other.index()] {
             if edge.other != seed {
                 *scores.entry(edge.other).or_default() +=
                     engager.weight.min(2.0) * edge.weight.min(2.0);
             }
         }
     }
-    let seed_norm = index.in_weight[seed as usize].max(1.0).sqrt();
+    let seed_norm = index.in_weight[seed.index()].max(1.0).sqrt();
     for (account, score) in scores.iter_mut() {
-        *score /= seed_norm * index.in_weight[*account as usize].max(1.0).sqrt();
+        *score /= seed_norm * index.in_weight[account.index()].max(1.0).sqrt();
     }
     let direct = index.config.direct_weight;
-    for edge in &index.outgoing[seed as usize] {
+    for edge in &index.outgoing[seed.index()] {
         *scores.entry(edge.other).or_default() +=
             direct * index.recency(now, edge.last_at) * edge.weight.min(2.0) / 2.0;
     }
@@ -356,7 +327,7 @@ pub fn similar_accounts(
     index: &EngagementIndex,
     profile: AccountId,
     viewer: Option<AccountId>,
-    now: u64,
+    now: Day,
     k: usize,
     gate: &dyn CandidateGate,
 ) -> Vec<Scored> {
@@ -374,11 +345,11 @@ pub fn similar_accounts(
 pub fn suggested_for_you(
     index: &EngagementIndex,
     viewer: AccountId,
-    now: u64,
+    now: Day,
     k: usize,
     gate: &dyn CandidateGate,
 ) -> Vec<Scored> {
-    let Some(own) = index.outgoing.get(viewer as usize) else {
+    let Some(own) = index.outgoing.get(viewer.index()) else {
         return Vec::new();
     };
     let mut seeds: Vec<Edge> = own.clone();
@@ -406,19 +377,19 @@ pub fn suggested_for_you(
 /// `a`'s posts as `(post, created_at)`. Returns `(post, author)` pairs.
 pub fn feed(
     index: &EngagementIndex,
-    posts_by_author: &[Vec<(PostId, u64)>],
+    posts_by_author: &[Vec<(PostId, Day)>],
     viewer: AccountId,
-    now: u64,
+    now: Day,
     length: usize,
     gate: &dyn CandidateGate,
 ) -> Vec<(PostId, AccountId)> {
     let newest = |authors: &[AccountId]| {
-        let mut posts: Vec<(u64, PostId, AccountId)> = authors
+        let mut posts: Vec<(Day, PostId, AccountId)> = authors
             .iter()
             .filter(|&&a| gate.allow_candidate(Surface::Feed, Some(viewer), a))
             .flat_map(|&a| {
                 posts_by_author
-                    .get(a as usize)
+                    .get(a.index())
                     .into_iter()
                     .flatten()
                     .filter(|(_, at)| *at <= now)
@@ -455,22 +426,26 @@ pub fn feed(
 mod tests {
     use super::*;
 
-    fn follow(actor: u32, target: u32, at: u64) -> Engagement {
+    fn follow(actor: u32, target: u32, at: u32) -> Engagement {
         Engagement {
-            actor,
-            target,
+            actor: AccountId(actor),
+            target: AccountId(target),
             kind: EngagementKind::Follow,
-            at,
+            at: Day(at),
         }
     }
 
-    fn view(actor: u32, target: u32, at: u64) -> Engagement {
+    fn view(actor: u32, target: u32, at: u32) -> Engagement {
         Engagement {
-            actor,
-            target,
+            actor: AccountId(actor),
+            target: AccountId(target),
             kind: EngagementKind::View,
-            at,
+            at: Day(at),
         }
+    }
+
+    fn ids(scored: &[Scored]) -> Vec<u32> {
+        scored.iter().map(|s| s.account.0).collect()
     }
 
     /// Two tight groups {0..5} and {10..15}; account 20 views 0 once.
@@ -492,7 +467,7 @@ mod tests {
     struct Deny(u32);
     impl CandidateGate for Deny {
         fn allow_candidate(&self, _: Surface, _: Option<AccountId>, candidate: AccountId) -> bool {
-            candidate != self.0
+            candidate != AccountId(self.0)
         }
     }
 
@@ -505,10 +480,13 @@ mod tests {
 
     fn check(gate: &dyn CandidateGate, viewer: u32, expected_members: &[u32]) {
         let index = EngagementIndex::build(30, two_groups(), RecommendConfig::default(), gate);
-        let mut got: Vec<u32> = suggested_for_you(&index, viewer, 6, 10, gate)
-            .iter()
-            .map(|s| s.account)
-            .collect();
+        let mut got = ids(&suggested_for_you(
+            &index,
+            AccountId(viewer),
+            Day(6),
+            10,
+            gate,
+        ));
         got.sort_unstable();
         assert_eq!(got, expected_members, "viewer {viewer}");
     }
@@ -532,29 +510,40 @@ mod tests {
         edges.push(follow(25, 11, 1));
         edges.push(view(25, 0, 9));
         let index = EngagementIndex::build(30, edges, RecommendConfig::default(), &AllowAll);
-        let similar = similar_accounts(&index, 25, Some(26), 9, 3, &AllowAll);
-        assert_eq!(similar.first().map(|s| s.account), Some(0), "{similar:?}");
+        let similar = similar_accounts(
+            &index,
+            AccountId(25),
+            Some(AccountId(26)),
+            Day(9),
+            3,
+            &AllowAll,
+        );
+        assert_eq!(ids(&similar).first(), Some(&0), "{similar:?}");
     }
 
     #[test]
     fn removing_an_account_removes_its_edges() {
         let mut index =
             EngagementIndex::build(30, two_groups(), RecommendConfig::default(), &AllowAll);
-        index.remove_account(1);
-        let got: Vec<u32> = suggested_for_you(&index, 20, 6, 10, &AllowAll)
-            .iter()
-            .map(|s| s.account)
-            .collect();
+        index.remove_account(AccountId(1));
+        let got = ids(&suggested_for_you(
+            &index,
+            AccountId(20),
+            Day(6),
+            10,
+            &AllowAll,
+        ));
         assert!(!got.contains(&1), "{got:?}");
         assert!(!got.is_empty());
     }
 
     proptest::proptest! {
         #[test]
-        fn suggestions_never_include_self_or_followed(edges in proptest::collection::vec((0u32..20, 0u32..20, 0u64..10, proptest::bool::ANY), 0..120), viewer in 0u32..20) {
+        fn suggestions_never_include_self_or_followed(edges in proptest::collection::vec((0u32..20, 0u32..20, 0u32..10, proptest::bool::ANY), 0..120), viewer in 0u32..20) {
             let engagements = edges.iter().map(|&(a, b, at, f)| if f { follow(a, b, at) } else { view(a, b, at) });
             let index = EngagementIndex::build(20, engagements, RecommendConfig::default(), &AllowAll);
-            for s in suggested_for_you(&index, viewer, 10, 10, &AllowAll) {
+            let viewer = AccountId(viewer);
+            for s in suggested_for_you(&index, viewer, Day(10), 10, &AllowAll) {
                 proptest::prop_assert!(s.account != viewer);
                 proptest::prop_assert!(!index.following(viewer).contains(&s.account));
             }

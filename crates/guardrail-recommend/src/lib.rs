@@ -15,21 +15,17 @@
 //!   interstitial with "see results anyway", or blocked. [`search::ExactBanList`] is what the
 //!   platform had: an exact list of banned terms with an interstitial.
 //!
-//! Pure: no IO, no clocks (time is a logical `u64` passed in), no randomness.
+//! Pure: no IO, no clocks (time is a logical [`Day`] passed in), no randomness.
 
 pub mod engagement;
 pub mod search;
 
 pub use engagement::{
-    AllowAll, CandidateGate, Engagement, EngagementIndex, EngagementKind, RecommendConfig, Scored,
-    Surface, feed, similar_accounts, suggested_for_you,
+    AllowAll, CandidateGate, Engagement, EngagementIndex, RecommendConfig, Scored, feed,
+    similar_accounts, suggested_for_you,
 };
+pub use guardrail_types::{AccountId, Day, EngagementKind, PostId, Surface};
 pub use search::{
     Autocomplete, ExactBanList, QueryDecision, QueryPolicy, SearchIndex, SearchOutcome,
     SearchResults,
 };
-
-/// A platform account, as a dense index (0..number of accounts).
-pub type AccountId = u32;
-/// A post, as a dense index (0..number of posts).
-pub type PostId = u32;

@@ -8,8 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::engagement::{CandidateGate, Surface};
-use crate::{AccountId, PostId};
+use guardrail_types::{AccountId, PostId, Surface};
+
+use crate::engagement::CandidateGate;
 
 /// What the platform does with a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,15 +272,26 @@ mod tests {
     fn index() -> SearchIndex {
         let mut index = SearchIndex::default();
         let tags = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        index.add_post(0, 1, &tags(&["zorblat", "dance"]), "hello");
-        index.add_post(1, 2, &tags(&["zorblatboys"]), "");
-        index.add_post(2, 2, &tags(&["zorblatboys", "dance"]), "");
-        index.add_post(3, 3, &tags(&["dance"]), "zorblat here");
-        index.add_bio(4, "embroidery and zorblat");
+        index.add_post(
+            PostId(0),
+            AccountId(1),
+            &tags(&["zorblat", "dance"]),
+            "hello",
+        );
+        index.add_post(PostId(1), AccountId(2), &tags(&["zorblatboys"]), "");
+        index.add_post(
+            PostId(2),
+            AccountId(2),
+            &tags(&["zorblatboys", "dance"]),
+            "",
+        );
+        index.add_post(PostId(3), AccountId(3), &tags(&["dance"]), "zorblat here");
+        index.add_bio(AccountId(4), "embroidery and zorblat");
         index
     }
 
-    fn check_search(query: &str, anyway: bool, decision: QueryDecision, accounts: &[AccountId]) {
+    fn check_search(query: &str, anyway: bool, decision: QueryDecision, accounts: &[u32]) {
+        let accounts: Vec<AccountId> = accounts.iter().copied().map(AccountId).collect();
         let policy = ExactBanList::new(["zorblat"]);
         let outcome = index().search(&policy, &AllowAll, None, query, anyway);
         assert_eq!(outcome.decision, decision, "{query}");

@@ -5,6 +5,7 @@
 //! falls back to a default. What it must never do: hold a metric or a target; the
 //! experiments' figures must come out of these behaviours, never be set here.
 
+use guardrail_types::{Locator, SourceError, SourceErrorKind};
 use serde::{Deserialize, Serialize};
 
 /// Everything the generator reads. Shares are fractions of all accounts unless noted.
@@ -134,48 +135,28 @@ impl Default for WorldConfig {
     }
 }
 
-/// A configuration error, naming the file, the line and the field.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}:{line}: {message}")]
-pub struct ConfigError {
-    /// Where the TOML came from (a path or `<default>`).
-    pub origin: String,
-    /// 1-based line of the problem (1 when unknown).
-    pub line: usize,
-    /// What is wrong, including the field name as the TOML parser reports it.
-    pub message: String,
-}
-
 impl WorldConfig {
     /// Parses a TOML document; `origin` names it in errors. Shares outside 0..=1 and a
     /// world too small for its communities are errors too.
-    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, SourceError> {
+        let locator = Locator::new(origin, text);
         let config: WorldConfig = toml::from_str(text).map_err(|error| {
-            let line = error.span().map_or(1, |span| {
-                text.get(..span.start)
-                    .map_or(1, |before| before.matches('\n').count() + 1)
-            });
+            let span = error.span().unwrap_or(0..0);
+            let line = text
+                .get(..span.start)
+                .map_or(1, |before| before.matches('\n').count() + 1);
             // The parser names unknown fields itself; for a bad value, name the key on that line.
+            let message = error.message().trim().to_string();
             let key = text
                 .lines()
                 .nth(line - 1)
                 .and_then(|l| l.split_once('='))
-                .map(|(k, _)| k.trim().to_string());
-            let message = error.message().trim().to_string();
-            let message = match key {
-                Some(key) if !message.contains('`') => format!("field `{key}`: {message}"),
-                _ => message,
-            };
-            ConfigError {
-                origin: origin.to_string(),
-                line,
-                message,
-            }
+                .map(|(k, _)| k.trim().to_string())
+                .filter(|_| !message.contains('`'));
+            locator.error(span, key, SourceErrorKind::Syntax, message)
         })?;
-        config.validate().map_err(|(field, message)| ConfigError {
-            origin: origin.to_string(),
-            line: line_of_field(text, field),
-            message: format!("field `{field}`: {message}"),
+        config.validate().map_err(|(field, message)| {
+            locator.error_at_key(field, SourceErrorKind::Invalid, message)
         })?;
         Ok(config)
     }
@@ -275,12 +256,6 @@ impl WorldConfig {
             ..self.clone()
         }
     }
-}
-
-fn line_of_field(text: &str, field: &str) -> usize {
-    text.lines()
-        .position(|line| line.trim_start().starts_with(field))
-        .map_or(1, |index| index + 1)
 }
 
 #[cfg(test)]

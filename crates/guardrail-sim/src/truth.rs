@@ -3,9 +3,16 @@
 //!
 //! What it is for: scoring experiments and detectors after the fact. What it must never do:
 //! reach a detector, a discovery system or a guardrail. It is a separate type from
-//! [`crate::world::World`], written under `truth/`, and the discovery crates
-//! (`guardrail-recommend`, `guardrail-ads`) do not depend on this crate at all.
+//! [`guardrail_world::World`], written under `truth/`, and nothing that decides (the
+//! discovery crates, the adapter, the service) depends on this crate at all.
 
+use std::io;
+use std::path::Path;
+
+use guardrail_types::AccountId;
+use guardrail_world::format::{parse_bool, parse_field, text_field};
+use guardrail_world::fs::{load_table, write_public_tables, write_table};
+use guardrail_world::{Format, LoadError, Record, World};
 use serde::{Deserialize, Serialize};
 
 /// The hidden kind of an account.
@@ -77,7 +84,7 @@ pub const ALL_ROLES: [Role; 9] = [
 #[serde(deny_unknown_fields)]
 pub struct RoleRecord {
     /// The account.
-    pub account: u32,
+    pub account: AccountId,
     /// Its role.
     pub role: Role,
     /// Its ring (network) or community (niche); 0 otherwise.
@@ -91,9 +98,9 @@ pub struct RoleRecord {
 #[serde(deny_unknown_fields)]
 pub struct BackupRecord {
     /// The backup account.
-    pub account: u32,
+    pub account: AccountId,
     /// The account whose bio names it.
-    pub backup_of: u32,
+    pub backup_of: AccountId,
 }
 
 /// One token of the coded vocabulary.
@@ -122,14 +129,14 @@ pub struct GroundTruth {
 
 impl GroundTruth {
     /// The role of an account (ordinary for unknown ids).
-    pub fn role(&self, account: u32) -> Role {
+    pub fn role(&self, account: AccountId) -> Role {
         self.roles
-            .get(account as usize)
+            .get(account.index())
             .map_or(Role::Ordinary, |r| r.role)
     }
 
     /// Whether an account is in the network.
-    pub fn in_network(&self, account: u32) -> bool {
+    pub fn in_network(&self, account: AccountId) -> bool {
         self.role(account).in_network()
     }
 
@@ -148,4 +155,89 @@ impl GroundTruth {
             .iter()
             .any(|t| t.token == hashtag && !t.base.is_empty() && t.pattern != "banned")
     }
+}
+
+impl Record for RoleRecord {
+    const TABLE: &'static str = "roles";
+    const COLUMNS: &'static [&'static str] = &["account", "role", "group", "camouflaged"];
+    fn to_row(&self) -> Vec<String> {
+        vec![
+            self.account.to_string(),
+            self.role.as_str().to_string(),
+            self.group.to_string(),
+            self.camouflaged.to_string(),
+        ]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        Ok(RoleRecord {
+            account: parse_field(row, 0, "an account id")?,
+            role: Role::parse(&text_field(row, 1))
+                .ok_or((1, "expected a role name".to_string()))?,
+            group: parse_field(row, 2, "a group number")?,
+            camouflaged: parse_bool(row, 3)?,
+        })
+    }
+}
+
+impl Record for BackupRecord {
+    const TABLE: &'static str = "backups";
+    const COLUMNS: &'static [&'static str] = &["account", "backup_of"];
+    fn to_row(&self) -> Vec<String> {
+        vec![self.account.to_string(), self.backup_of.to_string()]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        Ok(BackupRecord {
+            account: parse_field(row, 0, "an account id")?,
+            backup_of: parse_field(row, 1, "an account id")?,
+        })
+    }
+}
+
+impl Record for TokenRecord {
+    const TABLE: &'static str = "tokens";
+    const COLUMNS: &'static [&'static str] = &["token", "pattern", "base"];
+    fn to_row(&self) -> Vec<String> {
+        vec![self.token.clone(), self.pattern.clone(), self.base.clone()]
+    }
+    fn from_row(row: &[String]) -> Result<Self, (usize, String)> {
+        Ok(TokenRecord {
+            token: text_field(row, 0),
+            pattern: text_field(row, 1),
+            base: text_field(row, 2),
+        })
+    }
+}
+
+/// Ground-truth tables under `truth/` (file stems).
+pub const TRUTH_TABLES: [&str; 3] = ["roles", "backups", "tokens"];
+/// The folder holding ground truth, relative to the world folder.
+pub const TRUTH_DIR: &str = "truth";
+
+/// Writes a world folder: `meta.json` and the public tables (through `guardrail-world`),
+/// then ground truth under `truth/`. `on_table` is called after each table with its stem.
+pub fn write_world(
+    dir: &Path,
+    world: &World,
+    truth: &GroundTruth,
+    format: Format,
+    on_table: &mut dyn FnMut(&str),
+) -> io::Result<()> {
+    write_public_tables(dir, world, format, on_table)?;
+    let truth_dir = dir.join(TRUTH_DIR);
+    std::fs::create_dir_all(&truth_dir)?;
+    write_table(&truth_dir, "roles", format, &truth.roles)?;
+    write_table(&truth_dir, "backups", format, &truth.backups)?;
+    write_table(&truth_dir, "tokens", format, &truth.tokens)?;
+    on_table("truth");
+    Ok(())
+}
+
+/// Loads ground truth from `<dir>/truth/`. Only scoring code calls this.
+pub fn load_truth(dir: &Path) -> Result<GroundTruth, LoadError> {
+    let truth_dir = dir.join(TRUTH_DIR);
+    Ok(GroundTruth {
+        roles: load_table(&truth_dir, "roles")?,
+        backups: load_table(&truth_dir, "backups")?,
+        tokens: load_table(&truth_dir, "tokens")?,
+    })
 }

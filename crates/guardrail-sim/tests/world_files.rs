@@ -3,10 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use guardrail_sim::experiments::Platform;
-use guardrail_sim::format::Format;
-use guardrail_sim::fs::{load_truth, load_world, write_world};
-use guardrail_sim::{WorldConfig, generate};
+use guardrail_sim::{WorldConfig, generate, load_truth, write_world};
+use guardrail_world::{Format, load_world};
 
 fn scratch(name: &str) -> PathBuf {
     let dir =
@@ -78,19 +76,6 @@ fn csv_and_jsonl_load_to_the_same_world_and_truth() {
     assert!(from_jsonl == world, "jsonl round trip differs");
     assert_eq!(load_truth(&csv).expect("truth csv"), truth);
     assert_eq!(load_truth(&jsonl).expect("truth jsonl"), truth);
-}
-
-#[test]
-fn the_public_loader_and_the_platform_never_need_truth() {
-    let (world, truth) = generate(&small(), 5);
-    let dir = scratch("no-truth");
-    write_world(&dir, &world, &truth, Format::Csv, &mut |_| {}).expect("write");
-    std::fs::remove_dir_all(dir.join("truth")).expect("remove truth");
-    let loaded = load_world(&dir).expect("the public world loads without truth/");
-    // Platform::build takes only the public world: the type system keeps truth out.
-    let platform = Platform::build(&loaded, &Default::default());
-    assert_eq!(platform.index.account_count(), world.accounts.len());
-    assert!(load_truth(&dir).is_err());
 }
 
 #[test]

@@ -16,7 +16,7 @@ mod evasion_table;
 use std::hint::black_box;
 use std::time::Instant;
 
-use guardrail_text::{Decision, Policy, Surface, check};
+use guardrail_text::{Policy, TextDecision, TextPlace, check};
 use rand::{Rng, SeedableRng, seq::SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use rustrict::{Censor, Trie, Type};
@@ -74,11 +74,11 @@ fn main() {
     let all: Vec<&String> = corpus.iter().collect();
     for (name, set) in [("hashtags", &hashtags), ("mixed", &all)] {
         let rate = best_rate(runs, set, |s| {
-            check(&default_policy, Surface::Hashtag, s).decision != Decision::Allow
+            check(&default_policy, TextPlace::Hashtag, s).decision != TextDecision::Allow
         });
         row("guardrail", "default (public terms)", name, rate);
         let rate = best_rate(runs, set, |s| {
-            check(&big_policy, Surface::Hashtag, s).decision != Decision::Allow
+            check(&big_policy, TextPlace::Hashtag, s).decision != TextDecision::Allow
         });
         row("guardrail", "10,000 terms", name, rate);
         let rate = best_rate(runs, set, |s| {
@@ -133,7 +133,7 @@ fn main() {
     let mut scores = [[0usize; 4]; 2]; // [engine][hit, miss, false hit, clean]
     let mut disagreements = Vec::new();
     for (rule, what, input) in evasion_table::rows() {
-        let ours = check(&evasion_policy, Surface::Search, &input)
+        let ours = check(&evasion_policy, TextPlace::Search, &input)
             .matches
             .iter()
             .any(|m| rule.as_deref() == Some(&*m.rule) || rule.is_none());

@@ -10,7 +10,9 @@
 use serde::Serialize;
 
 use crate::policy::Policy;
-use crate::verdict::{Decision, Surface, TextVerdict, check};
+use guardrail_types::{TextDecision, TextPlace};
+
+use crate::verdict::{TextVerdict, check};
 
 /// What happened to one candidate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,15 +50,15 @@ pub fn filter_suggestions<'a>(
     prefix: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Suggestions {
-    let prefix_verdict = check(policy, Surface::Search, prefix);
-    let prefix_blocked = prefix_verdict.decision == Decision::Block;
+    let prefix_verdict = check(policy, TextPlace::Search, prefix);
+    let prefix_blocked = prefix_verdict.decision == TextDecision::Block;
     let candidates = candidates
         .into_iter()
         .map(|candidate| {
-            let verdict = check(policy, Surface::Autocomplete, candidate);
+            let verdict = check(policy, TextPlace::Autocomplete, candidate);
             CandidateOutcome {
                 candidate: candidate.to_string(),
-                kept: !prefix_blocked && verdict.decision == Decision::Allow,
+                kept: !prefix_blocked && verdict.decision == TextDecision::Allow,
                 verdict,
             }
         })

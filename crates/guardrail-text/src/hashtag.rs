@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 use crate::policy::Policy;
-use crate::verdict::{Decision, Surface, TextVerdict, check};
+use guardrail_types::{TextDecision, TextPlace};
+
+use crate::verdict::{TextVerdict, check};
 
 /// What a hashtag may do on the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,14 +36,14 @@ pub enum Review {
 
 /// The state of a hashtag, with the verdict that decided it.
 pub fn hashtag_state(policy: &Policy, tag: &str, review: Review) -> (HashtagState, TextVerdict) {
-    let verdict = check(policy, Surface::Hashtag, tag);
+    let verdict = check(policy, TextPlace::Hashtag, tag);
     let state = state_for(verdict.decision, review);
     (state, verdict)
 }
 
-fn state_for(decision: Decision, review: Review) -> HashtagState {
-    let usable = decision != Decision::Block;
-    let listable = decision == Decision::Allow;
+fn state_for(decision: TextDecision, review: Review) -> HashtagState {
+    let usable = decision != TextDecision::Block;
+    let listable = decision == TextDecision::Allow;
     HashtagState {
         usable,
         listable,

@@ -8,7 +8,7 @@
 //! [`normalize`] pipeline that keeps, for every character, the bytes of the original
 //! input it came from; a [`Policy`] (terms and patterns as TOML data, compiled once)
 //! then finds every rule in the normalised views, and [`check`] turns the matches into
-//! a [`TextVerdict`] for a [`Surface`], with every match's span, tier, category, rule
+//! a [`TextVerdict`] for a [`TextPlace`], with every match's span, tier, category, rule
 //! and the stages that were needed to see it.
 //!
 //! Two things the guard must never do: fail on content (bad input gets a verdict and a
@@ -17,11 +17,11 @@
 //! concatenated hashtags whose other parts are known words).
 //!
 //! ```
-//! use guardrail_text::{Decision, Policy, Surface, check};
+//! use guardrail_text::{Policy, TextDecision, TextPlace, check};
 //!
 //! let policy = Policy::default_policy();
-//! let verdict = check(&policy, Surface::Hashtag, "#P\u{0435}doBa1t");
-//! assert_eq!(verdict.decision, Decision::Block);
+//! let verdict = check(&policy, TextPlace::Hashtag, "#P\u{0435}doBa1t");
+//! assert_eq!(verdict.decision, TextDecision::Block);
 //! assert_eq!(&*verdict.matches[0].rule, "pedobait");
 //! assert_eq!(verdict.matches[0].span.start, 1); // after the `#`
 //! ```
@@ -37,6 +37,7 @@ mod policy;
 mod verdict;
 
 pub use autocomplete::{CandidateOutcome, Suggestions, filter_suggestions};
+pub use guardrail_types::{SourceError, TextDecision, TextPlace};
 pub use hashtag::{HashtagState, Review, hashtag_state};
 pub use matcher::Match;
 pub use normalize::{
@@ -44,9 +45,6 @@ pub use normalize::{
     normalize_str,
 };
 pub use policy::{
-    DEFAULT_POLICY_TOML, MatchMode, PatternRule, Policy, PolicyError, RuleKind, Scoring, TermRule,
-    Tier,
+    DEFAULT_POLICY_TOML, MatchMode, PatternRule, Policy, RuleKind, Scoring, TermRule, Tier,
 };
-pub use verdict::{
-    Decision, MAX_LISTED_MATCHES, Surface, TextVerdict, UnknownSurface, check, check_bytes,
-};
+pub use verdict::{MAX_LISTED_MATCHES, TextVerdict, check, check_bytes, normalize_options};

@@ -8,16 +8,16 @@
 //! line, the field and what was expected, and no policy is produced.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use guardrail_types::{Locator, SourceError, SourceErrorKind};
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::lexicon::BUILTIN_WORDS;
+use crate::lexicon::{BUILTIN_WORDS, Lexicon};
 use crate::normalize::{NormalizeOptions, normalize};
 
 /// How severe a rule is.
@@ -131,76 +131,6 @@ pub struct Policy {
     pub(crate) scoring: Scoring,
 }
 
-/// Words a concatenated hashtag may be made of besides the match (built-in common
-/// words plus the policy's own word terms), in term-view form.
-#[derive(Debug, Clone)]
-pub(crate) struct Lexicon {
-    /// Every lexicon word, found in one overlapping pass over a segment.
-    automaton: AhoCorasick,
-}
-
-impl Lexicon {
-    fn new(words: &[Vec<u8>]) -> Result<Lexicon, aho_corasick::BuildError> {
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(words.iter().filter(|w| !w.is_empty()))?;
-        Ok(Lexicon { automaton })
-    }
-
-    /// Whether `text` splits entirely into lexicon words (empty text does).
-    pub(crate) fn segments(&self, text: &[u8]) -> bool {
-        if text.is_empty() {
-            return true;
-        }
-        if text.len() > MAX_SEGMENTED_LEN {
-            // No word is this long: a run like this is spam or padding around the term,
-            // so count the term (fail closed) rather than spend time proving it.
-            return true;
-        }
-        // reachable[i]: text[..i] splits into words. Overlapping matches arrive in order
-        // of their end, so every word that could extend a split is seen after it.
-        let mut reachable = [false; MAX_SEGMENTED_LEN + 1];
-        reachable[0] = true;
-        for found in self.automaton.find_overlapping_iter(text) {
-            if reachable[found.start()] {
-                reachable[found.end()] = true;
-            }
-        }
-        reachable[text.len()]
-    }
-
-    fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
-    }
-}
-
-/// What went wrong loading a policy, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
-    /// The file (or other origin) the policy came from.
-    pub origin: String,
-    /// 1-based line of the problem.
-    pub line: usize,
-    /// 1-based column of the problem.
-    pub column: usize,
-    /// The field at fault, e.g. `term[3].tier`, when there is one.
-    pub field: Option<String>,
-    /// What was expected.
-    pub message: String,
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
-        if let Some(field) = &self.field {
-            write!(f, "field `{field}`: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PolicyError {}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
@@ -263,39 +193,16 @@ struct PatternSpec {
 /// The default policy's source, shipped in the crate.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../policies/default.toml");
 
-/// Unbroken runs longer than this around a term are not segmented (see `segments`).
-const MAX_SEGMENTED_LEN: usize = 64;
 /// Terms with more ambiguous letters than this get variants for the first ones only.
 const MAX_AMBIGUOUS_POSITIONS: usize = 4;
 /// Regular expressions beyond this compiled size are refused (they would be slow).
 const MAX_REGEX_SIZE: usize = 1 << 20;
 
-struct Locator<'a> {
-    origin: &'a str,
-    source: &'a str,
-}
-
-impl Locator<'_> {
-    fn error(&self, span: Range<usize>, field: Option<String>, message: String) -> PolicyError {
-        let offset = span.start.min(self.source.len());
-        let before = &self.source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        PolicyError {
-            origin: self.origin.to_string(),
-            line,
-            column,
-            field,
-            message,
-        }
-    }
-}
-
 fn parse_tier(
     locator: &Locator,
     field: String,
     tier: &Spanned<String>,
-) -> Result<Tier, PolicyError> {
+) -> Result<Tier, SourceError> {
     match tier.get_ref().as_str() {
         "block" => Ok(Tier::Block),
         "restrict" => Ok(Tier::Restrict),
@@ -303,6 +210,7 @@ fn parse_tier(
         other => Err(locator.error(
             tier.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!("expected one of \"block\", \"restrict\", \"signal\", found {other:?}"),
         )),
     }
@@ -312,7 +220,7 @@ fn parse_category(
     locator: &Locator,
     field: String,
     category: &Spanned<String>,
-) -> Result<String, PolicyError> {
+) -> Result<String, SourceError> {
     let text = category.get_ref();
     let valid = !text.is_empty()
         && text
@@ -322,6 +230,7 @@ fn parse_category(
         return Err(locator.error(
             category.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!(
                 "expected a dotted lowercase category like \"csea.solicitation\", found {text:?}"
             ),
@@ -335,7 +244,7 @@ fn parse_weight(
     field: String,
     weight: &Option<Spanned<f64>>,
     tier: Tier,
-) -> Result<f64, PolicyError> {
+) -> Result<f64, SourceError> {
     let default = if tier == Tier::Signal { 0.4 } else { 1.0 };
     let Some(weight) = weight else {
         return Ok(default);
@@ -345,6 +254,7 @@ fn parse_weight(
         return Err(locator.error(
             weight.span(),
             Some(field),
+            SourceErrorKind::Invalid,
             format!("expected a weight in (0, 1], found {value}"),
         ));
     }
@@ -353,11 +263,16 @@ fn parse_weight(
 
 impl Policy {
     /// Parses and compiles a policy from TOML text. `origin` names the file in errors.
-    pub fn from_toml(source: &str, origin: &str) -> Result<Policy, PolicyError> {
-        let locator = Locator { origin, source };
+    pub fn from_toml(source: &str, origin: &str) -> Result<Policy, SourceError> {
+        let locator = Locator::new(origin, source);
         let file: PolicyFile = toml::from_str(source).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
-            locator.error(span, None, error.message().trim().to_string())
+            locator.error(
+                span,
+                None,
+                SourceErrorKind::Syntax,
+                error.message().trim().to_string(),
+            )
         })?;
         let name = file
             .policy
@@ -371,6 +286,7 @@ impl Policy {
                 return Err(locator.error(
                     restrict_at.span(),
                     Some("scoring.restrict_at".into()),
+                    SourceErrorKind::Invalid,
                     format!("expected a score in (0, 1], found {value}"),
                 ));
             }
@@ -382,7 +298,12 @@ impl Policy {
             if ids.insert(id.to_string()) {
                 Ok(())
             } else {
-                Err(locator.error(span, Some(field), format!("duplicate rule id {id:?}")))
+                Err(locator.error(
+                    span,
+                    Some(field),
+                    SourceErrorKind::Duplicate,
+                    format!("duplicate rule id {id:?}"),
+                ))
             }
         };
 
@@ -404,6 +325,7 @@ impl Policy {
                 return Err(locator.error(
                     spec.text.span(),
                     Some(field("text")),
+                    SourceErrorKind::Invalid,
                     format!("{text:?} has no letters, digits or emoji left after normalisation"),
                 ));
             }
@@ -416,6 +338,7 @@ impl Policy {
                     return Err(locator.error(
                         span,
                         Some(field("match")),
+                        SourceErrorKind::Invalid,
                         format!("expected \"word\" or \"anywhere\", found {other:?}"),
                     ));
                 }
@@ -469,6 +392,7 @@ impl Policy {
                     locator.error(
                         spec.regex.span(),
                         Some(field("regex")),
+                        SourceErrorKind::Invalid,
                         format!("invalid regular expression: {error}"),
                     )
                 })?;
@@ -502,6 +426,7 @@ impl Policy {
             locator.error(
                 0..0,
                 Some("term".into()),
+                SourceErrorKind::Invalid,
                 format!("terms do not compile: {error}"),
             )
         })?;
@@ -512,6 +437,7 @@ impl Policy {
                 locator.error(
                     0..0,
                     Some("term".into()),
+                    SourceErrorKind::Invalid,
                     format!("terms do not compile: {error}"),
                 )
             })?;
@@ -520,6 +446,7 @@ impl Policy {
                 locator.error(
                     0..0,
                     Some("pattern".into()),
+                    SourceErrorKind::Invalid,
                     format!("patterns do not compile together: {error}"),
                 )
             })?;
@@ -694,20 +621,5 @@ category = "csea.age_code"
         let policy = Policy::default_policy();
         assert!(!policy.terms().is_empty());
         assert!(!policy.patterns().is_empty());
-    }
-
-    #[test]
-    fn lexicon_segments_words() {
-        let words: Vec<Vec<u8>> = ["i", "love", "for", "you", "lo"]
-            .iter()
-            .map(|w| w.as_bytes().to_vec())
-            .collect();
-        let lexicon = Lexicon::new(&words).expect("lexicon builds");
-        assert!(lexicon.segments(b"ilove"));
-        assert!(lexicon.segments(b"foryou"));
-        assert!(lexicon.segments(b"iloveforyou"));
-        assert!(lexicon.segments(b""));
-        assert!(!lexicon.segments(b"tor"));
-        assert!(!lexicon.segments(b"lov"));
     }
 }

@@ -3,7 +3,7 @@
 //! prove the behaviour; a quadratic path would show up as a test that never ends.)
 
 use guardrail_text::{
-    Decision, DiagnosticKind, NormalizeOptions, Policy, Surface, check_bytes, normalize,
+    DiagnosticKind, NormalizeOptions, Policy, TextDecision, TextPlace, check_bytes, normalize,
 };
 
 fn kinds(verdict: &guardrail_text::TextVerdict) -> Vec<DiagnosticKind> {
@@ -13,16 +13,16 @@ fn kinds(verdict: &guardrail_text::TextVerdict) -> Vec<DiagnosticKind> {
 #[test]
 fn invalid_utf8_gets_a_verdict_and_a_diagnostic() {
     let policy = Policy::default_policy();
-    let verdict = check_bytes(&policy, Surface::Search, b"#pedo\xffbait \xc3\x28");
+    let verdict = check_bytes(&policy, TextPlace::Search, b"#pedo\xffbait \xc3\x28");
     assert!(kinds(&verdict).contains(&DiagnosticKind::InvalidUtf8));
     // A bad byte inside a word does not break the word for the guard (fail closed).
-    assert_eq!(verdict.decision, Decision::Block);
+    assert_eq!(verdict.decision, TextDecision::Block);
     assert_eq!(
         verdict.matches[0].span,
         guardrail_text::Span { start: 1, end: 10 }
     );
-    let verdict = check_bytes(&policy, Surface::Search, b"\xfe pedobait \xff");
-    assert_eq!(verdict.decision, Decision::Block);
+    let verdict = check_bytes(&policy, TextPlace::Search, b"\xfe pedobait \xff");
+    assert_eq!(verdict.decision, TextDecision::Block);
     assert_eq!(verdict.matches[0].span.start, 2);
 }
 
@@ -32,8 +32,8 @@ fn a_megabyte_line_is_evaluated_in_full() {
     let mut line = "hello world ".repeat(90_000).into_bytes();
     line.extend_from_slice(b"#pedobait");
     assert!(line.len() > 1_000_000);
-    let verdict = check_bytes(&policy, Surface::Bio, &line);
-    assert_eq!(verdict.decision, Decision::Block);
+    let verdict = check_bytes(&policy, TextPlace::Bio, &line);
+    assert_eq!(verdict.decision, TextDecision::Block);
     assert_eq!(verdict.matches[0].span.end, line.len());
 }
 
@@ -41,11 +41,11 @@ fn a_megabyte_line_is_evaluated_in_full() {
 fn a_megabyte_word_without_separators_is_fine() {
     let policy = Policy::default_policy();
     let line = vec![b'a'; 1 << 20];
-    let verdict = check_bytes(&policy, Surface::Hashtag, &line);
-    assert_eq!(verdict.decision, Decision::Allow);
+    let verdict = check_bytes(&policy, TextPlace::Hashtag, &line);
+    assert_eq!(verdict.decision, TextDecision::Allow);
     let line = "pedobait".repeat(1 << 17);
-    let verdict = check_bytes(&policy, Surface::Hashtag, line.as_bytes());
-    assert_eq!(verdict.decision, Decision::Block);
+    let verdict = check_bytes(&policy, TextPlace::Hashtag, line.as_bytes());
+    assert_eq!(verdict.decision, TextDecision::Block);
 }
 
 #[test]
@@ -54,8 +54,8 @@ fn thousands_of_combining_marks_are_dropped_and_reported() {
     let mut text = String::from("p");
     text.push_str(&"\u{301}\u{336}\u{489}".repeat(5_000));
     text.push_str("edobait");
-    let verdict = check_bytes(&policy, Surface::Search, text.as_bytes());
-    assert_eq!(verdict.decision, Decision::Block);
+    let verdict = check_bytes(&policy, TextPlace::Search, text.as_bytes());
+    assert_eq!(verdict.decision, TextDecision::Block);
     assert!(kinds(&verdict).contains(&DiagnosticKind::SuspiciousPadding));
     assert_eq!(
         verdict.matches[0].span,
@@ -70,8 +70,8 @@ fn thousands_of_combining_marks_are_dropped_and_reported() {
 fn too_many_matches_are_capped_with_a_diagnostic() {
     let policy = Policy::default_policy();
     let text = "pedobait ".repeat(10_000);
-    let verdict = check_bytes(&policy, Surface::Search, text.as_bytes());
-    assert_eq!(verdict.decision, Decision::Block);
+    let verdict = check_bytes(&policy, TextPlace::Search, text.as_bytes());
+    assert_eq!(verdict.decision, TextDecision::Block);
     assert_eq!(verdict.matches.len(), guardrail_text::MAX_LISTED_MATCHES);
     assert!(kinds(&verdict).contains(&DiagnosticKind::TooManyMatches));
 }
@@ -87,8 +87,8 @@ fn input_over_the_limit_is_truncated_and_fails_closed() {
     assert_eq!(normalized.folded(), "hello world, thi");
     let policy = Policy::default_policy();
     let huge = vec![b'x'; 5 << 20];
-    let verdict = check_bytes(&policy, Surface::Comment, &huge);
-    assert_eq!(verdict.decision, Decision::Restrict);
+    let verdict = check_bytes(&policy, TextPlace::Comment, &huge);
+    assert_eq!(verdict.decision, TextDecision::Restrict);
     assert_eq!(verdict.decided_by, "truncated_input");
 }
 

@@ -4,7 +4,7 @@
 #[path = "common/evasion_table.rs"]
 mod evasion_table;
 
-use guardrail_text::{Decision, Policy, Surface, check};
+use guardrail_text::{Policy, TextDecision, TextPlace, check};
 
 /// The policy the evasion table is written for (also used by the benchmark).
 const TEST_POLICY: &str = include_str!("data/evasion_policy.toml");
@@ -14,12 +14,12 @@ fn policy() -> Policy {
 }
 
 /// `expected_rule` is the rule that must decide, or `None` for allow.
-fn check_row(policy: &Policy, surface: Surface, input: &str, expected_rule: Option<&str>) {
+fn check_row(policy: &Policy, surface: TextPlace, input: &str, expected_rule: Option<&str>) {
     let verdict = check(policy, surface, input);
     match expected_rule {
         Some(rule) => {
             assert!(
-                verdict.decision != Decision::Allow
+                verdict.decision != TextDecision::Allow
                     && verdict.matches.iter().any(|m| &*m.rule == rule),
                 "{input:?} on {surface} should hit {rule}; verdict: {verdict:#?}"
             );
@@ -43,7 +43,7 @@ fn the_evasion_table_holds() {
     let rows = evasion_table::rows();
     assert!(rows.len() > 70, "the table lost rows");
     for (rule, _what, input) in &rows {
-        check_row(&policy, Surface::Search, input, rule.as_deref());
+        check_row(&policy, TextPlace::Search, input, rule.as_deref());
     }
 }
 
@@ -51,42 +51,72 @@ fn the_evasion_table_holds() {
 fn default_policy_catches_the_published_codes() {
     let policy = Policy::default_policy();
     // (surface, input, decision, deciding rule)
-    let rows: &[(Surface, &str, Decision, &str)] = &[
-        (Surface::Search, "#pedobait", Decision::Block, "pedobait"),
-        (Surface::Search, "m.n.s.f.w", Decision::Block, "mnsfw"),
-        (Surface::Hashtag, "#MnsfwGirls", Decision::Block, "mnsfw"),
+    let rows: &[(TextPlace, &str, TextDecision, &str)] = &[
         (
-            Surface::Search,
+            TextPlace::Search,
+            "#pedobait",
+            TextDecision::Block,
+            "pedobait",
+        ),
+        (TextPlace::Search, "m.n.s.f.w", TextDecision::Block, "mnsfw"),
+        (
+            TextPlace::Hashtag,
+            "#MnsfwGirls",
+            TextDecision::Block,
+            "mnsfw",
+        ),
+        (
+            TextPlace::Search,
             "pre teen sex",
-            Decision::Block,
+            TextDecision::Block,
             "preteensex",
         ),
         (
-            Surface::Bio,
+            TextPlace::Bio,
             "🗺 on chapter 14",
-            Decision::Restrict,
+            TextDecision::Restrict,
             "risk_score",
         ),
-        (Surface::Bio, "s3ller 🍕🗺", Decision::Restrict, "risk_score"),
         (
-            Surface::Autocomplete,
+            TextPlace::Bio,
+            "s3ller 🍕🗺",
+            TextDecision::Restrict,
+            "risk_score",
+        ),
+        (
+            TextPlace::Autocomplete,
             "cheese pizza",
-            Decision::Block,
+            TextDecision::Block,
             "risk_score",
         ),
-        (Surface::Bio, "age 31 ↩️ dm me", Decision::Allow, "none"),
         (
-            Surface::Bio,
+            TextPlace::Bio,
+            "age 31 ↩️ dm me",
+            TextDecision::Allow,
+            "none",
+        ),
+        (
+            TextPlace::Bio,
             "age 31 ◀️ 🗺 dm",
-            Decision::Restrict,
+            TextDecision::Restrict,
             "risk_score",
         ),
-        (Surface::Search, "pizza near me", Decision::Allow, "none"),
-        (Surface::Bio, "best seller on etsy", Decision::Allow, "none"),
         (
-            Surface::Bio,
+            TextPlace::Search,
+            "pizza near me",
+            TextDecision::Allow,
+            "none",
+        ),
+        (
+            TextPlace::Bio,
+            "best seller on etsy",
+            TextDecision::Allow,
+            "none",
+        ),
+        (
+            TextPlace::Bio,
             "chapter 3 of my novel",
-            Decision::Allow,
+            TextDecision::Allow,
             "none",
         ),
     ];
@@ -99,7 +129,7 @@ fn default_policy_catches_the_published_codes() {
         );
     }
     // Signals alone are explained even when they do not decide.
-    let verdict = check(&policy, Surface::Bio, "age 31 ↩️ dm me");
+    let verdict = check(&policy, TextPlace::Bio, "age 31 ↩️ dm me");
     assert!(
         verdict
             .matches

@@ -1,7 +1,7 @@
 //! Invariants of the normaliser and the matcher, checked on generated input that mixes
 //! ASCII, look-alikes, invisible characters, combining marks, emoji and raw bytes.
 
-use guardrail_text::{NormalizeOptions, Policy, Surface, check_bytes, normalize, normalize_str};
+use guardrail_text::{NormalizeOptions, Policy, TextPlace, check_bytes, normalize, normalize_str};
 use proptest::prelude::*;
 
 /// Characters chosen to exercise every stage.
@@ -79,7 +79,7 @@ proptest! {
         let policy = policy();
         let mut input = text.into_bytes();
         input.extend_from_slice(&bytes);
-        for surface in Surface::ALL {
+        for surface in TextPlace::ALL {
             let verdict = check_bytes(&policy, surface, &input);
             for found in &verdict.matches {
                 prop_assert!(found.span.start < found.span.end, "empty span {:?}", found);
@@ -99,6 +99,6 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let normalized = normalize(&bytes, &NormalizeOptions::default());
         prop_assert!(normalized.input_len() == bytes.len());
-        let _ = check_bytes(&policy(), Surface::Search, &bytes);
+        let _ = check_bytes(&policy(), TextPlace::Search, &bytes);
     }
 }

@@ -3,8 +3,8 @@
 //! emoji shortcodes. Decoding repeats until nothing changes (bounded), so doubly
 //! encoded text (`&amp;#112;`) decodes fully and normalising twice equals once.
 
-use super::fold::is_invisible;
-use super::{Diagnostic, DiagnosticKind, Span, Stage, Unit};
+use super::chars::{PADDING_REPORT_THRESHOLD, is_invisible};
+use super::unit::{Diagnostic, DiagnosticKind, Span, Stage, Unit};
 
 /// Passes of entity/percent/shortcode decoding; more nesting than this is left as is.
 const MAX_DECODE_PASSES: usize = 4;
@@ -37,7 +37,7 @@ pub(crate) fn decode_units(
             break;
         }
     }
-    if hidden > super::fold::PADDING_REPORT_THRESHOLD {
+    if hidden > PADDING_REPORT_THRESHOLD {
         diagnostics.push(Diagnostic {
             kind: DiagnosticKind::SuspiciousPadding,
             message: format!("{hidden} invisible characters were dropped"),

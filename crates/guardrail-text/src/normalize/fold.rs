@@ -7,29 +7,8 @@
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use super::{Diagnostic, DiagnosticKind, Stage, Unit};
-
-/// Invisible runs longer than this (per input) are reported as padding.
-pub(crate) const PADDING_REPORT_THRESHOLD: usize = 64;
-
-/// Characters that render as nothing, or only steer rendering: zero-width characters,
-/// bidi controls, variation selectors, tags, fillers. Hidden inside words they split
-/// them for a filter but not for a reader.
-pub(crate) fn is_invisible(ch: char) -> bool {
-    matches!(ch,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-        | '\u{180B}'..='\u{180F}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}'
-        | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
-        | '\u{FE00}'..='\u{FE0F}'
-        | '\u{1BCA0}'..='\u{1BCA3}'
-        | '\u{1D173}'..='\u{1D17A}'
-        | '\u{E0000}'..='\u{E0FFF}'
-        // Emoji skin-tone modifiers: they change the picture, not the meaning.
-        | '\u{1F3FB}'..='\u{1F3FF}')
-}
+use super::chars::{PADDING_REPORT_THRESHOLD, emoji_name, is_invisible};
+use super::unit::{Diagnostic, DiagnosticKind, Stage, StageSet, Unit};
 
 fn is_regional_indicator(ch: char) -> bool {
     ('\u{1F1E6}'..='\u{1F1FF}').contains(&ch)
@@ -73,7 +52,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
     let mut out: Vec<Unit> = Vec::with_capacity(units.len());
     let mut dropped_invisible = 0usize;
     let mut dropped_marks = 0usize;
-    let mut pending_stages = super::StageSet::EMPTY;
+    let mut pending_stages = StageSet::EMPTY;
     let mut index = 0;
     while index < units.len() {
         let unit = units[index];
@@ -82,7 +61,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
         if ch.is_ascii() {
             let mut folded = unit;
             folded.stages = folded.stages.union(pending_stages);
-            pending_stages = super::StageSet::EMPTY;
+            pending_stages = StageSet::EMPTY;
             if ch.is_ascii_uppercase() {
                 folded.ch = ch.to_ascii_lowercase();
                 folded.upper = true;
@@ -106,7 +85,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             index += consumed - 1;
             folded.emoji = Some(emoji);
             folded.stages = folded.stages.union(pending_stages);
-            pending_stages = super::StageSet::EMPTY;
+            pending_stages = StageSet::EMPTY;
             folded.stages.insert(Stage::Emoji);
             out.push(folded);
             continue;
@@ -140,7 +119,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             }
         });
         if produced_any {
-            pending_stages = super::StageSet::EMPTY;
+            pending_stages = StageSet::EMPTY;
         }
     }
     if dropped_invisible > PADDING_REPORT_THRESHOLD || dropped_marks > PADDING_REPORT_THRESHOLD {
@@ -204,24 +183,6 @@ fn recognise_emoji(units: &[Unit], at: usize) -> Option<(&'static emojis::Emoji,
     }
     let mut buffer = [0u8; 4];
     emojis::get(first.encode_utf8(&mut buffer)).map(|emoji| (emoji, 1))
-}
-
-/// The name an emoji gets in the folded and term views.
-pub(crate) fn emoji_name(emoji: &emojis::Emoji) -> String {
-    match emoji.shortcode() {
-        Some(code) => code.to_string(),
-        None => emoji
-            .name()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect(),
-    }
 }
 
 /// Writes the folded view: each unit's character, emoji as `:shortcode:`.

@@ -17,245 +17,20 @@
 //!
 //! The normaliser never fails: malformed input is repaired and reported as a
 //! [`Diagnostic`], and its work is linear in the input length.
+//!
+//! This file is only the orchestration; the types the stages share live in `unit.rs`
+//! and the character classes they share in `chars.rs`, so no stage imports from here
+//! or from another stage.
 
+mod chars;
 pub(crate) mod compact;
 pub(crate) mod decode;
 pub(crate) mod fold;
-
-use serde::Serialize;
+mod unit;
 
 pub use compact::TermView;
-
-/// A half-open byte range `start..end` of the original input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Span {
-    /// First byte of the range.
-    pub start: usize,
-    /// One past the last byte of the range.
-    pub end: usize,
-}
-
-impl Span {
-    /// The smallest span covering both.
-    pub fn union(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
-    }
-
-    /// The number of bytes covered.
-    pub fn len(self) -> usize {
-        self.end - self.start
-    }
-
-    /// Whether the span covers no bytes.
-    pub fn is_empty(self) -> bool {
-        self.end == self.start
-    }
-}
-
-/// One normalisation step that had to act for a match to be found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Invalid UTF-8 was replaced by U+FFFD.
-    Utf8Repair,
-    /// An HTML entity (`&#112;`, `&amp;`) was decoded.
-    HtmlEntity,
-    /// Percent-encoding (`%70`) was decoded.
-    PercentDecode,
-    /// An emoji shortcode (`:pizza:`) was read as its emoji.
-    Shortcode,
-    /// An emoji was recognised and named.
-    Emoji,
-    /// Invisible, zero-width or bidi control characters were dropped.
-    Invisible,
-    /// Compatibility decomposition (NFKD: fullwidth, mathematical, circled letters).
-    Compatibility,
-    /// Combining marks were dropped.
-    CombiningMark,
-    /// Upper case was folded to lower case.
-    CaseFold,
-    /// A look-alike character from another script was mapped to its prototype (UTS #39).
-    Confusable,
-    /// A digit or symbol was read as the letter it stands for.
-    Leetspeak,
-    /// Separators between letters were ignored (`p.e.d.o`).
-    Separator,
-    /// Repeated letters were collapsed (`peedoo`).
-    Repeat,
-    /// A CamelCase or number boundary split a hashtag into words.
-    WordSplit,
-    /// A concatenated hashtag was segmented into known words.
-    Segmentation,
-}
-
-impl Stage {
-    const ALL: [Stage; 15] = [
-        Stage::Utf8Repair,
-        Stage::HtmlEntity,
-        Stage::PercentDecode,
-        Stage::Shortcode,
-        Stage::Emoji,
-        Stage::Invisible,
-        Stage::Compatibility,
-        Stage::CombiningMark,
-        Stage::CaseFold,
-        Stage::Confusable,
-        Stage::Leetspeak,
-        Stage::Separator,
-        Stage::Repeat,
-        Stage::WordSplit,
-        Stage::Segmentation,
-    ];
-
-    fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
-
-    /// The snake_case name used in JSON output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Utf8Repair => "utf8_repair",
-            Stage::HtmlEntity => "html_entity",
-            Stage::PercentDecode => "percent_decode",
-            Stage::Shortcode => "shortcode",
-            Stage::Emoji => "emoji",
-            Stage::Invisible => "invisible",
-            Stage::Compatibility => "compatibility",
-            Stage::CombiningMark => "combining_mark",
-            Stage::CaseFold => "case_fold",
-            Stage::Confusable => "confusable",
-            Stage::Leetspeak => "leetspeak",
-            Stage::Separator => "separator",
-            Stage::Repeat => "repeat",
-            Stage::WordSplit => "word_split",
-            Stage::Segmentation => "segmentation",
-        }
-    }
-}
-
-/// A small set of [`Stage`]s; serialised as the list of their names in pipeline order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct StageSet(u16);
-
-impl Serialize for StageSet {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
-    }
-}
-
-impl StageSet {
-    /// The empty set.
-    pub const EMPTY: StageSet = StageSet(0);
-
-    /// Adds a stage.
-    pub fn insert(&mut self, stage: Stage) {
-        self.0 |= stage.bit();
-    }
-
-    /// Whether a stage is present.
-    pub fn contains(self, stage: Stage) -> bool {
-        self.0 & stage.bit() != 0
-    }
-
-    /// Both sets together.
-    pub fn union(self, other: StageSet) -> StageSet {
-        StageSet(self.0 | other.0)
-    }
-
-    /// The stages in pipeline order.
-    pub fn iter(self) -> impl Iterator<Item = Stage> {
-        Stage::ALL
-            .into_iter()
-            .filter(move |stage| self.contains(*stage))
-    }
-
-    /// Whether no stage is present.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-/// What kind of trouble the input had. Diagnostics never stop evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DiagnosticKind {
-    /// Bytes that are not UTF-8 were replaced.
-    InvalidUtf8,
-    /// The input was longer than the configured limit; only a prefix was evaluated.
-    Truncated,
-    /// Unusually many combining marks or invisible characters (a Zalgo or padding attack).
-    SuspiciousPadding,
-    /// More matches than the limit; the rest were not listed.
-    TooManyMatches,
-}
-
-/// A note about the input, attached to the verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// What kind of trouble.
-    pub kind: DiagnosticKind,
-    /// A human-readable explanation.
-    pub message: String,
-    /// Where in the input, when it is one place.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub span: Option<Span>,
-}
-
-/// One character of a view, tied back to the original bytes it came from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Unit {
-    pub ch: char,
-    pub start: u32,
-    pub end: u32,
-    pub stages: StageSet,
-    /// The character was upper case before folding (for CamelCase splits).
-    pub upper: bool,
-    /// The unit is a recognised emoji (its shortcode is written into the folded view).
-    pub emoji: Option<&'static emojis::Emoji>,
-}
-
-impl Unit {
-    pub(crate) fn new(ch: char, start: usize, end: usize) -> Unit {
-        Unit {
-            ch,
-            start: start as u32,
-            end: end as u32,
-            stages: StageSet::EMPTY,
-            upper: false,
-            emoji: None,
-        }
-    }
-
-    pub(crate) fn span(&self) -> Span {
-        Span {
-            start: self.start as usize,
-            end: self.end as usize,
-        }
-    }
-}
-
-/// Options that change how text is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NormalizeOptions {
-    /// Split CamelCase inside every token, not only in `#hashtags` and `@handles`
-    /// (set for the hashtag and username surfaces, where the whole input is one tag).
-    pub split_camel_case_everywhere: bool,
-    /// Inputs longer than this many bytes are evaluated on their first this-many bytes
-    /// (cut at a character boundary) and carry a [`DiagnosticKind::Truncated`] diagnostic.
-    pub max_input_bytes: usize,
-}
-
-impl Default for NormalizeOptions {
-    fn default() -> Self {
-        NormalizeOptions {
-            split_camel_case_everywhere: false,
-            max_input_bytes: 4 << 20,
-        }
-    }
-}
+use unit::Unit;
+pub use unit::{Diagnostic, DiagnosticKind, NormalizeOptions, Span, Stage, StageSet};
 
 /// The result of normalising one input: both views and what was wrong with the input.
 #[derive(Debug, Clone)]
@@ -378,4 +153,56 @@ fn decode_and_fold(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit>
 /// Normalises text (a convenience over [`normalize`] for valid UTF-8).
 pub fn normalize_str(input: &str) -> NormalizedText {
     normalize(input.as_bytes(), &NormalizeOptions::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The term view (stage 3) and its words (`|` between them), read through the whole
+    /// pipeline so inputs arrive folded as they do in use (upper case marked for
+    /// CamelCase splits).
+    fn term_view(input: &str) -> (String, String) {
+        let normalized = normalize(input.as_bytes(), &NormalizeOptions::default());
+        let view = &normalized.terms;
+        let mut words = String::new();
+        for ch in &view.chars {
+            if ch.begins_word && !words.is_empty() {
+                words.push('|');
+            }
+            words.push_str(&String::from_utf8_lossy(
+                &view.bytes[ch.byte_start as usize..ch.byte_end as usize],
+            ));
+        }
+        (view.display(), words)
+    }
+
+    #[test]
+    fn reads_disguised_words() {
+        // (input, term view, words separated by `|`)
+        let cases = [
+            ("pedo bait", "pedobait", "pedo|bait"),
+            ("p.e.d.o", "pedo", "p|e|d|o"),
+            ("p3d0", "pedo", "pedo"),
+            ("$eller", "seler", "seler"),
+            ("s3ll3r", "seler", "seler"),
+            ("p@ss", "pas", "pas"),
+            ("@pedo", "pedo", "pedo"),
+            ("chapter 14", "chapter14", "chapter|14"),
+            ("pedobait2024", "pedobait2024", "pedobait|2024"),
+            ("#PedoBait", "pedobait", "pedo|bait"),
+            ("PedoBait", "pedobait", "pedobait"),
+            ("#PEDOBait", "pedobait", "pedo|bait"),
+            ("peeddoo", "pedo", "pedo"),
+            ("hello!", "helo", "helo"),
+            ("$5 off", "5of", "5|of"),
+        ];
+        for (input, view, words) in cases {
+            assert_eq!(
+                term_view(input),
+                (view.to_string(), words.to_string()),
+                "input {input:?}"
+            );
+        }
+    }
 }
