@@ -310,7 +310,8 @@ fn dataflow_map_lists_the_suspects_graph_map_lists_on_one_and_two_processes() {
     .json();
     assert_eq!(one["seeds"], single["seeds"]);
     let shared_count = suspects(&one).intersection(&suspects(&single)).count();
-    // The dataflow's PPR is quantised and its communities maintained (docs/scale.md): the
+    // The dataflow's PPR is within the push bound and its communities maintained
+    // (docs/scale.md): the
     // same top 20 up to one account at the boundary.
     assert!(shared_count >= 19, "{one}\n{single}");
     let two = guardrail(&[

@@ -1,6 +1,7 @@
 //! The dataflow map against the single-node engine on the same input: seeds and features
-//! compared exactly, the quantised PPR against the exact one (L1 distance), and the two
-//! suspect lists and their roles at one review budget.
+//! compared exactly, the dataflow's PPR against the exact one (per-account error against
+//! the push bound `ε·max(D, 1)`, and L1 distance), and the two suspect lists and their
+//! roles at one review budget.
 //!
 //! What it is for: the equivalence tests of this crate (planted synthetic worlds) and of
 //! `guardrail-audit` (generated worlds) share one definition of "the same map", and an
@@ -14,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use guardrail_graph::NodeId;
 use guardrail_graph::features::{MapInput, TextSignals, account_features};
 use guardrail_graph::map::{MapConfig, build_map};
-use guardrail_graph::ppr::{Direction, PprConfig, ppr_power};
+use guardrail_graph::ppr::{Direction, PprConfig, ppr_power, ppr_push};
 
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
@@ -32,10 +33,15 @@ pub struct Comparison {
     pub rows: usize,
     /// Accounts in the input.
     pub accounts: usize,
-    /// L1 distance between the quantised PPR (as a share of the total mass) and the exact one.
+    /// L1 distance between the dataflow's PPR and the exact one.
     pub ppr_l1: f64,
-    /// The largest per-account PPR error: `(account, exact − quantised)`.
+    /// The largest per-account PPR error: `(account, exact − dataflow)`.
     pub ppr_worst: (NodeId, f64),
+    /// The largest per-account PPR error over that account's push bound
+    /// `ε·max(D, 1)` (at most 1 when the walk settled): `(account, ratio)`.
+    pub ppr_worst_to_bound: (NodeId, f64),
+    /// L1 distance between the single-node engine's `ppr_push` and the exact PPR, for scale.
+    pub engine_ppr_l1: f64,
     /// Suspects listed by `build_map`.
     pub single_suspects: usize,
     /// Suspects listed by both.
@@ -49,7 +55,7 @@ pub struct Comparison {
 }
 
 /// Runs both engines on `input` at review budget `budget` (the dataflow on `workers` local
-/// workers with `config`'s quantum) and compares them.
+/// workers with `config`'s quantum and `config.map.epsilon`) and compares them.
 pub fn compare_with_engine(
     input: &MapInput,
     text: &dyn TextSignals,
@@ -97,7 +103,7 @@ pub fn compare_with_engine(
     }
     let mut rows = 0;
     let mut feature_mismatches = Vec::new();
-    let mut quantised = vec![0.0; node_count];
+    let mut estimated = vec![0.0; node_count];
     for output in outputs.keys() {
         match output {
             Output::Row(node, row) => {
@@ -109,7 +115,7 @@ pub fn compare_with_engine(
                 }
             }
             Output::Mass(node, mass, _) => {
-                quantised[*node as usize] = *mass as f64 / dataflow_config.quantum as f64;
+                estimated[*node as usize] = *mass as f64 / dataflow_config.quantum as f64;
             }
             _ => {}
         }
@@ -123,17 +129,26 @@ pub fn compare_with_engine(
     let exact = ppr_power(&input.graph, &seed_list, &ppr_config, 1e-14, 100_000)
         .map_err(|error| DataflowError::Engine(error.to_string()))?
         .dense(node_count);
-    let ppr_l1: f64 = exact
+    let engine = ppr_push(&input.graph, &seed_list, &ppr_config, map_config.epsilon)
+        .map_err(|error| DataflowError::Engine(error.to_string()))?
+        .dense(node_count);
+    let l1 =
+        |estimate: &[f64]| -> f64 { exact.iter().zip(estimate).map(|(e, q)| (e - q).abs()).sum() };
+    let errors = exact
         .iter()
-        .zip(&quantised)
-        .map(|(e, q)| (e - q).abs())
-        .sum();
-    let ppr_worst = exact
-        .iter()
-        .zip(&quantised)
+        .zip(&estimated)
         .enumerate()
-        .map(|(node, (e, q))| (node as NodeId, e - q))
+        .map(|(node, (e, q))| (node as NodeId, e - q));
+    let ppr_worst = errors
+        .clone()
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap_or((0, 0.0));
+    let ppr_worst_to_bound = errors
+        .map(|(node, error)| {
+            let degree = guardrail_graph::ppr::degree(&input.graph, Direction::Undirected, node);
+            (node, error.abs() / (map_config.epsilon * degree.max(1.0)))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or((0, 0.0));
 
     let map = session.map()?.ok_or_else(|| {
@@ -161,8 +176,10 @@ pub fn compare_with_engine(
         feature_mismatches,
         rows,
         accounts: node_count,
-        ppr_l1,
+        ppr_l1: l1(&estimated),
         ppr_worst,
+        ppr_worst_to_bound,
+        engine_ppr_l1: l1(&engine),
         single_suspects: single_set.len(),
         shared_suspects: single_set.intersection(&dataflow_set).count(),
         missing,

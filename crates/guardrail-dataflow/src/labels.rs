@@ -17,6 +17,7 @@ use guardrail_graph::NodeId;
 use serde::{Deserialize, Serialize};
 
 use crate::flow::Col;
+use crate::links::Links;
 
 /// The label of an account Leiden has not seen.
 pub fn fresh_label(node: NodeId) -> u64 {
@@ -58,12 +59,12 @@ fn next_label(votes: &[(&Vote, isize)]) -> Option<u64> {
     Some(if moves { best } else { own })
 }
 
-/// The label of every account in `nodes`, from `base` labels (the last Leiden run) and
-/// `steps` (`(from, to)`, diff = weight, both directions) after `rounds` rounds.
+/// The label of every account in `nodes`, from `base` labels (the last Leiden run) and the
+/// live `links` (weighted, both directions, self-loops left out) after `rounds` rounds.
 pub fn propagate_labels<'s>(
     nodes: Col<'s, NodeId>,
     base: Col<'s, (NodeId, u32)>,
-    steps: Col<'s, (NodeId, NodeId)>,
+    links: &Links<'s>,
     rounds: usize,
 ) -> Col<'s, (NodeId, u64)> {
     let base = base
@@ -73,12 +74,18 @@ pub fn propagate_labels<'s>(
         .map(|node| (node, ()))
         .antijoin(base.clone().map(|(node, _)| node))
         .map(|(node, ())| (node, fresh_label(node)));
-    let steps = steps.filter(|(from, to)| from != to);
     let mut labels = base.concat(fresh);
     for _ in 0..rounds {
-        let votes = steps.clone().join_map(labels.clone(), |_, &to, &label| {
-            (to, Vote::Neighbour(label))
-        });
+        let vote = |node: &NodeId, label: &u64, &(neighbour, _, weight): &(NodeId, u8, u32)| {
+            (neighbour != *node).then_some((neighbour, *label, weight))
+        };
+        let votes = labels
+            .clone()
+            .join_core(links.out.clone(), vote)
+            .concat(labels.clone().join_core(links.into.clone(), vote))
+            .explode(|(neighbour, label, weight)| {
+                Some(((neighbour, Vote::Neighbour(label)), weight as isize))
+            });
         labels = votes
             .concat(labels.map(|(node, label)| (node, Vote::Own(label))))
             .reduce(|_, votes, out| {

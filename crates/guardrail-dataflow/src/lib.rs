@@ -8,7 +8,8 @@
 //! minors, proximity, community) and feeds them to the engine's pure scoring functions
 //! (`map::first_pass`, `add_suspect_links`, `halve_untied`, `role_of`,
 //! `seed_concentration`). Where it cannot be exact it says how far off it may be:
-//! - personalised PageRank is quantised ([`ppr`]): within a documented tolerance;
+//! - personalised PageRank is forward push kept up to date ([`ppr`], [`walk`]): within the
+//!   push tolerance of the exact value, as the engine's own `ppr_push` is;
 //! - communities start from a single-node Leiden run and are kept by majority label
 //!   propagation ([`labels`]) until the next run;
 //! - evidence paths are shortest paths with the smallest parent id (the engine keeps the
@@ -26,9 +27,13 @@ pub mod compare;
 pub mod error;
 pub mod flow;
 pub mod labels;
+pub mod links;
+pub mod paths;
 pub mod ppr;
 pub mod records;
+pub mod scoring;
 pub mod session;
+pub mod walk;
 
 pub use assemble::AccountScore;
 pub use cluster::{ClusterConfig, parse_hostfile};

@@ -32,7 +32,7 @@ use crate::assemble::{AccountScore, assemble};
 use crate::cluster::ClusterConfig;
 use crate::error::DataflowError;
 use crate::flow::{FlowParameters, Inputs, build};
-use crate::ppr::PprParameters;
+use crate::ppr::{PprParameters, round_time};
 use crate::records::{Attributes, Output, TextRow, kind_code, role_of_code};
 
 /// Parameters of the dataflow map.
@@ -40,10 +40,11 @@ use crate::records::{Attributes, Output, TextRow, kind_code, role_of_code};
 pub struct DataflowConfig {
     /// The single-node map's parameters (damping, epsilon, Leiden, budget).
     pub map: MapConfig,
-    /// Total PPR mass in quanta (2^42: a node's share is kept to about 1e-12).
+    /// Quanta in PPR probability 1 (2^50: rounding stays far below the push tolerance
+    /// `map.epsilon`, which sets the accuracy).
     pub quantum: i64,
-    /// Cap on PPR iterations (a guard; the quantised walk reaches its fixed point first).
-    pub max_iterations: u64,
+    /// Cap on push steps per round (a guard; the walk settles in a few dozen).
+    pub max_steps: u64,
     /// Rounds of label propagation from the Leiden start.
     pub label_rounds: usize,
     /// Export every account's features (tests and audits; heavy at scale).
@@ -62,8 +63,8 @@ impl From<MapConfig> for DataflowConfig {
     fn from(map: MapConfig) -> DataflowConfig {
         DataflowConfig {
             map,
-            quantum: 1 << 42,
-            max_iterations: 1_000,
+            quantum: 1 << 50,
+            max_steps: 100_000,
             label_rounds: 2,
             export_rows: false,
             export_mass: false,
@@ -78,7 +79,7 @@ impl DataflowConfig {
                 damping: self.map.damping,
                 epsilon: self.map.epsilon,
                 quantum: self.quantum,
-                max_iterations: self.max_iterations,
+                max_steps: self.max_steps,
             },
             label_rounds: self.label_rounds,
             export_rows: self.export_rows,
@@ -275,11 +276,16 @@ impl MapSession {
             .map(|node| (node, TextRow::from(&text.signals(node))))
             .filter(|(_, row)| !row.is_empty())
             .collect();
-        let load = Arc::new(InitialLoad {
-            input: input.clone(),
-            text: text_rows.clone(),
-            labels,
-        });
+        // Shared by this process's workers while they feed it; the last to take its share
+        // empties the slot, so once fed the dataflow's state is the only copy of the graph.
+        let load = Mutex::new((
+            Some(Arc::new(InitialLoad {
+                input: input.clone(),
+                text: text_rows.clone(),
+                labels,
+            })),
+            cluster.workers,
+        ));
         let mut commands = Vec::new();
         let mut receivers = Vec::new();
         for _ in 0..cluster.workers {
@@ -312,10 +318,22 @@ impl MapSession {
                     })
                     .probe_with(&probe);
             });
-            load.feed(&mut inputs, index, peers);
+            let share = load.lock().ok().and_then(|mut slot| {
+                let share = slot.0.clone();
+                slot.1 = slot.1.saturating_sub(1);
+                if slot.1 == 0 {
+                    slot.0 = None;
+                }
+                share
+            });
+            if let Some(share) = share {
+                share.feed(&mut inputs, index, peers);
+            }
+            // Round `r` is fed at logical time `round_time(r - 1)` and complete when the
+            // probe passes `round_time(r)` (the walk's push steps run in between).
             let mut round = 1u64;
-            inputs.advance_to(round);
-            worker.step_while(|| probe.less_than(&round));
+            inputs.advance_to(round_time(round));
+            worker.step_while(|| probe.less_than(&round_time(round)));
             if index == 0
                 && let Some(sender) = &sender
             {
@@ -331,8 +349,8 @@ impl MapSession {
                     }
                 }
                 round += 1;
-                inputs.advance_to(round);
-                worker.step_while(|| probe.less_than(&round));
+                inputs.advance_to(round_time(round));
+                worker.step_while(|| probe.less_than(&round_time(round)));
                 if index == 0
                     && let Some(sender) = &sender
                 {
