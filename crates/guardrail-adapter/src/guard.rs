@@ -13,8 +13,8 @@
 //! until it is mapped, and the engine fails closed on it), or change a snapshot a request
 //! is reading.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::{ArcSwap, Guard as Loaded};
 use guardrail_policy::backfill::RecordedRequest;
@@ -23,6 +23,7 @@ use guardrail_text::Policy;
 use guardrail_types::{AccountId, Surface};
 use guardrail_world::World;
 
+use crate::derive::Deriver;
 use crate::replay::{DecisionRecord, DecisionSink};
 use crate::snapshot::Snapshot;
 
@@ -45,40 +46,69 @@ pub struct DecisionStats {
     pub fail_closed: u64,
 }
 
-/// The decision engine over a swappable snapshot.
+/// The decision engine over a swappable snapshot, and the one writer of snapshots.
 #[derive(Debug)]
 pub struct Guard {
     engine: Engine,
     snapshot: ArcSwap<Snapshot>,
+    // Writers (takedowns, ledger events, re-maps) take turns here; readers never wait for
+    // it: they read the published snapshot.
+    writer: Mutex<Deriver>,
     sink: Arc<dyn DecisionSink>,
     counters: Counters,
 }
 
 impl Guard {
-    /// A guard over `snapshot` with the engine over `rules` and `policy`, logging to `sink`.
+    /// A guard over what `deriver` derived, with the engine over `rules` and `policy`,
+    /// logging to `sink`.
     pub fn new(
-        snapshot: Snapshot,
+        deriver: Deriver,
         policy: Policy,
         rules: RuleSet,
         sink: Arc<dyn DecisionSink>,
     ) -> Guard {
         Guard {
             engine: Engine::new(rules, policy),
-            snapshot: ArcSwap::from_pointee(snapshot),
+            snapshot: ArcSwap::from_pointee(deriver.snapshot()),
+            writer: Mutex::new(deriver),
             sink,
             counters: Counters::default(),
         }
     }
 
-    /// Builds the snapshot from a world's public tables and a guard over it.
+    /// Derives the snapshot from a world's public tables and a guard over it.
     pub fn build(
         world: &World,
         policy: Policy,
         rules: RuleSet,
         sink: Arc<dyn DecisionSink>,
     ) -> Guard {
-        let snapshot = Snapshot::from_world(world, &policy);
-        Guard::new(snapshot, policy, rules, sink)
+        let deriver = Deriver::from_world(world, &policy);
+        Guard::new(deriver, policy, rules, sink)
+    }
+
+    /// Changes the derived state under the writer's lock and publishes the result as the
+    /// next version; requests in flight finish on the snapshot they loaded.
+    pub fn write(&self, change: impl FnOnce(&mut Deriver)) {
+        let mut deriver = match self.writer.lock() {
+            Ok(deriver) => deriver,
+            // A writer that panicked left the deriver as it was when it stopped; the
+            // published snapshot is still whole, so keep serving and writing.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        change(&mut deriver);
+        let next = deriver.next_snapshot();
+        self.snapshot.store(Arc::new(next));
+    }
+
+    /// Replaces the writer's state wholesale (a re-map) and publishes it.
+    pub fn replace(&self, deriver: Deriver) {
+        let mut writer = match self.writer.lock() {
+            Ok(writer) => writer,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *writer = deriver;
+        self.snapshot.store(Arc::new(writer.snapshot()));
     }
 
     /// The engine.
@@ -89,21 +119,6 @@ impl Guard {
     /// The snapshot decisions read now (it stays valid while held, whatever is published).
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
-    }
-
-    /// Publishes a new snapshot; requests in flight finish on the one they loaded.
-    pub fn publish(&self, snapshot: Snapshot) {
-        self.snapshot.store(Arc::new(snapshot));
-    }
-
-    /// Publishes the result of `change` applied to a copy of the current snapshot, with
-    /// the next version; concurrent writers do not lose each other's changes.
-    pub(crate) fn publish_change(&self, change: impl Fn(&mut Snapshot)) {
-        self.snapshot.rcu(|current| {
-            let mut next = current.next_version();
-            change(&mut next);
-            next
-        });
     }
 
     /// Decisions counted so far.

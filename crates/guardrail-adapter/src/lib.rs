@@ -15,8 +15,10 @@
 //! crate only; the generator and its truth (`guardrail-sim`) are not in its dependency
 //! graph, and a CI check keeps them out.
 
+pub mod derive;
 pub mod gates;
 pub mod guard;
+mod persistent;
 pub mod platform_policy;
 pub mod replay;
 pub mod snapshot;
@@ -24,9 +26,10 @@ pub mod takedown;
 pub mod text;
 pub mod world_map;
 
+pub use derive::Deriver;
 pub use guard::{DecisionStats, Guard, GuardView};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use replay::{DecisionRecord, DecisionSink, MemoryLog, NoLog, ReplayCheck, replay_check};
-pub use snapshot::Snapshot;
+pub use snapshot::{MapOutcome, Snapshot};
 pub use text::{AccountText, WorldText};
 pub use world_map::{AccountNames, MapSources, SeedError, map_input, parse_seeds};

@@ -40,7 +40,37 @@ pub struct WorldText {
 }
 
 impl AccountText {
-    fn absorb(&mut self, policy: &Policy, place: TextPlace, text: &str) -> TextDecision {
+    /// The decision engine's view of this account's text.
+    pub fn policy_signal(&self) -> PolicyTextSignal {
+        PolicyTextSignal {
+            worst_tier: self.worst_tier,
+            risk_score: self.risk_score,
+            rules: self.rules.clone(),
+        }
+    }
+
+    /// Reads a bio.
+    pub(crate) fn read_bio(&mut self, policy: &Policy, bio: &str) {
+        self.bio = self.absorb(policy, TextPlace::Bio, bio);
+    }
+
+    /// Reads a post: its caption and hashtags.
+    pub(crate) fn read_post(&mut self, policy: &Policy, caption: &str, hashtags: &[String]) {
+        let mut strictest = self.absorb(policy, TextPlace::Caption, caption);
+        for tag in hashtags {
+            strictest = strictest.max(self.absorb(policy, TextPlace::Hashtag, tag));
+        }
+        self.posts = self.posts.max(strictest);
+    }
+
+    /// Reads a search query (a weaker signal of its own; not scored into the account's
+    /// risk, because advocates and researchers search for what they report).
+    pub(crate) fn read_search(&mut self, policy: &Policy, query: &str) {
+        let verdict = check(policy, TextPlace::Search, query);
+        self.searches = self.searches.max(verdict.decision);
+    }
+
+    pub(crate) fn absorb(&mut self, policy: &Policy, place: TextPlace, text: &str) -> TextDecision {
         let verdict = check(policy, place, text);
         for found in &verdict.matches {
             self.worst_tier = self.worst_tier.max(Some(found.tier));
@@ -58,27 +88,17 @@ impl WorldText {
     pub fn read(world: &World, policy: &Policy) -> WorldText {
         let mut accounts = vec![AccountText::default(); world.accounts.len()];
         for account in &world.accounts {
-            let entry = &mut accounts[account.id.index()];
-            entry.bio = entry.absorb(policy, TextPlace::Bio, &account.bio);
+            accounts[account.id.index()].read_bio(policy, &account.bio);
         }
         for post in &world.posts {
-            let Some(entry) = accounts.get_mut(post.author.index()) else {
-                continue;
-            };
-            let mut strictest = entry.absorb(policy, TextPlace::Caption, &post.caption);
-            for tag in &post.hashtags {
-                strictest = strictest.max(entry.absorb(policy, TextPlace::Hashtag, tag));
+            if let Some(entry) = accounts.get_mut(post.author.index()) {
+                entry.read_post(policy, &post.caption, &post.hashtags);
             }
-            entry.posts = entry.posts.max(strictest);
         }
         for search in &world.searches {
-            let Some(entry) = accounts.get_mut(search.account.index()) else {
-                continue;
-            };
-            // Searches are read, not scored into the account's own risk: an advocate or a
-            // researcher searches for what they report.
-            let verdict = check(policy, TextPlace::Search, &search.query);
-            entry.searches = entry.searches.max(verdict.decision);
+            if let Some(entry) = accounts.get_mut(search.account.index()) {
+                entry.read_search(policy, &search.query);
+            }
         }
         WorldText { accounts }
     }
@@ -86,6 +106,16 @@ impl WorldText {
     /// One account's findings (`None` for an id outside the world).
     pub fn account(&self, account: AccountId) -> Option<&AccountText> {
         self.accounts.get(account.index())
+    }
+
+    /// The findings of accounts read elsewhere (kept up to date event by event).
+    pub fn from_accounts(accounts: Vec<AccountText>) -> WorldText {
+        WorldText { accounts }
+    }
+
+    /// Every account's findings, by account.
+    pub fn into_accounts(self) -> Vec<AccountText> {
+        self.accounts
     }
 
     /// Number of accounts read.
@@ -109,12 +139,7 @@ impl WorldText {
 
     /// The decision engine's view of one account's text.
     pub fn policy_signal(&self, account: AccountId) -> Option<PolicyTextSignal> {
-        let found = self.account(account)?;
-        Some(PolicyTextSignal {
-            worst_tier: found.worst_tier,
-            risk_score: found.risk_score,
-            rules: found.rules.clone(),
-        })
+        self.account(account).map(AccountText::policy_signal)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use guardrail_adapter::{Guard, MemoryLog, NoLog, Snapshot, platform_policy, replay_check};
+use guardrail_adapter::{Deriver, Guard, MemoryLog, NoLog, platform_policy, replay_check};
 use guardrail_policy::{Action, RuleSet};
 use guardrail_sim::vocabulary::{BANNED_BASES, variants};
 use guardrail_sim::{WorldConfig, generate};
@@ -130,7 +130,7 @@ fn the_guard_decides_on_many_threads_while_snapshots_swap() {
         RuleSet::default_rules(),
         Arc::new(NoLog),
     );
-    let fresh = Snapshot::from_world(&world, &policy);
+    let fresh = Deriver::from_world(&world, &policy);
     let viewer = some_adult(&world);
     let expected: Vec<Action> = (0..200)
         .map(|c| {
@@ -158,7 +158,7 @@ fn the_guard_decides_on_many_threads_while_snapshots_swap() {
         scope.spawn(|| {
             // The same derived state, republished again and again under the readers.
             for _ in 0..20 {
-                guard.publish(fresh.clone());
+                guard.replace(fresh.clone());
             }
         });
     });

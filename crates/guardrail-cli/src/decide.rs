@@ -1,9 +1,11 @@
 //! `guardrail decide`: try the decision engine by hand on a world folder.
 //!
-//! Wiring only: builds the guardrail layer from the world's public tables (text guard,
-//! network map, entity links, variant clusters), then asks the engine about the given
-//! viewer and candidates on one surface and prints every verdict with the rule that
-//! decided and the evidence behind each condition.
+//! Wiring only: derives Guardrail's state (text guard, network map, entity links, variant
+//! clusters) the way a running service does, from the ledger's events — a world folder is
+//! first turned into its events, exactly as `guardrail world ingest` stores them — then asks
+//! the engine about the given viewer and candidates on one surface and prints every verdict
+//! with the rule that decided and the evidence behind each condition. Accounts are named by
+//! the platform's ids (a world's decimal ids) or handles.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -12,11 +14,14 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use guardrail_adapter::{Guard, NoLog};
+use guardrail_adapter::{Deriver, Guard, NoLog};
+use guardrail_ledger::LedgerState;
+use guardrail_ledger::ingest::world_events;
 use guardrail_policy::{Surface, Verdict};
 use serde::Serialize;
 
-use crate::inputs::{load_rules, load_world, load_world_policy};
+use crate::inputs::{load_policy, load_rules, load_world, load_world_policy};
+use crate::ledger::{DbArg, ledger_policy, live_state, open, runtime};
 
 /// Arguments of `guardrail decide`.
 #[derive(Debug, Args)]
@@ -25,8 +30,16 @@ pub struct DecideArgs {
     #[arg(long, value_parser = surface_values())]
     surface: String,
     /// World folder (public tables; `truth/` is never read).
-    #[arg(long, value_name = "DIR")]
-    world: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "db",
+        required_unless_present = "db"
+    )]
+    world: Option<PathBuf>,
+    /// The ledger's database: decide on the state derived from it.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
     /// Who will see the result (id or handle; the sender, for message requests).
     #[arg(long)]
     viewer: Option<String>,
@@ -39,7 +52,8 @@ pub struct DecideArgs {
     /// Candidate texts (autocomplete suggestions, related hashtags), repeatable.
     #[arg(long = "text")]
     texts: Vec<String>,
-    /// Text policy (default: the world's policy.toml, else the default).
+    /// Text policy (default: the world's policy.toml, or the one the ledger published last,
+    /// else Guardrail's default).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Discovery rules (default: the shipped rules).
@@ -66,10 +80,30 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     if args.candidates.is_empty() && args.texts.is_empty() && args.query.is_none() {
         bail!("nothing to decide: give --candidate, --text or --query");
     }
-    let world = load_world(&args.world)?;
-    let policy = load_world_policy(&args.world, args.policy.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    let guard = Guard::build(&world, policy, rules, Arc::new(NoLog));
+    let (state, policy, source) = match (&args.world, &args.db) {
+        (Some(dir), _) => {
+            let world = load_world(dir)?;
+            let policy = load_world_policy(dir, args.policy.as_deref())?;
+            // The same path as the ledger: the folder's events, folded, then derived.
+            let state = LedgerState::from_events(&world_events(&world));
+            (state, policy, dir.display().to_string())
+        }
+        (None, db) => {
+            let db = DbArg { db: db.clone() };
+            let state = runtime()?.block_on(async {
+                let store = open(&db).await?;
+                live_state(&store).await
+            })?;
+            let policy = match &args.policy {
+                Some(path) => load_policy(path)?,
+                None => ledger_policy(&state)?,
+            };
+            (state, policy, db.url()?.to_string())
+        }
+    };
+    let deriver = Deriver::from_ledger(&state, &policy, None);
+    let guard = Guard::new(deriver, policy, rules, Arc::new(NoLog));
     let view = guard.view();
     if let Err(error) = view.snapshot().map() {
         eprintln!(
@@ -78,10 +112,7 @@ pub fn run(args: DecideArgs) -> Result<ExitCode> {
     }
     let resolve = |name: &str, what: &str| {
         view.snapshot().account_by_name(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--{what} {name:?}: no such account id or handle in {}",
-                args.world.display()
-            )
+            anyhow::anyhow!("--{what} {name:?}: no such account id or handle in {source}")
         })
     };
     let viewer = args

@@ -13,7 +13,9 @@ mod dataflow;
 mod decide;
 mod graph;
 mod inputs;
+mod ledger;
 mod media;
+mod serve;
 mod text;
 mod world;
 
@@ -43,10 +45,18 @@ enum Command {
     World(world::WorldArgs),
     /// The decision engine by hand: what a surface may do with candidates on a world.
     Decide(decide::DecideArgs),
+    /// The ledger: verify its hash chain, rebuild derived state from it.
+    Ledger(ledger::LedgerArgs),
     /// The audit harness: run an experiment on a world folder.
     Audit(audit::AuditArgs),
     /// Run every experiment on a default world, guardrails off and on, and print the table.
     Demo(audit::DemoArgs),
+    /// The HTTP service over a ledger (`--demo`: build a demo ledger first).
+    Serve(serve::ServeArgs),
+    /// API tokens: create (printed once) and revoke.
+    Token(serve::TokenArgs),
+    /// Console users.
+    User(serve::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,8 +68,12 @@ fn main() -> ExitCode {
         Command::Dataflow(args) => dataflow::run(args),
         Command::World(args) => world::run(args),
         Command::Decide(args) => decide::run(args),
+        Command::Ledger(args) => ledger::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => serve::token(args),
+        Command::User(args) => serve::user(args),
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,9 @@ pub struct WorldArgs {
 enum WorldCommand {
     /// Generate a synthetic world (public tables plus `truth/`) from a seed.
     Generate(GenerateArgs),
+    /// Stream a world's public tables into the ledger as events, in time order (ground
+    /// truth is never read).
+    Ingest(crate::ledger::IngestArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -68,6 +71,7 @@ impl Progress for Bar {
 pub fn run(args: WorldArgs) -> Result<ExitCode> {
     match args.command {
         WorldCommand::Generate(args) => generate(args),
+        WorldCommand::Ingest(args) => crate::ledger::ingest(args),
     }
 }
 

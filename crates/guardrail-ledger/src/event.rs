@@ -161,6 +161,82 @@ pub struct ReportReceived {
     /// Media hashes the reporter attached.
     #[serde(default)]
     pub media_hashes: Vec<String>,
+    /// Priority at intake (0 is the highest), after automatic triage.
+    #[serde(default)]
+    pub priority: u8,
+    /// Why the priority is what it is, in words.
+    #[serde(default)]
+    pub triage: Vec<String>,
+    /// Hash of the submitted body (the same key with another body is a conflict).
+    #[serde(default)]
+    pub body_hash: String,
+}
+
+/// A report's priority changed (automatic triage may only raise it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportPrioritized {
+    /// The report.
+    pub report: String,
+    /// The new priority (0 is the highest).
+    pub priority: u8,
+    /// Who changed it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// An alert: something needs a person (an SLA passed, a step cannot run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRaised {
+    /// What the alert is about: a report id, a referral id.
+    pub subject: String,
+    /// The kind (`sla_first_action`, `sla_final`, `step_blocked`, `cap_tripped`...).
+    pub kind: String,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+/// A step of a referral to the clearing house (submit, upload, file info, finish).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralStep {
+    /// The referral.
+    pub referral: String,
+    /// The report it refers.
+    pub report: String,
+    /// The step (`open`, `submit`, `upload`, `fileinfo`, `finish`, `retract`).
+    pub step: String,
+    /// The attempt number of this step.
+    pub attempt: u32,
+    /// `succeeded`, `failed`, `not_applicable`, `blocked`.
+    pub outcome: String,
+    /// What happened, in words (the clearing house's report id, the failure).
+    pub detail: String,
+}
+
+/// Someone read child-safety evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceViewed {
+    /// Who.
+    pub actor: String,
+    /// With which role.
+    pub role: String,
+    /// Whose evidence (a report, an account, a post).
+    pub subject: String,
+    /// What was shown (`case`, `media:HASH`, `network`...).
+    pub what: String,
+    /// Why (the case they work, the action they take).
+    pub why: String,
+}
+
+/// A new offender registry list was imported (keyed hashes only, never addresses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryImported {
+    /// The list's version (its import time or the registry's number).
+    pub version: String,
+    /// Keyed hashes of the canonical addresses, hex.
+    pub hashes: Vec<String>,
+    /// Who imported it.
+    pub actor: String,
 }
 
 /// A report moved from one state to another.
@@ -247,6 +323,68 @@ pub struct RulesPublished {
     pub actor: String,
 }
 
+/// A text policy (terms and patterns, the platform's ban list) was published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyPublished {
+    /// The policy's version (increasing).
+    pub version: u64,
+    /// The policy, as TOML.
+    pub toml: String,
+    /// Who published it.
+    pub actor: String,
+}
+
+/// An API token was created (its secret is never stored: only a hash of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// The token's public id (the part of the token before its secret).
+    pub token: String,
+    /// Its scope (`service`, `reviewer`, `investigator`, `admin`).
+    pub scope: String,
+    /// blake3 of the secret, hex.
+    pub secret_hash: String,
+    /// When it stops working (Unix seconds), if ever.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// Who created it.
+    pub actor: String,
+}
+
+/// An API token was revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    /// The token's public id.
+    pub token: String,
+    /// Who revoked it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A console user was created (the password is stored as an argon2 hash only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCreated {
+    /// The login name.
+    pub name: String,
+    /// The role (`reviewer`, `investigator`, `admin`).
+    pub role: String,
+    /// The argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// Who created it.
+    pub actor: String,
+}
+
+/// A hash bank changed (a bank created, updated or deleted, content added or removed,
+/// through the HMA-compatible routes): the change as the bank store records it, so banks
+/// are rebuilt from the ledger on start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BankChanged {
+    /// The change, as `guardrail-hma`'s `BankChange` JSON (tagged by `change`).
+    pub change: Value,
+    /// Who made it.
+    pub actor: String,
+}
+
 /// A decision, logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionLogged {
@@ -307,10 +445,30 @@ pub enum Payload {
     RulesPublished(RulesPublished),
     /// A decision was logged.
     DecisionLogged(DecisionLogged),
+    /// A report's priority changed.
+    ReportPrioritized(ReportPrioritized),
+    /// An alert was raised.
+    AlertRaised(AlertRaised),
+    /// A referral step ran (or could not).
+    ReferralStep(ReferralStep),
+    /// Someone read child-safety evidence.
+    EvidenceViewed(EvidenceViewed),
+    /// An offender registry list was imported.
+    RegistryImported(RegistryImported),
+    /// A text policy was published.
+    PolicyPublished(PolicyPublished),
+    /// An API token was created.
+    TokenCreated(TokenCreated),
+    /// An API token was revoked.
+    TokenRevoked(TokenRevoked),
+    /// A console user was created.
+    UserCreated(UserCreated),
+    /// A hash bank changed.
+    BankChanged(BankChanged),
 }
 
 /// Every event type name, in documentation order.
-pub const EVENT_TYPES: [&str; 19] = [
+pub const EVENT_TYPES: [&str; 29] = [
     "account_created",
     "profile_updated",
     "follow",
@@ -330,10 +488,20 @@ pub const EVENT_TYPES: [&str; 19] = [
     "label_expired",
     "rules_published",
     "decision_logged",
+    "report_prioritized",
+    "alert_raised",
+    "referral_step",
+    "evidence_viewed",
+    "registry_imported",
+    "policy_published",
+    "token_created",
+    "token_revoked",
+    "user_created",
+    "bank_changed",
 ];
 
 /// One event: envelope, typed payload, and the canonical body it is stored as.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Event {
     /// Client-supplied id: the same id is the same event.
     pub id: String,
@@ -383,6 +551,35 @@ impl Event {
     }
 }
 
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body repeats the payload; show it as text only when it holds more (unknown
+        // fields), so test failures stay readable.
+        f.debug_struct("Event")
+            .field("id", &self.id)
+            .field("at", &self.at)
+            .field("payload", &self.payload)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+// An event serialises as its stored body (the whole object, unknown fields included), and
+// deserialises through the same checks as an event arriving in a batch.
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value: Value = serde_json::from_slice(&self.body).map_err(serde::ser::Error::custom)?;
+        value.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        event_from_value(value, 0, None, None).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The type name of a payload.
 pub fn kind_of(payload: &Payload) -> &'static str {
     match payload {
@@ -405,6 +602,16 @@ pub fn kind_of(payload: &Payload) -> &'static str {
         Payload::LabelExpired(_) => "label_expired",
         Payload::RulesPublished(_) => "rules_published",
         Payload::DecisionLogged(_) => "decision_logged",
+        Payload::ReportPrioritized(_) => "report_prioritized",
+        Payload::AlertRaised(_) => "alert_raised",
+        Payload::ReferralStep(_) => "referral_step",
+        Payload::EvidenceViewed(_) => "evidence_viewed",
+        Payload::RegistryImported(_) => "registry_imported",
+        Payload::PolicyPublished(_) => "policy_published",
+        Payload::TokenCreated(_) => "token_created",
+        Payload::TokenRevoked(_) => "token_revoked",
+        Payload::UserCreated(_) => "user_created",
+        Payload::BankChanged(_) => "bank_changed",
     }
 }
 

@@ -17,8 +17,12 @@
 
 pub mod chain;
 pub mod event;
+pub mod ingest;
+pub mod state;
 
 pub use chain::{ChainBreak, ChainHash, ChainVerifier, ChainWriter, GENESIS, Record, verify_chain};
 pub use event::{
     Event, EventError, EventErrorKind, ParseLimits, ParsedBatch, Payload, parse_batch,
 };
+pub use ingest::{WORLD_EPOCH, world_events};
+pub use state::{Flag, Folded, LedgerState};

@@ -96,6 +96,8 @@ pub fn handles_in_bio(bio: &str) -> Vec<String> {
 /// An enforcement label on an entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Label {
+    /// The label's name (`csea.seller`, `offender_registry`...).
+    pub name: String,
     /// Why.
     pub reason: String,
     /// When it was applied (logical seconds).
@@ -210,6 +212,46 @@ impl EntityLinks {
         self.labels.entry(root).or_default().push(label);
     }
 
+    /// Lifts a label named `name` from an account's entity at `at` (it stops being in
+    /// force then). Returns whether a label in force was lifted.
+    pub fn lift(&mut self, account: AccountId, name: &str, at: Timestamp) -> bool {
+        let root = self.root(account);
+        let mut lifted = false;
+        for label in self.labels.get_mut(&root).into_iter().flatten() {
+            if label.name == name && label.expires_at.is_none_or(|e| at < e) {
+                label.expires_at = Some(at);
+                lifted = true;
+            }
+        }
+        lifted
+    }
+
+    /// Removes every label (to apply a list of labels again from its source).
+    pub fn clear_labels(&mut self) {
+        self.labels.clear();
+    }
+
+    /// Whether any label was ever applied.
+    pub fn has_labels(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// The earliest expiry after `at` among all labels (when entity actions next change
+    /// without an event).
+    pub fn next_expiry_after(&self, at: Timestamp) -> Option<Timestamp> {
+        self.labels
+            .values()
+            .flatten()
+            .filter_map(|l| l.expires_at)
+            .filter(|&e| e > at)
+            .min()
+    }
+
+    /// Links recorded so far (grows when two entities merge).
+    pub fn link_count(&self) -> usize {
+        self.evidence.len()
+    }
+
     /// The labels in force on an account's entity at logical time `at`.
     pub fn labels_at(&mut self, account: AccountId, at: Timestamp) -> Vec<Label> {
         let root = self.root(account);
@@ -272,7 +314,8 @@ mod tests {
         links.label(
             old,
             Label {
-                reason: "csea.seller".into(),
+                name: "csea.seller".into(),
+                reason: "sold material".into(),
                 applied_at: Timestamp(100),
                 expires_at: None,
             },

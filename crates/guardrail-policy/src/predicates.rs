@@ -483,10 +483,13 @@ fn flagged(account: Option<&AccountSignals>, want: Want) -> Reading {
     reading(flag(value), want, || {
         let detail = match (account, value) {
             (Some(a), Some(true)) => {
-                format!("account {}: flagged by a reviewer or enforcement", a.id)
+                format!(
+                    "account {}: flagged by a reviewer or enforcement",
+                    a.shown()
+                )
             }
-            (Some(a), Some(false)) => format!("account {}: not flagged", a.id),
-            (Some(a), None) => format!("account {}: whether it is flagged is unknown", a.id),
+            (Some(a), Some(false)) => format!("account {}: not flagged", a.shown()),
+            (Some(a), None) => format!("account {}: whether it is flagged is unknown", a.shown()),
             (None, _) => "account unknown".to_string(),
         };
         vec![Provenance::new(Source::Reviewer, detail)]
@@ -497,8 +500,8 @@ fn age_reading(account: Option<&AccountSignals>, band: AgeBand, who: &str, want:
     reading(age_is(account, band), want, || {
         let detail = match account {
             Some(a) => match a.age {
-                Some(age) => format!("account {}: age {age}", a.id),
-                None => format!("account {}: age not declared", a.id),
+                Some(age) => format!("account {}: age {age}", a.shown()),
+                None => format!("account {}: age not declared", a.shown()),
             },
             None => format!("{who} unknown"),
         };
@@ -529,7 +532,7 @@ fn features_minors(reader: &Reader, want: Want) -> Reading {
             detail.push_str("; ");
             detail.push_str(&words(
                 account.features_minors,
-                &format!("account {}'s content", account.id),
+                &format!("account {}'s content", account.shown()),
             ));
         }
         vec![Provenance::new(Source::Declared, detail)]
@@ -598,7 +601,7 @@ fn network_evidence(account: &AccountSignals) -> Provenance {
     let detail = match &account.network {
         None => format!(
             "account {}: not mapped yet (network signal unknown)",
-            account.id
+            account.shown()
         ),
         Some(network) => {
             let member = if network.member {
@@ -611,7 +614,8 @@ fn network_evidence(account: &AccountSignals) -> Provenance {
                 .map_or("no role".to_string(), |r| format!("role {r}"));
             format!(
                 "account {}: score {:.3}, {member}, {role}",
-                account.id, network.score
+                account.shown(),
+                network.score
             )
         }
     };
@@ -622,10 +626,10 @@ fn entity_evidence(account: &AccountSignals) -> Provenance {
     let detail = match account.entity_actioned {
         Some(true) => format!(
             "account {}: the person behind it was actioned (linked accounts)",
-            account.id
+            account.shown()
         ),
-        Some(false) => format!("account {}: entity not actioned", account.id),
-        None => format!("account {}: entity links unknown", account.id),
+        Some(false) => format!("account {}: entity not actioned", account.shown()),
+        None => format!("account {}: entity links unknown", account.shown()),
     };
     Provenance::new(Source::EntityLinks, detail)
 }
@@ -635,7 +639,7 @@ fn risk_evidence(account: Option<&AccountSignals>, who: &str) -> Vec<Provenance>
     let Some(account) = account else {
         return vec![Provenance::new(Source::Declared, format!("{who} unknown"))];
     };
-    let id = account.id;
+    let id = account.shown();
     let mut evidence = vec![network_evidence(account)];
     match &account.text {
         Some(text) if text.worst_tier.is_some() || text.risk_score > 0.0 => {

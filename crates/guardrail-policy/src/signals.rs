@@ -4,6 +4,9 @@
 //! or its dependency failed), which is different from a known `false`. Rules treat an
 //! unknown signal as the unsafe answer (fail closed) and say so in the verdict.
 
+use std::fmt;
+use std::sync::Arc;
+
 use guardrail_text::Tier;
 use guardrail_types::{AccountId, AgeBand, NetworkRole};
 use serde::Serialize;
@@ -44,6 +47,10 @@ pub struct NetworkSignal {
 pub struct AccountSignals {
     /// The account.
     pub id: AccountId,
+    /// The platform's own id for the account, when it differs from the dense id (shown in
+    /// evidence, so reviewers read the name the platform uses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Arc<str>>,
     /// Declared age band.
     pub age: Option<AgeBand>,
     /// Whether the account's content features minors (declared or classified).
@@ -67,6 +74,7 @@ impl AccountSignals {
     pub fn unknown(id: AccountId) -> AccountSignals {
         AccountSignals {
             id,
+            name: None,
             age: None,
             features_minors: None,
             text: None,
@@ -82,6 +90,7 @@ impl AccountSignals {
     pub fn clean_adult(id: AccountId) -> AccountSignals {
         AccountSignals {
             id,
+            name: None,
             age: Some(AgeBand::Adult),
             features_minors: Some(false),
             text: Some(TextSignal {
@@ -101,6 +110,26 @@ impl AccountSignals {
             flagged: Some(false),
             entity_actioned: Some(false),
             blocks_reports_from_minors: Some(0),
+        }
+    }
+}
+
+impl AccountSignals {
+    /// How evidence names the account: the platform's id when known, else the dense id.
+    pub fn shown(&self) -> Shown<'_> {
+        Shown(self)
+    }
+}
+
+/// An account as evidence names it (see [`AccountSignals::shown`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a>(&'a AccountSignals);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.name {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}", self.0.id),
         }
     }
 }

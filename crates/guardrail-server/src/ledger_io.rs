@@ -1,0 +1,117 @@
+//! Reading the ledger into derived state: checkpoints, the events after them, and the
+//! text policy the ledger published last.
+//!
+//! What it is for: the one way every consumer (the service at start and while following,
+//! `guardrail decide --db`, `guardrail ledger rebuild`) turns stored records into a
+//! [`LedgerState`], so that they all agree on what the ledger says.
+//!
+//! What it must never do: skip a record it cannot read. A stored event that no longer
+//! parses, or a checkpoint that disagrees with its own sequence number, is an error naming
+//! the sequence number, never a silent gap.
+
+use guardrail_ledger::event::Event;
+use guardrail_ledger::state::LedgerState;
+use guardrail_store::{Store, StoreError};
+use guardrail_text::Policy;
+
+/// Why the ledger could not be read into state.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored event does not parse any more.
+    #[error("stored event at sequence {seq} does not read back: {reason}")]
+    Event {
+        /// Its sequence number.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The checkpoint does not decode, or disagrees with itself.
+    #[error("the checkpoint at sequence {seq} {reason}")]
+    Checkpoint {
+        /// The sequence number it was saved at.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The published text policy does not load.
+    #[error("the ledger's published text policy v{version} does not load: {reason}")]
+    Policy {
+        /// Its version.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How checkpoints are written: MessagePack of the folded state.
+pub fn encode_state(state: &LedgerState) -> Vec<u8> {
+    // Serialising a tree of plain data into a vector cannot fail.
+    rmp_serde::to_vec_named(state).unwrap_or_default()
+}
+
+/// Reads a checkpoint saved at `seq`.
+pub fn decode_state(seq: u64, bytes: &[u8]) -> Result<LedgerState, LoadError> {
+    let state: LedgerState = rmp_serde::from_slice(bytes).map_err(|e| LoadError::Checkpoint {
+        seq,
+        reason: format!("does not read back: {e}"),
+    })?;
+    if state.last_seq != seq {
+        return Err(LoadError::Checkpoint {
+            seq,
+            reason: format!("holds state up to sequence {}", state.last_seq),
+        });
+    }
+    Ok(state)
+}
+
+/// The text policy the ledger published last, or Guardrail's default.
+pub fn ledger_policy(state: &LedgerState) -> Result<Policy, LoadError> {
+    match &state.text_policy {
+        Some((version, toml)) => {
+            Policy::from_toml(toml, &format!("the ledger's text policy v{version}")).map_err(|e| {
+                LoadError::Policy {
+                    version: *version,
+                    reason: e.to_string(),
+                }
+            })
+        }
+        None => Ok(Policy::default_policy()),
+    }
+}
+
+/// Reads one stored record's event.
+pub fn read_event(seq: u64, body: &[u8]) -> Result<Event, LoadError> {
+    Event::from_body(body).map_err(|e| LoadError::Event {
+        seq,
+        reason: e.to_string(),
+    })
+}
+
+/// Folds every record after `state.last_seq` into `state`; answers how many were folded.
+pub async fn fold_tail(store: &Store, state: &mut LedgerState) -> Result<u64, LoadError> {
+    let mut pages = store.pages(state.last_seq, 10_000);
+    let mut folded = 0;
+    while let Some(records) = pages.next_page().await? {
+        for record in records {
+            let event = read_event(record.seq, &record.body)?;
+            state.apply(record.seq, &event);
+            folded += 1;
+        }
+    }
+    Ok(folded)
+}
+
+/// The ledger's state as the service would have it: the latest checkpoint and every event
+/// after it (or every event, when there is no checkpoint).
+pub async fn live_state(store: &Store) -> Result<LedgerState, LoadError> {
+    let mut state = match store.load_checkpoint().await? {
+        Some((seq, bytes)) => decode_state(seq, &bytes)?,
+        None => LedgerState::new(),
+    };
+    fold_tail(store, &mut state).await?;
+    Ok(state)
+}

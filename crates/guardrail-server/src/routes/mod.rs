@@ -1,0 +1,129 @@
+//! The HTTP routes, each in the module of its capability, and the router that wires them
+//! with auth, limits, timeouts and metrics.
+//!
+//! What it is for: [`router`] is the whole API. Handlers are thin: they check the caller's
+//! scope ([`caller`]), parse, call the engine or the ledger, and answer JSON.
+//!
+//! What it must never do: answer a malformed request with 5xx (it is a 4xx in the API's
+//! error shape), or let a route through without the scope it declares.
+
+pub mod decide;
+pub mod events;
+pub mod media;
+pub mod network;
+pub mod ops;
+pub mod reports;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{Caller, Scope, authenticate};
+use crate::error::ApiError;
+use crate::service::{Service, unix_now};
+
+/// The shared state every handler receives.
+pub type Shared = State<Arc<Service>>;
+
+/// Checks the bearer token for a route that needs `needed`.
+pub fn caller(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<Caller, ApiError> {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(ledger) = service.ledger() else {
+        return Err(ApiError::unavailable(
+            "the service is starting: the ledger (and its tokens) is still loading",
+        ));
+    };
+    Ok(authenticate(&ledger, authorization, needed, unix_now())?)
+}
+
+/// The API's router over a service.
+pub fn router(service: Arc<Service>) -> Router {
+    let api = Router::new()
+        .route("/v1/events", post(events::post_events))
+        .route("/v1/decide/{surface}", post(decide::decide))
+        .route("/v1/text/check", post(decide::text_check))
+        .route("/v1/autocomplete/filter", post(decide::autocomplete_filter))
+        .route("/v1/signup/decide", post(decide::signup_decide))
+        .route("/v1/media/hash", post(media::hash))
+        .route("/v1/media/match", post(media::match_media))
+        .route("/v1/reports", post(reports::submit))
+        .route("/v1/reports/{id}", get(reports::get_report))
+        .route("/v1/reports/{id}/transitions", post(reports::transition))
+        .route("/v1/enforcement", post(reports::enforce))
+        .route("/v1/entities/{id}", get(reports::entity))
+        .route("/v1/network/map", get(network::map))
+        .route("/v1/accounts/{id}/risk", get(network::risk))
+        .route("/v1/admin/remap", post(ops::remap))
+        .route("/v1/ledger/verify", get(ops::verify))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    let hma = guardrail_hma::router(service.hma().clone()).route_layer(
+        middleware::from_fn_with_state(service.clone(), media::hma_auth),
+    );
+    api.merge(crate::openapi::docs())
+        .fallback(not_found)
+        .with_state(service.clone())
+        .merge(hma)
+        .layer(middleware::from_fn_with_state(service.clone(), count))
+        .layer(RequestBodyLimitLayer::new(service.config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            service.config.request_timeout,
+        ))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; the API is described at /openapi.json")
+}
+
+/// Counts each request by route template, with its status and latency, and logs it.
+async fn count(State(service): Shared, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().as_str().to_string();
+    let mut response = next.run(request).await;
+    // A body over the limit surfaces as a bare 413 from the limit layer; answer it in the
+    // API's error shape.
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none_or(|v| v.as_bytes() != b"application/json")
+    {
+        response = ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the request body is larger than the limit of {} bytes",
+                service.config.body_limit
+            ),
+        )
+        .into_response();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    service.metrics.request(&route, &method, status, seconds);
+    tracing::info!(
+        target: "guardrail::http",
+        %method,
+        route,
+        status,
+        micros = (seconds * 1e6) as u64,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,597 @@
+//! The running service: the store, the ledger's folded state, the guard over the live
+//! snapshot, and the tasks that keep them current (the follower, the decision log, the
+//! scheduled re-map).
+//!
+//! What it is for: one [`Service`] is shared by every request. At start it loads the
+//! ledger (checkpoint plus tail) and derives the first snapshot in the background, so the
+//! listener answers `/healthz` at once and `/readyz` turns true when decisions can be made.
+//! The follower folds every record stored after the last one it saw —
+//! written by this process or by any other replica on the same database — and publishes
+//! the next snapshot; `POST /v1/events` wakes it and waits for the fold, so a caller reads
+//! its own writes.
+//!
+//! What it must never do: serve a decision from a snapshot that is missing or older than
+//! the configured bound (routes fail closed instead and readiness goes false), skip a
+//! record it cannot read (the follower stops and the service goes unready), or block a
+//! decision on the decision log (a full queue drops and counts).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
+use guardrail_ledger::event::{DecisionLogged, Event, Payload};
+use guardrail_ledger::state::LedgerState;
+use guardrail_policy::{Action, RuleSet, Verdict};
+use guardrail_store::{AppendOutcome, Store, StoreError};
+use guardrail_text::Policy;
+use tokio::sync::{Notify, mpsc, watch};
+
+use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
+
+use crate::ledger_io::{LoadError, ledger_policy, live_state, read_event};
+use crate::metrics::{Gauges, Metrics};
+use crate::routes::media::LedgerJournal;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The largest request body accepted (413 beyond it).
+    pub body_limit: usize,
+    /// How long a request may take before it is answered 408.
+    pub request_timeout: Duration,
+    /// A snapshot not brought up to date for this long is stale: decisions fail closed.
+    pub stale_after: Duration,
+    /// How often the follower looks for records other replicas stored.
+    pub follow_every: Duration,
+    /// Share of `allow` decisions written to the decision log (every other action is).
+    pub allow_log_share: f64,
+    /// Re-map on this period, if set.
+    pub remap_every: Option<Duration>,
+    /// The discovery rules.
+    pub rules: RuleSet,
+    /// The rules' version as recorded with logged decisions.
+    pub rules_version: u64,
+    /// A text policy to use instead of the one the ledger published last.
+    pub policy: Option<Policy>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            body_limit: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            stale_after: Duration::from_secs(120),
+            follow_every: Duration::from_millis(250),
+            allow_log_share: 0.01,
+            remap_every: None,
+            rules: RuleSet::default_rules(),
+            rules_version: 0,
+            policy: None,
+        }
+    }
+}
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Why decisions cannot read a snapshot right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unready {
+    /// Still loading the ledger or deriving the first snapshot.
+    Loading,
+    /// Loading failed.
+    Failed(String),
+    /// The snapshot has not been brought up to date for too long.
+    Stale {
+        /// Seconds since it was.
+        age_seconds: u64,
+        /// Why, when the follower failed.
+        reason: Option<String>,
+    },
+}
+
+impl Unready {
+    /// The reason in words, as fail-closed verdicts and `/readyz` give it.
+    pub fn reason(&self) -> String {
+        match self {
+            Unready::Loading => {
+                "snapshot not loaded yet: the service is still reading the ledger".into()
+            }
+            Unready::Failed(why) => format!("snapshot not loaded: {why}"),
+            Unready::Stale {
+                age_seconds,
+                reason,
+            } => format!(
+                "snapshot stale: not brought up to date with the ledger for {age_seconds} s{}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// The state every request shares.
+#[derive(Debug)]
+pub struct Service {
+    /// The ledger's database.
+    pub store: Arc<Store>,
+    /// How it runs.
+    pub config: ServeConfig,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    ledger: RwLock<LedgerState>,
+    ledger_loaded: AtomicBool,
+    guard: OnceLock<Arc<Guard>>,
+    policy: OnceLock<Policy>,
+    load_error: Mutex<Option<String>>,
+    follow_error: Mutex<Option<String>>,
+    started: Instant,
+    fresh_at_ms: AtomicU64,
+    head_seen: AtomicU64,
+    folded: watch::Sender<u64>,
+    nudge: Notify,
+    log: DecisionLog,
+    shutting_down: AtomicBool,
+    hma: HmaState,
+}
+
+impl Service {
+    /// A service over `store`; call [`Service::start`] to load and follow the ledger.
+    /// Must be called inside a tokio runtime (the banks' journal writes through it).
+    pub fn new(store: Store, config: ServeConfig) -> Result<Arc<Service>, FetcherSetupError> {
+        let (folded, _) = watch::channel(0);
+        let store = Arc::new(store);
+        let journal = LedgerJournal::new(store.clone(), tokio::runtime::Handle::current());
+        let hma = HmaState::new(HmaConfig::default(), Arc::new(journal))?;
+        Ok(Arc::new(Service {
+            hma,
+            store,
+            log: DecisionLog::new(config.allow_log_share),
+            config,
+            metrics: Metrics::default(),
+            ledger: RwLock::new(LedgerState::new()),
+            ledger_loaded: AtomicBool::new(false),
+            guard: OnceLock::new(),
+            policy: OnceLock::new(),
+            load_error: Mutex::new(None),
+            follow_error: Mutex::new(None),
+            started: Instant::now(),
+            fresh_at_ms: AtomicU64::new(0),
+            head_seen: AtomicU64::new(0),
+            folded,
+            nudge: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+        }))
+    }
+
+    /// The hash banks HMA's routes curate and `/v1/media/match` reads.
+    pub fn hma(&self) -> &HmaState {
+        &self.hma
+    }
+
+    /// Loads the ledger and derives the first snapshot in the background, then follows
+    /// the ledger, writes the decision log, and re-maps on schedule.
+    pub fn start(self: &Arc<Service>) {
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = service.load().await {
+                tracing::error!(%error, "cannot load the ledger; decisions fail closed");
+                *lock(&service.load_error) = Some(error.to_string());
+                return;
+            }
+            tokio::spawn(service.clone().follow_forever());
+            tokio::spawn(service.clone().write_decision_log());
+            if let Some(every) = service.config.remap_every {
+                tokio::spawn(service.clone().remap_on_schedule(every));
+            }
+        });
+    }
+
+    async fn load(self: &Arc<Service>) -> Result<(), LoadError> {
+        let started = Instant::now();
+        let state = live_state(&self.store).await?;
+        let policy = match &self.config.policy {
+            Some(policy) => policy.clone(),
+            None => ledger_policy(&state)?,
+        };
+        tracing::info!(
+            events = state.last_seq,
+            accounts = state.accounts.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "ledger folded"
+        );
+        let mut changes = Vec::with_capacity(state.bank_changes.len());
+        for (index, value) in state.bank_changes.iter().enumerate() {
+            changes.push(
+                serde_json::from_value(value.clone()).map_err(|e| LoadError::Event {
+                    seq: 0,
+                    reason: format!("bank change {index} does not read back: {e}"),
+                })?,
+            );
+        }
+        let banked = self.hma.replay(changes).map_err(|e| LoadError::Event {
+            seq: 0,
+            reason: format!("the hash banks do not rebuild: {e}"),
+        })?;
+        tracing::info!(
+            changes = banked,
+            hashes = self.hma.pdq_count(),
+            "hash banks rebuilt"
+        );
+        *write(&self.ledger) = state;
+        self.ledger_loaded.store(true, Ordering::Release);
+        let service = self.clone();
+        let derive_policy = policy.clone();
+        let guard = tokio::task::spawn_blocking(move || {
+            let state = read(&service.ledger);
+            let deriver = Deriver::from_ledger(&state, &derive_policy, None);
+            let sink: Arc<dyn DecisionSink> = Arc::new(service.log.sink());
+            Guard::new(deriver, derive_policy, service.config.rules.clone(), sink)
+        })
+        .await
+        .map_err(|e| LoadError::Event {
+            seq: 0,
+            reason: format!("deriving the first snapshot failed: {e}"),
+        })?;
+        let _ = self.policy.set(policy);
+        let _ = self.guard.set(Arc::new(guard));
+        self.mark_fresh();
+        let _ = self.folded.send(read(&self.ledger).last_seq);
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "first snapshot published; ready"
+        );
+        Ok(())
+    }
+
+    fn mark_fresh(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.fresh_at_ms.store(ms.max(1), Ordering::Release);
+    }
+
+    /// The ledger's folded state (read-locked while held). `None` while it loads.
+    pub fn ledger(&self) -> Option<RwLockReadGuard<'_, LedgerState>> {
+        self.ledger_loaded
+            .load(Ordering::Acquire)
+            .then(|| read(&self.ledger))
+    }
+
+    /// The guard, once the first snapshot exists.
+    pub fn guard(&self) -> Option<&Arc<Guard>> {
+        self.guard.get()
+    }
+
+    /// The text policy decisions read.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.get()
+    }
+
+    /// The guard when its snapshot is fresh, else why not.
+    pub fn fresh_guard(&self) -> Result<&Arc<Guard>, Unready> {
+        let Some(guard) = self.guard.get() else {
+            return Err(match lock(&self.load_error).clone() {
+                Some(why) => Unready::Failed(why),
+                None => Unready::Loading,
+            });
+        };
+        let age = self.snapshot_age();
+        if age > self.config.stale_after {
+            return Err(Unready::Stale {
+                age_seconds: age.as_secs(),
+                reason: lock(&self.follow_error).clone(),
+            });
+        }
+        Ok(guard)
+    }
+
+    /// Time since the snapshot was last brought up to date.
+    pub fn snapshot_age(&self) -> Duration {
+        let fresh = self.fresh_at_ms.load(Ordering::Acquire);
+        if fresh == 0 {
+            return self.started.elapsed();
+        }
+        self.started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(fresh))
+    }
+
+    /// The gauges `/metrics` shows.
+    pub fn gauges(&self) -> Gauges {
+        let folded_seq = *self.folded.borrow();
+        Gauges {
+            snapshot_version: self.guard.get().map_or(0, |g| g.snapshot().version()),
+            snapshot_age_seconds: self.snapshot_age().as_secs_f64(),
+            ready: self.fresh_guard().is_ok(),
+            folded_seq,
+            follower_lag: self
+                .head_seen
+                .load(Ordering::Relaxed)
+                .saturating_sub(folded_seq),
+            decision_log_queue: self.log.queued.load(Ordering::Relaxed),
+            decision_log_dropped: self.log.dropped.load(Ordering::Relaxed),
+            decision_log_written: self.log.written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stores events durably, then waits (a bounded time) until the follower has folded
+    /// them, so the caller's next request sees them.
+    pub async fn append(&self, events: Vec<Event>) -> Result<Vec<AppendOutcome>, StoreError> {
+        let outcomes = self.store.append(events).await?;
+        let highest = outcomes.iter().map(AppendOutcome::seq).max().unwrap_or(0);
+        self.wait_folded(highest, Duration::from_secs(5)).await;
+        Ok(outcomes)
+    }
+
+    /// Wakes the follower and waits until it folded `seq` (or `timeout` passed).
+    pub async fn wait_folded(&self, seq: u64, timeout: Duration) -> bool {
+        if self.guard.get().is_none() {
+            return false;
+        }
+        self.nudge.notify_one();
+        let mut folded = self.folded.subscribe();
+        tokio::time::timeout(timeout, folded.wait_for(|&at| at >= seq))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Stops the background tasks at their next turn.
+    pub fn shut_down(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.nudge.notify_one();
+        self.log.close();
+    }
+
+    async fn follow_forever(self: Arc<Service>) {
+        while !self.shutting_down.load(Ordering::Acquire) {
+            match self.follow_once().await {
+                Ok(folded) => {
+                    *lock(&self.follow_error) = None;
+                    self.mark_fresh();
+                    if folded > 0 {
+                        continue;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the follower cannot read the ledger");
+                    *lock(&self.follow_error) = Some(error.to_string());
+                }
+            }
+            let _ = tokio::time::timeout(self.config.follow_every, self.nudge.notified()).await;
+        }
+    }
+
+    /// Folds one page of records stored after the last one folded; answers how many.
+    async fn follow_once(self: &Arc<Service>) -> Result<u64, LoadError> {
+        let after = read(&self.ledger).last_seq;
+        let (head, _) = self.store.head().await?;
+        self.head_seen.store(head, Ordering::Relaxed);
+        if head <= after {
+            return Ok(0);
+        }
+        let records = self.store.read(after, 5_000).await?;
+        let mut events = Vec::with_capacity(records.len());
+        for record in &records {
+            events.push((record.seq, read_event(record.seq, &record.body)?));
+        }
+        let count = events.len() as u64;
+        let service = self.clone();
+        // Folding and deriving are CPU work: off the async workers.
+        let last = tokio::task::spawn_blocking(move || {
+            let guard = service.guard.get()?;
+            let mut last = 0;
+            guard.write(|deriver| {
+                let mut state = write(&service.ledger);
+                for (seq, event) in &events {
+                    if *seq <= state.last_seq {
+                        continue;
+                    }
+                    let folded = state.fold(*seq, event);
+                    deriver.follow(&state, &folded);
+                }
+                last = state.last_seq;
+            });
+            Some(last)
+        })
+        .await
+        .map_err(|e| LoadError::Event {
+            seq: after + 1,
+            reason: format!("folding stopped: {e}"),
+        })?;
+        if let Some(last) = last {
+            let _ = self.folded.send(last);
+        }
+        Ok(count)
+    }
+
+    /// Builds a fresh network map over the ledger and publishes it; answers the new
+    /// snapshot version.
+    pub async fn remap(self: &Arc<Service>) -> Result<u64, Unready> {
+        let guard = self.fresh_guard()?.clone();
+        let service = self.clone();
+        let started = Instant::now();
+        let version = tokio::task::spawn_blocking(move || {
+            guard.write(|deriver| {
+                let state = read(&service.ledger);
+                *deriver = deriver.remap(&state);
+            });
+            guard.snapshot().version()
+        })
+        .await
+        .map_err(|e| Unready::Failed(format!("the re-map failed: {e}")))?;
+        tracing::info!(
+            version,
+            seconds = started.elapsed().as_secs_f64(),
+            "re-mapped"
+        );
+        Ok(version)
+    }
+
+    async fn remap_on_schedule(self: Arc<Service>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if self.shutting_down.load(Ordering::Acquire) {
+                return;
+            }
+            if let Err(why) = self.remap().await {
+                tracing::warn!(reason = why.reason(), "scheduled re-map skipped");
+            }
+        }
+    }
+
+    async fn write_decision_log(self: Arc<Service>) {
+        let Some(mut receiver) = lock(&self.log.receiver).take() else {
+            return;
+        };
+        let prefix = format!("decision:{:016x}", rand::random::<u64>());
+        let mut written: u64 = 0;
+        let mut batch = Vec::with_capacity(1_000);
+        while receiver.recv_many(&mut batch, 1_000).await > 0 {
+            self.log
+                .queued
+                .fetch_sub(batch.len() as u64, Ordering::Relaxed);
+            let now = unix_now();
+            let events: Vec<Event> = batch
+                .drain(..)
+                .map(|record: DecisionRecord| {
+                    written += 1;
+                    Event::new(
+                        format!("{prefix}:{written}"),
+                        now,
+                        Payload::DecisionLogged(DecisionLogged {
+                            surface: record.request.surface.name().to_string(),
+                            action: record.action.name().to_string(),
+                            decided_by: record.decided_by,
+                            rules_version: self.config.rules_version,
+                            snapshot: record.snapshot,
+                            request: serde_json::to_value(&record.request)
+                                .unwrap_or(serde_json::Value::Null),
+                        }),
+                    )
+                })
+                .collect();
+            let count = events.len() as u64;
+            match self.store.append(events).await {
+                Ok(_) => {
+                    self.log.written.fetch_add(count, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    self.log.dropped.fetch_add(count, Ordering::Relaxed);
+                    tracing::warn!(%error, count, "decisions could not be logged");
+                }
+            }
+        }
+    }
+}
+
+/// The decision log: every decision that is not `allow`, and a share of those that are,
+/// queued for the ledger off the request path.
+#[derive(Debug)]
+struct DecisionLog {
+    sender: Mutex<Option<mpsc::Sender<DecisionRecord>>>,
+    receiver: Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
+    allow_every: u64,
+    queued: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+    written: AtomicU64,
+}
+
+const DECISION_LOG_QUEUE: usize = 65_536;
+
+impl DecisionLog {
+    fn new(allow_share: f64) -> DecisionLog {
+        let (sender, receiver) = mpsc::channel(DECISION_LOG_QUEUE);
+        let allow_every = if allow_share <= 0.0 {
+            0
+        } else {
+            (1.0 / allow_share.min(1.0)).round() as u64
+        };
+        DecisionLog {
+            sender: Mutex::new(Some(sender)),
+            receiver: Mutex::new(Some(receiver)),
+            allow_every,
+            queued: Arc::new(AtomicU64::new(0)),
+            dropped: Arc::new(AtomicU64::new(0)),
+            written: AtomicU64::new(0),
+        }
+    }
+
+    fn sink(&self) -> LedgerSink {
+        LedgerSink {
+            sender: lock(&self.sender).clone(),
+            allow_every: self.allow_every,
+            allows: AtomicU64::new(0),
+            queued: self.queued.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+
+    fn close(&self) {
+        lock(&self.sender).take();
+    }
+}
+
+/// The guard's sink: hands decisions to the log's queue, never waiting.
+#[derive(Debug)]
+struct LedgerSink {
+    sender: Option<mpsc::Sender<DecisionRecord>>,
+    allow_every: u64,
+    allows: AtomicU64,
+    queued: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl DecisionSink for LedgerSink {
+    fn accepts(&self, verdict: &Verdict) -> bool {
+        if verdict.action != Action::Allow {
+            return true;
+        }
+        // A deterministic 1-in-N sample of allows: cheap, and the share is exact.
+        self.allow_every > 0
+            && self
+                .allows
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(self.allow_every)
+    }
+
+    fn record(&self, record: DecisionRecord) {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        match sender.try_send(record) {
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    match lock.read() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    match lock.write() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
