@@ -30,6 +30,7 @@ fn a_generated_world_maps_the_same_on_the_dataflow() {
     )
     .expect("both engines");
     let report = format!("generated world of 2,000: {comparison:#?}");
+    eprintln!("{report}");
     assert!(comparison.seeds_equal, "{report}");
     assert_eq!(comparison.rows, comparison.accounts, "{report}");
     assert!(comparison.feature_mismatches.is_empty(), "{report}");

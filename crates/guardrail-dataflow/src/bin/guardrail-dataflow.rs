@@ -7,8 +7,10 @@
 //! ```
 //!
 //! Every process of a cluster runs the same command with its own `--process`; process 0
-//! prints the map as one JSON object (the shape of `guardrail graph map --json`), the others
-//! print nothing. Exit status 2 on bad usage. Wiring only: the map is the library's.
+//! prints the map as one JSON line (the shape of `guardrail graph map --json`), the others
+//! print no map. Timely itself prints connection progress on standard output in a
+//! multi-process run (`awaiting connections …`); read the line that starts with `{`, or use
+//! `guardrail dataflow map`, which keeps standard output to the map alone. Exit status 2 on bad usage. Wiring only: the map is the library's.
 
 use std::process::ExitCode;
 
