@@ -72,6 +72,34 @@ pub fn map_world(sources: &MapSources, version: u64) -> MapOutcome {
     }
 }
 
+/// Whether applying an event can change derived state beyond the clock: the kinds
+/// [`Deriver::apply`] ignores (views, likes, comments, Guardrail's own records of reports,
+/// decisions, tokens, users and banks) cannot. A follower may fold those into the ledger's
+/// state without publishing a new snapshot.
+pub fn changes_derived_state(payload: &Payload) -> bool {
+    !matches!(
+        payload,
+        Payload::View(_)
+            | Payload::Like(_)
+            | Payload::Comment(_)
+            | Payload::ReportReceived(_)
+            | Payload::ReportTransition(_)
+            | Payload::ReviewDecision(_)
+            | Payload::RulesPublished(_)
+            | Payload::DecisionLogged(_)
+            | Payload::ReportPrioritized(_)
+            | Payload::AlertRaised(_)
+            | Payload::ReferralStep(_)
+            | Payload::EvidenceViewed(_)
+            | Payload::RegistryImported(_)
+            | Payload::PolicyPublished(_)
+            | Payload::TokenCreated(_)
+            | Payload::TokenRevoked(_)
+            | Payload::UserCreated(_)
+            | Payload::BankChanged(_)
+    )
+}
+
 impl Deriver {
     /// Builds every signal from a world folder's public tables (version 1).
     ///

@@ -26,7 +26,7 @@ pub mod takedown;
 pub mod text;
 pub mod world_map;
 
-pub use derive::Deriver;
+pub use derive::{Deriver, changes_derived_state};
 pub use guard::{DecisionStats, Guard, GuardView};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use replay::{DecisionRecord, DecisionSink, MemoryLog, NoLog, ReplayCheck, replay_check};

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod bench;
 mod dataflow;
 mod decide;
 mod graph;
@@ -57,6 +58,8 @@ enum Command {
     Token(serve::TokenArgs),
     /// Console users.
     User(serve::UserArgs),
+    /// Benchmarks of the running service (loopback, bounded).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => serve::token(args),
         Command::User(args) => serve::user(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Seconds a request may take.
     #[arg(long, default_value_t = 30)]
     request_timeout: u64,
+    /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (for tests on one
+    /// machine; never in a deployment).
+    #[arg(long, hide = true)]
+    hma_allow_private_fetch: bool,
 }
 
 /// Runs `guardrail serve`.
@@ -79,8 +83,8 @@ fn init_logs(json: bool) {
     }
 }
 
-struct Demo {
-    tokens: Vec<(Scope, String)>,
+pub(crate) struct Demo {
+    pub(crate) tokens: Vec<(Scope, String)>,
     users: Vec<(String, Scope, String)>,
 }
 
@@ -99,6 +103,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         remap_every: args.remap_every.map(Duration::from_secs),
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
+        hma_fetch_private: args.hma_allow_private_fetch,
         ..ServeConfig::default()
     };
     let service = Service::new(store, config)?;
@@ -145,12 +150,20 @@ async fn shutdown_signal() {
 }
 
 async fn build_demo(args: &ServeArgs) -> Result<(DbUrl, Demo)> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    let dir = args
-        .data_dir
+    build_demo_ledger(&args.data_dir, args.seed).await
+}
+
+/// A fresh demo ledger in `data_dir`: the default synthetic world of `seed` through the
+/// event path, and a token and a console user per role.
+pub(crate) async fn build_demo_ledger(
+    data_dir: &std::path::Path,
+    seed: u64,
+) -> Result<(DbUrl, Demo)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let dir = data_dir
         .canonicalize()
-        .with_context(|| format!("cannot resolve {}", args.data_dir.display()))?;
+        .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
     let path = dir.join("guardrail.db");
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -163,9 +176,9 @@ async fn build_demo(args: &ServeArgs) -> Result<(DbUrl, Demo)> {
     let started = Instant::now();
     eprintln!(
         "guardrail: generating the default synthetic world (seed {})",
-        args.seed
+        seed
     );
-    let (world, _truth) = generate(&WorldConfig::default(), args.seed);
+    let (world, _truth) = generate(&WorldConfig::default(), seed);
     let mut events = vec![Event::new(
         "policy-published:world",
         guardrail_ledger::WORLD_EPOCH,
@@ -284,13 +297,29 @@ fn demo_accounts(service: &Service) -> (String, Vec<String>) {
     if let Some(guard) = service.guard() {
         let snapshot = guard.snapshot();
         if let Ok(map) = snapshot.map() {
-            candidates.extend(map.suspects.iter().take(2).map(|s| s.account.clone()));
-            let listed: std::collections::HashSet<&str> =
-                map.suspects.iter().map(|s| s.account.as_str()).collect();
+            // The map names accounts by dense ids; the API by the platform's ids.
+            let platform_id = |dense: &str| {
+                dense
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| state.accounts.get(i))
+                    .map(|a| a.external.clone())
+            };
+            candidates.extend(
+                map.suspects
+                    .iter()
+                    .take(2)
+                    .filter_map(|s| platform_id(&s.account)),
+            );
+            let listed: std::collections::HashSet<String> = map
+                .suspects
+                .iter()
+                .filter_map(|s| platform_id(&s.account))
+                .collect();
             if let Some(other) = state
                 .accounts
                 .iter()
-                .find(|a| a.declared_age >= 18 && !listed.contains(a.external.as_str()))
+                .find(|a| a.declared_age >= 18 && !listed.contains(&a.external))
             {
                 candidates.push(other.external.clone());
             }

@@ -16,7 +16,9 @@ use std::str::FromStr;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use guardrail_ledger::event::{Event, Payload, TokenCreated, UserCreated};
-use guardrail_ledger::state::LedgerState;
+use std::collections::BTreeMap;
+
+use guardrail_ledger::state::{LedgerState, TokenRecord};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
@@ -126,7 +128,7 @@ fn secret_hash(secret: &str) -> String {
 /// Checks a bearer token against the ledger's tokens at time `now`, for a route that needs
 /// `needed`.
 pub fn authenticate(
-    state: &LedgerState,
+    tokens: &BTreeMap<String, TokenRecord>,
     authorization: Option<&str>,
     needed: Scope,
     now: u64,
@@ -140,10 +142,7 @@ pub fn authenticate(
     let (Some(PREFIX), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(AuthError::Invalid("not a Guardrail token"));
     };
-    let record = state
-        .tokens
-        .get(id)
-        .ok_or(AuthError::Invalid("unknown token"))?;
+    let record = tokens.get(id).ok_or(AuthError::Invalid("unknown token"))?;
     let presented = secret_hash(secret);
     if !bool::from(presented.as_bytes().ct_eq(record.secret_hash.as_bytes())) {
         return Err(AuthError::Invalid("wrong secret"));
@@ -338,7 +337,7 @@ mod tests {
             ),
         ];
         for (header, needed, now, expected) in cases {
-            let got = authenticate(&state, header.as_deref(), needed, now);
+            let got = authenticate(&state.tokens, header.as_deref(), needed, now);
             let summary = match &got {
                 Ok(caller) => Ok(caller.scope),
                 Err(AuthError::Missing) => Err("missing"),
@@ -369,10 +368,10 @@ mod tests {
         );
         let header = format!("Bearer {}", token.token);
         let before = state_with(std::slice::from_ref(&token.event));
-        assert!(authenticate(&before, Some(&header), Scope::Reviewer, 102).is_ok());
+        assert!(authenticate(&before.tokens, Some(&header), Scope::Reviewer, 102).is_ok());
         let after = state_with(&[token.event.clone(), revoke]);
         assert_eq!(
-            authenticate(&after, Some(&header), Scope::Reviewer, 102),
+            authenticate(&after.tokens, Some(&header), Scope::Reviewer, 102),
             Err(AuthError::Invalid("revoked"))
         );
     }

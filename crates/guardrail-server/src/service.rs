@@ -15,13 +15,15 @@
 //! record it cannot read (the follower stops and the service goes unready), or block a
 //! decision on the decision log (a full queue drops and counts).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
-use guardrail_ledger::state::LedgerState;
+use guardrail_ledger::state::{LedgerState, TokenRecord};
 use guardrail_policy::{Action, RuleSet, Verdict};
 use guardrail_store::{AppendOutcome, Store, StoreError};
 use guardrail_text::Policy;
@@ -44,6 +46,8 @@ pub struct ServeConfig {
     pub stale_after: Duration,
     /// How often the follower looks for records other replicas stored.
     pub follow_every: Duration,
+    /// Whether decisions are written to the ledger's decision log at all.
+    pub decision_log: bool,
     /// Share of `allow` decisions written to the decision log (every other action is).
     pub allow_log_share: f64,
     /// Re-map on this period, if set.
@@ -54,6 +58,9 @@ pub struct ServeConfig {
     pub rules_version: u64,
     /// A text policy to use instead of the one the ledger published last.
     pub policy: Option<Policy>,
+    /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (tests on one
+    /// machine only; a deployment must never allow it).
+    pub hma_fetch_private: bool,
 }
 
 impl Default for ServeConfig {
@@ -63,11 +70,13 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(30),
             stale_after: Duration::from_secs(120),
             follow_every: Duration::from_millis(250),
+            decision_log: true,
             allow_log_share: 0.01,
             remap_every: None,
             rules: RuleSet::default_rules(),
             rules_version: 0,
             policy: None,
+            hma_fetch_private: false,
         }
     }
 }
@@ -140,6 +149,7 @@ pub struct Service {
     log: DecisionLog,
     shutting_down: AtomicBool,
     hma: HmaState,
+    tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
 }
 
 impl Service {
@@ -149,9 +159,12 @@ impl Service {
         let (folded, _) = watch::channel(0);
         let store = Arc::new(store);
         let journal = LedgerJournal::new(store.clone(), tokio::runtime::Handle::current());
-        let hma = HmaState::new(HmaConfig::default(), Arc::new(journal))?;
+        let mut hma_config = HmaConfig::default();
+        hma_config.fetch.allow_private_addresses = config.hma_fetch_private;
+        let hma = HmaState::new(hma_config, Arc::new(journal))?;
         Ok(Arc::new(Service {
             hma,
+            tokens: ArcSwap::from_pointee(BTreeMap::new()),
             store,
             log: DecisionLog::new(config.allow_log_share),
             config,
@@ -225,6 +238,7 @@ impl Service {
             hashes = self.hma.pdq_count(),
             "hash banks rebuilt"
         );
+        self.tokens.store(Arc::new(state.tokens.clone()));
         *write(&self.ledger) = state;
         self.ledger_loaded.store(true, Ordering::Release);
         let service = self.clone();
@@ -232,7 +246,11 @@ impl Service {
         let guard = tokio::task::spawn_blocking(move || {
             let state = read(&service.ledger);
             let deriver = Deriver::from_ledger(&state, &derive_policy, None);
-            let sink: Arc<dyn DecisionSink> = Arc::new(service.log.sink());
+            let sink: Arc<dyn DecisionSink> = if service.config.decision_log {
+                Arc::new(service.log.sink())
+            } else {
+                Arc::new(guardrail_adapter::NoLog)
+            };
             Guard::new(deriver, derive_policy, service.config.rules.clone(), sink)
         })
         .await
@@ -261,6 +279,19 @@ impl Service {
         self.ledger_loaded
             .load(Ordering::Acquire)
             .then(|| read(&self.ledger))
+    }
+
+    /// The API tokens as the ledger has them (`None` while it loads). Read without the
+    /// ledger's lock, so authentication never waits for the follower.
+    pub fn tokens(&self) -> Option<arc_swap::Guard<Arc<BTreeMap<String, TokenRecord>>>> {
+        self.ledger_loaded
+            .load(Ordering::Acquire)
+            .then(|| self.tokens.load())
+    }
+
+    fn refresh_tokens(&self) {
+        let tokens = read(&self.ledger).tokens.clone();
+        self.tokens.store(Arc::new(tokens));
     }
 
     /// The guard, once the first snapshot exists.
@@ -375,28 +406,50 @@ impl Service {
         if head <= after {
             return Ok(0);
         }
-        let records = self.store.read(after, 5_000).await?;
+        let records = self.store.read(after, 1_000).await?;
         let mut events = Vec::with_capacity(records.len());
         for record in &records {
             events.push((record.seq, read_event(record.seq, &record.body)?));
         }
         let count = events.len() as u64;
         let service = self.clone();
-        // Folding and deriving are CPU work: off the async workers.
+        // Folding and deriving are CPU work: off the async workers. Pages of events that
+        // cannot change derived state (decisions logged, views, report bookkeeping) are
+        // folded into the ledger's state without publishing a snapshot, except once a
+        // second so the derived clock (label expiry) keeps up.
         let last = tokio::task::spawn_blocking(move || {
             let guard = service.guard.get()?;
+            let relevant = events
+                .iter()
+                .any(|(_, e)| guardrail_adapter::changes_derived_state(&e.payload));
+            let clock_due = service.snapshot_age() >= Duration::from_secs(1);
             let mut last = 0;
-            guard.write(|deriver| {
-                let mut state = write(&service.ledger);
+            let mut tokens_changed = false;
+            let mut fold_all = |state: &mut LedgerState, deriver: Option<&mut Deriver>| {
+                let mut deriver = deriver;
                 for (seq, event) in &events {
                     if *seq <= state.last_seq {
                         continue;
                     }
+                    tokens_changed |= matches!(
+                        event.payload,
+                        Payload::TokenCreated(_) | Payload::TokenRevoked(_)
+                    );
                     let folded = state.fold(*seq, event);
-                    deriver.follow(&state, &folded);
+                    if let Some(deriver) = deriver.as_deref_mut() {
+                        deriver.follow(state, &folded);
+                    }
                 }
                 last = state.last_seq;
-            });
+            };
+            if relevant || clock_due {
+                guard.write(|deriver| fold_all(&mut write(&service.ledger), Some(deriver)));
+            } else {
+                fold_all(&mut write(&service.ledger), None);
+            }
+            if tokens_changed {
+                service.refresh_tokens();
+            }
             Some(last)
         })
         .await

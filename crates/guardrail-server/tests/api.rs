@@ -27,6 +27,9 @@ fn platform_events() -> Vec<Event> {
         json!({"id": "a1", "type": "account_created", "at": T0, "account": "101", "handle": "kid_one", "declared_age": 14, "bio": "school and games"}),
         json!({"id": "a2", "type": "account_created", "at": T0 + 1, "account": "102", "handle": "grown_up", "declared_age": 35, "bio": "cooking", "emails": ["shared@example.invalid"]}),
         json!({"id": "a3", "type": "account_created", "at": T0 + 2, "account": "103", "handle": "another_adult", "declared_age": 41, "bio": "hiking", "emails": ["shared@example.invalid"]}),
+        // A bio with a term from the default policy's block list: the map's seed.
+        json!({"id": "a5", "type": "account_created", "at": T0 + 2, "account": "105", "handle": "seller_x", "declared_age": 30, "bio": "mnsfw trades"}),
+        json!({"id": "f0", "type": "follow", "at": T0 + 3, "account": "105", "target": "102"}),
         json!({"id": "f1", "type": "follow", "at": T0 + 3, "account": "103", "target": "101"}),
         json!({"id": "f2", "type": "follow", "at": T0 + 4, "account": "102", "target": "103"}),
         json!({"id": "p1", "type": "post", "at": T0 + 5, "account": "102", "post": "p-1", "text": "dinner", "hashtags": ["food"]}),
@@ -139,8 +142,6 @@ async fn tokens_and_scopes_decide_who_may_call_what() {
     h.ready().await;
     let decide = json!({"viewer": "101", "candidates": ["102"]}).to_string();
     // (method, path, token scope, body, expected status)
-    // The investigator may read the map, but this small platform has no takedowns yet: no
-    // seeds, so no map (503 with the reason).
     type Case<'a> = (&'a str, &'a str, Option<Scope>, Option<String>, u16);
     let cases: Vec<Case> = vec![
         ("GET", "/healthz", None, None, 200),
@@ -180,7 +181,7 @@ async fn tokens_and_scopes_decide_who_may_call_what() {
             "/v1/network/map",
             Some(Scope::Investigator),
             None,
-            503,
+            200,
         ),
         ("GET", "/v1/reports/nope", Some(Scope::Reviewer), None, 404),
         (
@@ -449,6 +450,17 @@ async fn reports_are_idempotent_and_move_only_as_the_lifecycle_allows() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{enforced}");
+    // The map's seed (the account whose bio is blocked) is named by the platform's id,
+    // not its dense id (3).
+    let (status, remapped) = h
+        .call("POST", "/v1/admin/remap", Some(Scope::Admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{remapped}");
+    let (status, map) = h
+        .call("GET", "/v1/network/map", Some(Scope::Investigator), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{map}");
+    assert_eq!(map["seeds"], json!(["105"]), "{map}");
     let (status, entity) = h
         .call("GET", "/v1/entities/103", Some(Scope::Reviewer), None)
         .await;

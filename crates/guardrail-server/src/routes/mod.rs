@@ -38,12 +38,12 @@ pub fn caller(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<C
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let Some(ledger) = service.ledger() else {
+    let Some(tokens) = service.tokens() else {
         return Err(ApiError::unavailable(
             "the service is starting: the ledger (and its tokens) is still loading",
         ));
     };
-    Ok(authenticate(&ledger, authorization, needed, unix_now())?)
+    Ok(authenticate(&tokens, authorization, needed, unix_now())?)
 }
 
 /// The API's router over a service.

@@ -46,6 +46,10 @@ pub struct MapAnswer {
     /// The size estimate.
     #[schema(value_type = Object)]
     pub size: Value,
+    /// Why there is no map yet (no seeds: nothing has been taken down or confirmed), when
+    /// there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The suspected network.
@@ -54,7 +58,7 @@ pub struct MapAnswer {
     responses(
         (status = 200, body = MapAnswer), (status = 400, body = crate::openapi::ErrorBody),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
-        (status = 503, description = "No fresh snapshot, or the map could not be built", body = crate::openapi::ErrorBody),
+        (status = 503, description = "No fresh snapshot", body = crate::openapi::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -73,9 +77,49 @@ pub async fn map(
         .map_err(|u| ApiError::unavailable(u.reason()))?;
     let snapshot = guard.snapshot();
     let (map_version, accounts) = snapshot.map_coverage();
-    let map = snapshot
-        .map()
-        .map_err(|e| ApiError::unavailable(format!("no network map: {e}")))?;
+    let map = match snapshot.map() {
+        Ok(map) => map,
+        Err(error) => {
+            return Ok(Json(MapAnswer {
+                snapshot: snapshot.version(),
+                map_version,
+                accounts,
+                suspects: Vec::new(),
+                suspects_total: 0,
+                seeds: Vec::new(),
+                seed_communities: Vec::new(),
+                size: Value::Object(serde_json::Map::new()),
+                reason: Some(format!("no network map: {error}")),
+            }));
+        }
+    };
+    // The map names accounts by their dense ids; callers know them by the platform's ids.
+    let ledger = service
+        .ledger()
+        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let platform_id = |dense: &str| -> String {
+        dense
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| ledger.accounts.get(i))
+            .map_or_else(|| dense.to_string(), |a| a.external.clone())
+    };
+    let rename = |value: &mut Value| {
+        if let Some(Value::String(account)) = value.get_mut("account") {
+            *account = platform_id(account);
+        }
+        if let Some(evidence) = value.get_mut("evidence") {
+            for key in ["linked_seeds", "path_from_seed"] {
+                if let Some(Value::Array(items)) = evidence.get_mut(key) {
+                    for item in items.iter_mut() {
+                        if let Value::String(name) = item {
+                            *name = platform_id(name);
+                        }
+                    }
+                }
+            }
+        }
+    };
     let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
     let list = |v: Value| match v {
         Value::Array(items) => items,
@@ -89,12 +133,17 @@ pub async fn map(
             .suspects
             .iter()
             .take(limit)
-            .map(|s| to_value(serde_json::to_value(s)))
+            .map(|s| {
+                let mut value = to_value(serde_json::to_value(s));
+                rename(&mut value);
+                value
+            })
             .collect(),
         suspects_total: map.suspects.len(),
-        seeds: map.seeds.clone(),
+        seeds: map.seeds.iter().map(|s| platform_id(s)).collect(),
         seed_communities: list(to_value(serde_json::to_value(&map.seed_communities))),
         size: to_value(serde_json::to_value(&map.size)),
+        reason: None,
     }))
 }
 

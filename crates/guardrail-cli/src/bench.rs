@@ -1,0 +1,400 @@
+//! `guardrail bench serve`: a bounded load test of the HTTP service on loopback, beside
+//! the same work done in process, so the ratio is the service's overhead.
+//!
+//! Wiring only. It builds (or opens) a ledger, starts the service in this process on a
+//! loopback port, and drives it with keep-alive HTTP/1.1 connections from a small client
+//! written for this (no external tool): account-suggestion decisions with 100 candidates
+//! each, single text checks, and durable event batches. Each scenario runs for a fixed
+//! time and reports requests per second, p50 and p99 latency; decisions are also made in
+//! process on the same snapshot for the same requests.
+//!
+//! It must never talk to anything but the server it started.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use guardrail_server::routes::decide::{DecideRequest, decide_on};
+use guardrail_server::{Scope, ServeConfig, Service};
+use guardrail_store::{Store, StoreOptions};
+use guardrail_types::Surface;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::ledger::runtime;
+use crate::serve::build_demo_ledger;
+
+/// Arguments of `guardrail bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Load-test the HTTP service on loopback beside the in-process engine.
+    Serve(ServeBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeBenchArgs {
+    /// Where the demo ledger is built (a temporary directory by default).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Candidates per decision request.
+    #[arg(long, default_value_t = 100)]
+    candidates: usize,
+    /// Events per batch in the events scenario.
+    #[arg(long, default_value_t = 2_000)]
+    batch: usize,
+    /// Write decisions to the ledger's decision log (every non-allow, 1% of allows), as
+    /// `guardrail serve` does; `--decision-log false` measures without it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    decision_log: bool,
+    /// Only these scenarios (decide, text, events), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// Runs `guardrail bench ...`.
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let BenchCommand::Serve(args) = args.command;
+    runtime()?.block_on(bench_serve(args))
+}
+
+struct Figures {
+    requests: u64,
+    seconds: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+impl Figures {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(1e-9)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    async fn open(address: SocketAddr) -> Result<Connection> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// Sends a POST and reads the answer; returns its status.
+    async fn post(&mut self, path: &str, token: &str, body: &[u8]) -> Result<u16> {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("not an HTTP status line: {line:?}"))?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).await?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse()?;
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.reader.read_exact(&mut body).await?;
+        Ok(status)
+    }
+}
+
+/// Runs `make_body` requests on `connections` connections for `seconds`.
+async fn load(
+    address: SocketAddr,
+    token: &str,
+    path: &str,
+    connections: usize,
+    seconds: u64,
+    make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> Result<Figures> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let token = token.to_string();
+        let path = path.to_string();
+        let make_body = make_body.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(address).await?;
+            let mut latencies = Vec::new();
+            let mut n = worker as u64;
+            while Instant::now() < until {
+                let body = make_body(n);
+                n += connections as u64;
+                let sent = Instant::now();
+                let status = connection.post(&path, &token, &body).await?;
+                if status != 200 {
+                    bail!("{path} answered {status}");
+                }
+                latencies.push(sent.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok(Figures {
+        requests: all.len() as u64,
+        seconds,
+        p50_ms: percentile(&all, 0.5),
+        p99_ms: percentile(&all, 0.99),
+    })
+}
+
+async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
+    let temp = tempfile_dir()?;
+    let dir = args.data_dir.clone().unwrap_or_else(|| temp.clone());
+    let (url, demo) = build_demo_ledger(&dir, 1).await?;
+    let token = demo
+        .tokens
+        .iter()
+        .find(|(s, _)| *s == Scope::Service)
+        .map(|(_, t)| t.clone())
+        .context("no service token")?;
+    let store = Store::open(&url, StoreOptions::default()).await?;
+    let service = Service::new(
+        store,
+        ServeConfig {
+            decision_log: args.decision_log,
+            ..ServeConfig::default()
+        },
+    )?;
+    service.start();
+    while service.fresh_guard().is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(guardrail_server::serve(
+        service.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    let accounts: Arc<Vec<String>> = Arc::new(
+        service
+            .ledger()
+            .context("ledger")?
+            .accounts
+            .iter()
+            .map(|a| a.external.clone())
+            .collect(),
+    );
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    println!(
+        "guardrail bench serve: {} accounts, {} connections, {} s per scenario, decision log {}, loopback {address}",
+        accounts.len(),
+        args.connections,
+        args.seconds,
+        if args.decision_log { "on" } else { "off" }
+    );
+    let request_of = {
+        let accounts = accounts.clone();
+        let candidates = args.candidates;
+        move |n: u64| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n);
+            let pick = |rng: &mut rand_chacha::ChaCha8Rng| {
+                accounts[rng.gen_range(0..accounts.len())].clone()
+            };
+            DecideRequest {
+                viewer: Some(pick(&mut rng)),
+                sender: None,
+                query: None,
+                candidates: (0..candidates).map(|_| pick(&mut rng)).collect(),
+            }
+        }
+    };
+    if wanted("decide") {
+        // In process first: the same requests, no HTTP.
+        let started = Instant::now();
+        let mut latencies = Vec::new();
+        let mut n = 0u64;
+        while started.elapsed() < Duration::from_secs(args.seconds) {
+            let request = request_of(n);
+            n += 1;
+            let sent = Instant::now();
+            let answer = decide_on(&service, Surface::AccountSuggestions, &request);
+            std::hint::black_box(answer);
+            latencies.push(sent.elapsed());
+        }
+        latencies.sort_unstable();
+        let in_process = Figures {
+            requests: latencies.len() as u64,
+            seconds: started.elapsed().as_secs_f64(),
+            p50_ms: percentile(&latencies, 0.5),
+            p99_ms: percentile(&latencies, 0.99),
+        };
+        let body_of = {
+            let request_of = request_of.clone();
+            move |n: u64| {
+                let r = request_of(n);
+                serde_json::to_vec(
+                    &serde_json::json!({"viewer": r.viewer, "candidates": r.candidates}),
+                )
+                .unwrap_or_default()
+            }
+        };
+        let http = load(
+            address,
+            &token,
+            "/v1/decide/account_suggestions",
+            args.connections,
+            args.seconds,
+            Arc::new(body_of),
+        )
+        .await?;
+        report(
+            &format!(
+                "decide account_suggestions ({} candidates), in process (1 thread)",
+                args.candidates
+            ),
+            &in_process,
+            "requests",
+        );
+        report(
+            &format!(
+                "decide account_suggestions ({} candidates), HTTP",
+                args.candidates
+            ),
+            &http,
+            "requests",
+        );
+        println!(
+            "  HTTP / in-process throughput: {:.2} (the in-process loop uses one thread; the server two)",
+            http.per_second() / in_process.per_second()
+        );
+    }
+    if wanted("text") {
+        let texts = [
+            "hello there",
+            "cute kids pics",
+            "weekend hiking trip",
+            "dm for trade",
+        ];
+        let http = load(
+            address,
+            &token,
+            "/v1/text/check",
+            args.connections,
+            args.seconds,
+            Arc::new(move |n: u64| {
+                serde_json::to_vec(&serde_json::json!({
+                    "text": texts[(n % texts.len() as u64) as usize],
+                    "place": "search"
+                }))
+                .unwrap_or_default()
+            }),
+        )
+        .await?;
+        report("text check (one text per request), HTTP", &http, "requests");
+    }
+    if wanted("events") {
+        let batch = args.batch;
+        let accounts_for_events = accounts.clone();
+        let prefix = format!("bench-{:x}", rand::random::<u32>());
+        let http = load(
+            address,
+            &token,
+            "/v1/events",
+            args.connections.min(4),
+            args.seconds,
+            Arc::new(move |n: u64| {
+                let mut out = Vec::with_capacity(batch * 96);
+                let at = guardrail_server::unix_now();
+                for i in 0..batch {
+                    let a = &accounts_for_events[(n as usize * 7 + i) % accounts_for_events.len()];
+                    let b = &accounts_for_events[(n as usize * 13 + i * 31) % accounts_for_events.len()];
+                    out.extend_from_slice(
+                        format!(
+                            "{{\"id\":\"{prefix}-{n}-{i}\",\"type\":\"view\",\"at\":{at},\"account\":\"{a}\",\"target\":\"{b}\"}}\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
+                out
+            }),
+        )
+        .await?;
+        let events = Figures {
+            requests: http.requests * batch as u64,
+            ..http
+        };
+        report(
+            &format!("events over HTTP, durable ({batch} per batch, NDJSON)"),
+            &events,
+            "events",
+        );
+    }
+    server.abort();
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(name: &str, figures: &Figures, unit: &str) {
+    println!(
+        "{name}: {:.0} {unit}/s ({} in {:.1} s), p50 {:.3} ms, p99 {:.3} ms",
+        figures.per_second(),
+        figures.requests,
+        figures.seconds,
+        figures.p50_ms,
+        figures.p99_ms
+    );
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("guardrail-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
