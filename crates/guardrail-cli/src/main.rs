@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod bench;
+mod dataflow;
 mod decide;
 mod graph;
 mod inputs;
@@ -39,6 +40,8 @@ enum Command {
     Media(media::MediaArgs),
     /// Network mapping: communities, propagation from seeds, the explained map.
     Graph(graph::GraphArgs),
+    /// The network map on timely/differential dataflow, across workers and processes.
+    Dataflow(dataflow::DataflowArgs),
     /// Synthetic worlds: generate a platform that fails the way the real one did.
     World(world::WorldArgs),
     /// The decision engine by hand: what a surface may do with candidates on a world.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Text(args) => text::run(args),
         Command::Media(args) => media::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Dataflow(args) => dataflow::run(args),
         Command::World(args) => world::run(args),
         Command::Decide(args) => decide::run(args),
         Command::Ledger(args) => ledger::run(args),

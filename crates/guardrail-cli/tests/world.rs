@@ -287,3 +287,46 @@ fn snapshot_decide_shows_evidence_in_words() {
         insta::assert_snapshot!("decide_blocked_query", query.ok().stdout());
     });
 }
+
+#[test]
+fn dataflow_map_lists_the_suspects_graph_map_lists_on_one_and_two_processes() {
+    let shared = snapshot_world();
+    let world = shared.arg();
+    let suspects = |map: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        map["suspects"]
+            .as_array()
+            .expect("suspects")
+            .iter()
+            .map(|s| s["account"].as_str().expect("account").to_string())
+            .collect()
+    };
+    let single = guardrail(&["graph", "map", "--world", world, "--budget", "20", "--json"])
+        .ok()
+        .json();
+    let one = guardrail(&[
+        "dataflow", "map", "--world", world, "--budget", "20", "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(one["seeds"], single["seeds"]);
+    let shared_count = suspects(&one).intersection(&suspects(&single)).count();
+    // The dataflow's PPR is within the push bound and its communities maintained
+    // (docs/scale.md): the
+    // same top 20 up to one account at the boundary.
+    assert!(shared_count >= 19, "{one}\n{single}");
+    let two = guardrail(&[
+        "dataflow",
+        "map",
+        "--world",
+        world,
+        "--budget",
+        "20",
+        "--processes",
+        "2",
+        "--json",
+    ])
+    .ok()
+    .json();
+    assert_eq!(two, one, "two processes give the map of one");
+    guardrail(&["dataflow", "map", "--world", world, "--workers", "0"]).fails_with(2);
+}

@@ -144,6 +144,15 @@ impl AccountFeatures {
     }
 }
 
+/// The share of `follows` that go to accounts featuring minors (0 without follows).
+pub fn minor_featuring_share(minor_featuring_follows: u32, follows: u32) -> f64 {
+    if follows == 0 {
+        0.0
+    } else {
+        f64::from(minor_featuring_follows) / f64::from(follows)
+    }
+}
+
 /// Computes features for one account. `seed_flags[v]` tells whether `v` is a seed.
 pub fn account_features(
     input: &MapInput,
@@ -188,12 +197,8 @@ pub fn account_features(
             features.seeds_reaching.push(edge.node);
         }
     }
-    let follows = features.follows();
-    features.minor_featuring_share = if follows == 0 {
-        0.0
-    } else {
-        f64::from(features.minor_featuring_follows) / f64::from(follows)
-    };
+    features.minor_featuring_share =
+        minor_featuring_share(features.minor_featuring_follows, features.follows());
     let attributes = input
         .accounts
         .get(node as usize)

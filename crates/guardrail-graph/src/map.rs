@@ -198,43 +198,34 @@ pub fn build_map(
             .map(|&(node, score)| {
                 (
                     node,
-                    score / crate::ppr::degree(graph, Direction::Undirected, node).max(1.0),
+                    degree_normalised(
+                        score,
+                        crate::ppr::degree(graph, Direction::Undirected, node),
+                    ),
                 )
             })
             .collect();
         reached.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        let count = reached.len().max(1) as f64;
         for (index, &(node, _)) in reached.iter().enumerate() {
-            proximity_rank[node as usize] = (index + 1) as f64 / count;
+            proximity_rank[node as usize] = proximity_percentile(index, reached.len());
         }
     }
 
     // Seed concentration per community.
     let communities = partition.communities();
-    let seed_total = input.seeds.len().max(1) as f64;
-    let base_rate = seed_total / node_count.max(1) as f64;
-    let community_strength: Vec<(usize, f64)> = communities
+    let community_strength: Vec<(usize, f64, f64)> = communities
         .iter()
         .map(|members| {
             let seeds = members.iter().filter(|&&m| seed_flags[m as usize]).count();
-            let enrichment = if members.is_empty() {
-                0.0
-            } else {
-                seeds as f64 / members.len() as f64 / base_rate
-            };
-            (seeds, enrichment)
+            let (enrichment, concentration) =
+                seed_concentration(seeds, members.len(), input.seeds.len(), node_count);
+            (seeds, enrichment, concentration)
         })
         .collect();
     let concentration = |community: u32| -> f64 {
-        let (seeds, enrichment) = community_strength
+        community_strength
             .get(community as usize)
-            .copied()
-            .unwrap_or((0, 0.0));
-        if seeds < 2 || enrichment < 5.0 {
-            return 0.0;
-        }
-        // Share of all seeds held, scaled so holding a fifth of them counts fully.
-        (seeds as f64 / seed_total * 5.0).min(1.0)
+            .map_or(0.0, |&(_, _, concentration)| concentration)
     };
 
     let mut features: Vec<AccountFeatures> = (0..node_count as NodeId)
@@ -270,11 +261,7 @@ pub fn build_map(
     // are confident enough to lend weight: otherwise a tight community whose members
     // share behavioural signals would lift itself by its own links.
     let mut tied: Vec<bool> = (0..node_count)
-        .map(|node| {
-            seed_flags[node]
-                || features[node].text.strongest() > TextDecision::Allow
-                || !features[node].seeds_reached.is_empty()
-        })
+        .map(|node| tied_by_own_evidence(&features[node], seed_flags[node]))
         .collect();
     let confident: Vec<bool> = scored
         .iter()
@@ -305,34 +292,10 @@ pub fn build_map(
                 })
                 .count()
         };
-        if linked_out + linked_in >= 2 {
-            // Following suspects is a choice; being followed by them is weaker evidence.
-            let share = (0.8 * linked_out as f64).min(3.2) + (0.6 * linked_in as f64).min(2.4);
-            let share = share.min(3.2);
-            *score += share;
-            signals.push((
-                format!("links to {linked_out} and from {linked_in} confident suspects"),
-                share,
-            ));
-            // Only reaching out ties an account: being followed by suspects is not its
-            // choice (camouflage follows land on ordinary accounts too).
-            if linked_out > 0 {
-                tied[node] = true;
-            }
-        }
+        add_suspect_links(score, signals, &mut tied[node], linked_out, linked_in);
     }
-
-    // Behavioural signals without any tie to the network make an account worth a look
-    // for other reasons, not a network suspect: half weight, and said so.
     for (node, (score, signals)) in scored.iter_mut().enumerate() {
-        if *score > 0.0 && !tied[node] {
-            let penalty = -*score / 2.0;
-            *score += penalty;
-            signals.push((
-                "no tie to seeds or suspects: half weight".to_string(),
-                penalty,
-            ));
-        }
+        halve_untied(score, signals, tied[node]);
     }
 
     let paths = nearest_seed_paths(input);
@@ -396,8 +359,8 @@ pub fn build_map(
     let mut seed_communities: Vec<SeedCommunity> = community_strength
         .iter()
         .enumerate()
-        .filter(|(_, (seeds, _))| *seeds >= 2)
-        .map(|(community, &(seeds, enrichment))| SeedCommunity {
+        .filter(|(_, (seeds, _, _))| *seeds >= 2)
+        .map(|(community, &(seeds, enrichment, _))| SeedCommunity {
             community: community as u32,
             size: communities[community].len(),
             seeds,
@@ -430,11 +393,17 @@ pub fn build_map(
 /// features minors, and adult-content accounts (followed by everyone). Links from
 /// suspects to them, and the walk's proximity that those links create, are not evidence
 /// against them.
-fn sought_by_network(attributes: &crate::features::AccountAttributes) -> bool {
+pub fn sought_by_network(attributes: &crate::features::AccountAttributes) -> bool {
     attributes.minor || attributes.features_minors || attributes.adult_content
 }
 
-fn first_pass(
+/// The first-pass score of one account and the evidence behind it: seed, text-guard
+/// verdicts, links with seeds, following minors with adult content, searches, reports and
+/// blocks from minors, seed concentration in its community (`concentration`, from
+/// [`seed_concentration`]), and proximity (`proximity_rank`, the account's percentile
+/// among the accounts the walk reached, 0 when not reached), which only counts on top of
+/// another signal. The score is the sum of the shares; no signal, no score.
+pub fn first_pass(
     features: &AccountFeatures,
     seed: bool,
     proximity_rank: f64,
@@ -533,7 +502,7 @@ fn first_pass(
 }
 
 /// Sellers advertise: a restricted bio (a menu of codes) or blocked hashtags.
-fn advertises(features: &AccountFeatures) -> bool {
+pub fn advertises(features: &AccountFeatures) -> bool {
     features.text.bio >= TextDecision::Restrict || features.text.posts == TextDecision::Block
 }
 
@@ -549,44 +518,161 @@ struct RoleContext<'a> {
 const AGGREGATOR_SELLER_SHARE: f64 = 0.1;
 
 impl RoleContext<'_> {
-    /// The role of a confident suspect:
-    /// - seller: advertises, or (camouflaged) is followed by advertising sellers of its own
-    ///   ring and by many suspects;
-    /// - aggregator: follows a large share of all advertising sellers (it curates them)
-    ///   and is followed by sellers (they point buyers to it);
-    /// - buyer: the rest.
+    /// The role of an account ([`role_of`] over its links in the graph).
     fn assign(&self, features: &AccountFeatures, node: usize, score: f64) -> NetworkRole {
-        if score < CONFIDENT_SCORE {
-            return NetworkRole::Bystander;
-        }
-        if advertises(features) {
-            return NetworkRole::Seller;
-        }
         let graph = &self.input.graph;
         let follows = |edge: &crate::graph::Edge| edge.kind == EdgeKind::Follow;
-        let followed_by_sellers = graph
-            .in_edges(node as NodeId)
-            .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
-            .count();
-        let followed_by_suspects = graph
-            .in_edges(node as NodeId)
-            .filter(|edge| follows(edge) && self.suspects[edge.node as usize])
-            .count();
-        let follows_sellers = graph
-            .out_edges(node as NodeId)
-            .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
-            .count();
-        if followed_by_sellers >= 3
-            && follows_sellers >= 10
-            && follows_sellers as f64 >= AGGREGATOR_SELLER_SHARE * self.advertiser_count as f64
-        {
-            NetworkRole::Aggregator
-        } else if followed_by_sellers >= 3 && followed_by_suspects >= 5 {
-            NetworkRole::Seller
-        } else {
-            NetworkRole::Buyer
-        }
+        let links = RoleLinks {
+            followed_by_sellers: graph
+                .in_edges(node as NodeId)
+                .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
+                .count(),
+            followed_by_suspects: graph
+                .in_edges(node as NodeId)
+                .filter(|edge| follows(edge) && self.suspects[edge.node as usize])
+                .count(),
+            follows_sellers: graph
+                .out_edges(node as NodeId)
+                .filter(|edge| follows(edge) && self.advertisers[edge.node as usize])
+                .count(),
+        };
+        role_of(advertises(features), score, &links, self.advertiser_count)
     }
+}
+
+/// The follow links role assignment reads around one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoleLinks {
+    /// Distinct advertising sellers (confident suspects whose text advertises) following it.
+    pub followed_by_sellers: usize,
+    /// Confident suspects following it.
+    pub followed_by_suspects: usize,
+    /// Advertising sellers it follows.
+    pub follows_sellers: usize,
+}
+
+/// The role of an account with map score `score`, from whether its own text advertises
+/// ([`advertises`]), its follow links
+/// with sellers and suspects, and the number of advertising sellers in the whole map:
+/// - below [`CONFIDENT_SCORE`]: bystander;
+/// - seller: advertises, or (camouflaged) is followed by advertising sellers of its own
+///   ring and by many suspects;
+/// - aggregator: follows a large share of all advertising sellers (it curates them)
+///   and is followed by sellers (they point buyers to it);
+/// - buyer: the rest.
+pub fn role_of(
+    advertises: bool,
+    score: f64,
+    links: &RoleLinks,
+    advertiser_count: usize,
+) -> NetworkRole {
+    if score < CONFIDENT_SCORE {
+        return NetworkRole::Bystander;
+    }
+    if advertises {
+        return NetworkRole::Seller;
+    }
+    if links.followed_by_sellers >= 3
+        && links.follows_sellers >= 10
+        && links.follows_sellers as f64 >= AGGREGATOR_SELLER_SHARE * advertiser_count as f64
+    {
+        NetworkRole::Aggregator
+    } else if links.followed_by_sellers >= 3 && links.followed_by_suspects >= 5 {
+        NetworkRole::Seller
+    } else {
+        NetworkRole::Buyer
+    }
+}
+
+/// Seed concentration in a community of `size` members holding `seeds` of the map's
+/// `seed_total` seeds, among `node_count` accounts: `(enrichment, concentration)`, where
+/// enrichment is the community's seed share over the graph's, and concentration (the
+/// weight [`first_pass`] gives membership) is 0 below two seeds or five times the base
+/// rate, else the share of all seeds held, scaled so holding a fifth of them counts fully.
+pub fn seed_concentration(
+    seeds: usize,
+    size: usize,
+    seed_total: usize,
+    node_count: usize,
+) -> (f64, f64) {
+    let seed_total = seed_total.max(1) as f64;
+    let base_rate = seed_total / node_count.max(1) as f64;
+    let enrichment = if size == 0 {
+        0.0
+    } else {
+        seeds as f64 / size as f64 / base_rate
+    };
+    if seeds < 2 || enrichment < 5.0 {
+        return (enrichment, 0.0);
+    }
+    (enrichment, (seeds as f64 / seed_total * 5.0).min(1.0))
+}
+
+/// Whether an account is tied to the network by its own evidence: a seed, a text-guard
+/// match, or reaching out to a seed (being followed by one is not the account's choice).
+/// Only tied accounts are confident enough to lend weight in the second pass.
+pub fn tied_by_own_evidence(features: &AccountFeatures, seed: bool) -> bool {
+    seed || features.text.strongest() > TextDecision::Allow || !features.seeds_reached.is_empty()
+}
+
+/// The second pass for an account with a positive first-pass score: links to
+/// (`linked_out`: follows, likes, comments, messages) and from (`linked_in`) confident
+/// suspects, counted per edge, add weight when there are at least two. Following suspects
+/// is a choice; being followed by them is weaker evidence, and only reaching out ties the
+/// account (camouflage follows land on ordinary accounts too).
+pub fn add_suspect_links(
+    score: &mut f64,
+    signals: &mut Vec<(String, f64)>,
+    tied: &mut bool,
+    linked_out: usize,
+    linked_in: usize,
+) {
+    if *score <= 0.0 || linked_out + linked_in < 2 {
+        return;
+    }
+    let share = (0.8 * linked_out as f64).min(3.2) + (0.6 * linked_in as f64).min(2.4);
+    let share = share.min(3.2);
+    *score += share;
+    signals.push((
+        format!("links to {linked_out} and from {linked_in} confident suspects"),
+        share,
+    ));
+    if linked_out > 0 {
+        *tied = true;
+    }
+}
+
+/// Behavioural signals without any tie to the network make an account worth a look for
+/// other reasons, not a network suspect: half weight, and said so.
+pub fn halve_untied(score: &mut f64, signals: &mut Vec<(String, f64)>, tied: bool) {
+    if *score > 0.0 && !tied {
+        let penalty = -*score / 2.0;
+        *score += penalty;
+        signals.push((
+            "no tie to seeds or suspects: half weight".to_string(),
+            penalty,
+        ));
+    }
+}
+
+/// The proximity percentile of the account at 0-based `position` among `reached`
+/// accounts sorted by degree-normalised proximity, lowest first (ties by node id).
+pub fn proximity_percentile(position: usize, reached: usize) -> f64 {
+    (position + 1) as f64 / reached.max(1) as f64
+}
+
+/// How [`SizeEstimate`] figures are obtained (its `method`).
+pub fn size_estimate_method() -> String {
+    format!(
+        "accounts scoring at least {ESTIMATE_SCORE} (two independent lines of evidence), split by assigned role; \
+         followers counted exactly as the distinct accounts with a follow edge to a suspected seller"
+    )
+}
+
+/// The degree-normalised proximity of an account (SybilRank's normalisation, so hubs
+/// are not suspects for being hubs): PPR score over weighted undirected degree, at least 1.
+pub fn degree_normalised(score: f64, degree: f64) -> f64 {
+    score / degree.max(1.0)
 }
 
 fn estimate_size(
@@ -617,10 +703,7 @@ fn estimate_size(
         aggregators: count(NetworkRole::Aggregator),
         buyers: count(NetworkRole::Buyer),
         unique_followers_of_sellers: follower_flags.iter().filter(|&&f| f).count(),
-        method: format!(
-            "accounts scoring at least {ESTIMATE_SCORE} (two independent lines of evidence), split by assigned role; \
-             followers counted exactly as the distinct accounts with a follow edge to a suspected seller"
-        ),
+        method: size_estimate_method(),
     }
 }
 
