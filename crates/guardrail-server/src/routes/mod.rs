@@ -46,6 +46,15 @@ pub fn caller(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<C
     Ok(authenticate(&tokens, authorization, needed, unix_now())?)
 }
 
+/// The ledger's folded state, or 503 while it loads.
+pub fn loaded_ledger(
+    service: &Service,
+) -> Result<std::sync::RwLockReadGuard<'_, guardrail_ledger::state::LedgerState>, ApiError> {
+    service
+        .ledger()
+        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))
+}
+
 /// The API's router over a service.
 pub fn router(service: Arc<Service>) -> Router {
     let api = Router::new()

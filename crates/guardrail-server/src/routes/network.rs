@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Shared, caller};
+use super::{Shared, caller, loaded_ledger};
 use crate::auth::Scope;
 use crate::error::ApiError;
 
@@ -94,9 +94,7 @@ pub async fn map(
         }
     };
     // The map names accounts by their dense ids; callers know them by the platform's ids.
-    let ledger = service
-        .ledger()
-        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let ledger = loaded_ledger(&service)?;
     let platform_id = |dense: &str| -> String {
         dense
             .parse::<usize>()

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{Shared, caller};
+use super::{Shared, caller, loaded_ledger};
 use crate::auth::{Caller, Scope};
 use crate::error::{ApiError, JsonBody};
 use crate::service::{Service, unix_now};
@@ -161,9 +161,7 @@ pub async fn submit(
         media_hashes: body.media_hashes.clone(),
     };
     let decided = {
-        let state = service
-            .ledger()
-            .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+        let state = loaded_ledger(&service)?;
         let inputs = triage_inputs(&service, &state, &body);
         intake(&state, &submission, &inputs, unix_now())
             .map_err(|e| ApiError::bad_request(e.to_string()))?
@@ -182,9 +180,7 @@ pub async fn submit(
             report
         }
     };
-    let state = service
-        .ledger()
-        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let state = loaded_ledger(&service)?;
     let record = state.reports.get(&report).ok_or_else(|| {
         ApiError::unavailable(format!(
             "report {report} is stored but not folded yet; GET /v1/reports/{report} shortly"
@@ -216,9 +212,7 @@ pub async fn get_report(
     Path(id): Path<String>,
 ) -> Result<Json<ReportAnswer>, ApiError> {
     either(&service, &headers, Scope::Reviewer, Scope::Service)?;
-    let state = service
-        .ledger()
-        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let state = loaded_ledger(&service)?;
     let record = state
         .reports
         .get(&id)
@@ -265,9 +259,7 @@ pub async fn transition(
             ApiError::bad_request(format!("field `to`: {e}"))
         })?;
     let event = {
-        let state = service
-            .ledger()
-            .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+        let state = loaded_ledger(&service)?;
         let record = state
             .reports
             .get(&id)
@@ -366,9 +358,7 @@ pub async fn enforce(
         ));
     }
     {
-        let state = service
-            .ledger()
-            .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+        let state = loaded_ledger(&service)?;
         if state.account_id(&body.account).is_none() {
             return Err(ApiError::not_found(format!(
                 "no account {:?} in the ledger",
@@ -451,9 +441,7 @@ pub async fn entity(
     Path(id): Path<String>,
 ) -> Result<Json<EntityAnswer>, ApiError> {
     caller(&service, &headers, Scope::Reviewer)?;
-    let state = service
-        .ledger()
-        .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))?;
+    let state = loaded_ledger(&service)?;
     let start = state
         .account_id(&id)
         .ok_or_else(|| ApiError::not_found(format!("no account {id:?}")))?;
