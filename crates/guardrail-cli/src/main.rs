@@ -16,6 +16,7 @@ mod graph;
 mod inputs;
 mod ledger;
 mod media;
+mod reports;
 mod serve;
 mod text;
 mod world;
@@ -48,6 +49,8 @@ enum Command {
     Decide(decide::DecideArgs),
     /// The ledger: verify its hash chain, rebuild derived state from it.
     Ledger(ledger::LedgerArgs),
+    /// Reports: prove none is lost (`check`), raise due alerts, transparency figures.
+    Reports(reports::ReportsArgs),
     /// The audit harness: run an experiment on a world folder.
     Audit(audit::AuditArgs),
     /// Run every experiment on a default world, guardrails off and on, and print the table.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::World(args) => world::run(args),
         Command::Decide(args) => decide::run(args),
         Command::Ledger(args) => ledger::run(args),
+        Command::Reports(args) => reports::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
         Command::Serve(args) => serve::run(args),

@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Re-map the network every this many seconds (default: only on POST /v1/admin/remap).
     #[arg(long, value_name = "SECONDS")]
     remap_every: Option<u64>,
+    /// Sweep report timers for due alerts every this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    sweep_every: u64,
     /// Largest request body, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     body_limit: usize,
@@ -101,6 +104,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let config = ServeConfig {
         stale_after: Duration::from_secs(args.stale_after),
         remap_every: args.remap_every.map(Duration::from_secs),
+        sweep_every: Duration::from_secs(args.sweep_every.max(1)),
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,

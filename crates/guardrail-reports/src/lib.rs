@@ -25,6 +25,8 @@ pub mod triage;
 pub use category::{CATEGORIES, Category, category};
 pub use checker::{CheckConfig, CheckReport, Problem, ProblemKind, check, due_alerts};
 pub use intake::{Intake, IntakeError, ReportSubmission, intake, report_id};
-pub use lifecycle::{Actor, ReportState, TransitionError, check_transition};
+pub use lifecycle::{
+    Actor, MoveError, ReportState, TransitionError, check_transition, plan_transition,
+};
 pub use metrics::{Transparency, transparency};
 pub use triage::{Triage, TriageInputs, triage};

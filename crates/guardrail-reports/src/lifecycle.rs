@@ -19,7 +19,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use guardrail_ledger::state::ReportRecord;
+use guardrail_ledger::event::{Event, Payload, ReportTransition};
+use guardrail_ledger::state::{LedgerState, ReportRecord};
 use serde::Serialize;
 
 use crate::category::category;
@@ -258,6 +259,74 @@ pub fn check_transition(
         });
     }
     Ok(from)
+}
+
+/// Why a planned move of a report cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoveError {
+    /// The ledger has no such report.
+    #[error("no report {0:?}")]
+    NotFound(String),
+    /// The report moved since the reviewer saw it.
+    #[error("report {report} is in {actual}, not {seen}: someone moved it meanwhile")]
+    MovedMeanwhile {
+        /// The report.
+        report: String,
+        /// Its state now.
+        actual: String,
+        /// The state the reviewer saw.
+        seen: String,
+    },
+    /// The lifecycle refuses it.
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+}
+
+/// The `report_transition` event that moves `report` to `to`, checked against the ledger's
+/// state: the report exists, is still in `seen` (when the caller says what it saw), the
+/// lifecycle allows the move by this actor, and a referred report closes only once its
+/// referral finished. The event id is the report's next step, so two concurrent moves of
+/// one report cannot both be stored (the second is a conflict in the store).
+pub fn plan_transition(
+    state: &LedgerState,
+    report: &str,
+    to: ReportState,
+    actor: &Actor,
+    reason: &str,
+    seen: Option<&str>,
+    now: u64,
+) -> Result<Event, MoveError> {
+    let record = state
+        .reports
+        .get(report)
+        .ok_or_else(|| MoveError::NotFound(report.to_string()))?;
+    if let Some(seen) = seen
+        && seen != record.state
+    {
+        return Err(MoveError::MovedMeanwhile {
+            report: report.to_string(),
+            actual: record.state.clone(),
+            seen: seen.to_string(),
+        });
+    }
+    let finished = state
+        .referrals
+        .values()
+        .filter(|r| r.report == report)
+        .any(|r| r.finished());
+    let from = check_transition(record, to, actor, reason, finished)?;
+    Ok(Event::new(
+        format!("report-transition:{report}:{}", record.history.len() + 1),
+        now.max(record.state_at),
+        Payload::ReportTransition(ReportTransition {
+            report: report.to_string(),
+            from: from.name().to_string(),
+            to: to.name().to_string(),
+            actor: actor.recorded(),
+            reason: reason.to_string(),
+        }),
+    ))
 }
 
 #[cfg(test)]

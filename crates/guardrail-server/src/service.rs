@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub allow_log_share: f64,
     /// Re-map on this period, if set.
     pub remap_every: Option<Duration>,
+    /// How often report timers are swept for alerts that are due.
+    pub sweep_every: Duration,
     /// The discovery rules.
     pub rules: RuleSet,
     /// The rules' version as recorded with logged decisions.
@@ -73,6 +75,7 @@ impl Default for ServeConfig {
             decision_log: true,
             allow_log_share: 0.01,
             remap_every: None,
+            sweep_every: Duration::from_secs(60),
             rules: RuleSet::default_rules(),
             rules_version: 0,
             policy: None,
@@ -204,6 +207,11 @@ impl Service {
             if let Some(every) = service.config.remap_every {
                 tokio::spawn(service.clone().remap_on_schedule(every));
             }
+            tokio::spawn(
+                service
+                    .clone()
+                    .sweep_on_schedule(service.config.sweep_every),
+            );
         });
     }
 
@@ -494,6 +502,39 @@ impl Service {
             }
             if let Err(why) = self.remap().await {
                 tracing::warn!(reason = why.reason(), "scheduled re-map skipped");
+            }
+        }
+    }
+
+    /// Raises the report alerts that are due now (missed first-action and final-state
+    /// timers), once each; answers how many were stored.
+    pub async fn sweep(&self) -> Result<usize, StoreError> {
+        let alerts = match self.ledger() {
+            Some(state) => guardrail_reports::due_alerts(&state, unix_now()),
+            None => return Ok(0),
+        };
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let outcomes = self.append(alerts).await?;
+        Ok(outcomes
+            .iter()
+            .filter(|o| matches!(o, AppendOutcome::Stored { .. }))
+            .count())
+    }
+
+    async fn sweep_on_schedule(self: Arc<Service>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if self.shutting_down.load(Ordering::Acquire) {
+                return;
+            }
+            match self.sweep().await {
+                Ok(0) => {}
+                Ok(raised) => tracing::warn!(raised, "report timers missed; alerts raised"),
+                Err(error) => {
+                    tracing::error!(%error, "the report sweep could not store its alerts")
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod media;
 pub mod network;
 pub mod ops;
+pub mod oversight;
 pub mod reports;
 
 use std::sync::Arc;
@@ -66,6 +67,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/media/hash", post(media::hash))
         .route("/v1/media/match", post(media::match_media))
         .route("/v1/reports", post(reports::submit))
+        .route("/v1/reports/check", get(oversight::check_reports))
+        .route("/v1/transparency", get(oversight::transparency_figures))
+        .route("/v1/admin/sweep", post(oversight::sweep))
         .route("/v1/reports/{id}", get(reports::get_report))
         .route("/v1/reports/{id}/transitions", post(reports::transition))
         .route("/v1/enforcement", post(reports::enforce))

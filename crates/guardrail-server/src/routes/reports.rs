@@ -17,10 +17,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use guardrail_ledger::event::{EnforcementAction, Event, Payload, ReportTransition, Subject};
+use guardrail_ledger::event::{EnforcementAction, Event, Payload, Subject};
 use guardrail_ledger::state::{LedgerState, ReportRecord};
 use guardrail_reports::{
-    Actor, Intake, ReportState, ReportSubmission, TriageInputs, check_transition, intake,
+    Actor, Intake, MoveError, ReportState, ReportSubmission, TriageInputs, intake, plan_transition,
 };
 use guardrail_store::AppendOutcome;
 use guardrail_text::check;
@@ -260,37 +260,20 @@ pub async fn transition(
         })?;
     let event = {
         let state = loaded_ledger(&service)?;
-        let record = state
-            .reports
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found(format!("no report {id:?}")))?;
-        if let Some(from) = &body.from
-            && *from != record.state
-        {
-            return Err(ApiError::conflict(format!(
-                "report {id} is in {}, not {from}: someone moved it meanwhile",
-                record.state
-            )));
-        }
-        let finished = state
-            .referrals
-            .values()
-            .filter(|r| r.report == id)
-            .any(|r| r.finished());
         let actor = Actor::Person(who.actor());
-        let from = check_transition(record, to, &actor, &body.reason, finished)
-            .map_err(|e| ApiError::conflict(e.to_string()))?;
-        Event::new(
-            format!("report-transition:{id}:{}", record.history.len() + 1),
-            unix_now().max(record.state_at),
-            Payload::ReportTransition(ReportTransition {
-                report: id.clone(),
-                from: from.name().to_string(),
-                to: to.name().to_string(),
-                actor: actor.recorded(),
-                reason: body.reason.clone(),
-            }),
+        plan_transition(
+            &state,
+            &id,
+            to,
+            &actor,
+            &body.reason,
+            body.from.as_deref(),
+            unix_now(),
         )
+        .map_err(|e| match e {
+            MoveError::NotFound(_) => ApiError::not_found(e.to_string()),
+            _ => ApiError::conflict(e.to_string()),
+        })?
     };
     let outcomes = service
         .append(vec![event])
