@@ -40,6 +40,8 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Load-test the HTTP service on loopback beside the in-process engine.
     Serve(ServeBenchArgs),
+    /// Durable report intake over HTTP, beside the disk's fsync floor.
+    Intake(crate::bench_intake::IntakeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -70,11 +72,13 @@ struct ServeBenchArgs {
 
 /// Runs `guardrail bench ...`.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
-    let BenchCommand::Serve(args) = args.command;
-    runtime()?.block_on(bench_serve(args))
+    match args.command {
+        BenchCommand::Serve(args) => runtime()?.block_on(bench_serve(args)),
+        BenchCommand::Intake(args) => runtime()?.block_on(crate::bench_intake::bench_intake(args)),
+    }
 }
 
-struct Figures {
+pub(crate) struct Figures {
     requests: u64,
     seconds: f64,
     p50_ms: f64,
@@ -82,8 +86,18 @@ struct Figures {
 }
 
 impl Figures {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.requests as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Figures of `sorted` latencies over `seconds`.
+    pub(crate) fn from_latencies(sorted: &[Duration], seconds: f64) -> Figures {
+        Figures {
+            requests: sorted.len() as u64,
+            seconds,
+            p50_ms: percentile(sorted, 0.5),
+            p99_ms: percentile(sorted, 0.99),
+        }
     }
 }
 
@@ -145,11 +159,13 @@ impl Connection {
     }
 }
 
-/// Runs `make_body` requests on `connections` connections for `seconds`.
-async fn load(
+/// Runs `make_body` requests on `connections` connections for `seconds`; every answer
+/// must have status `expect`.
+pub(crate) async fn load(
     address: SocketAddr,
     token: &str,
     path: &str,
+    expect: u16,
     connections: usize,
     seconds: u64,
     make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
@@ -170,8 +186,8 @@ async fn load(
                 n += connections as u64;
                 let sent = Instant::now();
                 let status = connection.post(&path, &token, &body).await?;
-                if status != 200 {
-                    bail!("{path} answered {status}");
+                if status != expect {
+                    bail!("{path} answered {status}, not {expect}");
                 }
                 latencies.push(sent.elapsed());
             }
@@ -184,12 +200,7 @@ async fn load(
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    Ok(Figures {
-        requests: all.len() as u64,
-        seconds,
-        p50_ms: percentile(&all, 0.5),
-        p99_ms: percentile(&all, 0.99),
-    })
+    Ok(Figures::from_latencies(&all, seconds))
 }
 
 async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
@@ -288,6 +299,7 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             address,
             &token,
             "/v1/decide/account_suggestions",
+            200,
             args.connections,
             args.seconds,
             Arc::new(body_of),
@@ -325,6 +337,7 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             address,
             &token,
             "/v1/text/check",
+            200,
             args.connections,
             args.seconds,
             Arc::new(move |n: u64| {
@@ -346,6 +359,7 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             address,
             &token,
             "/v1/events",
+            200,
             args.connections.min(4),
             args.seconds,
             Arc::new(move |n: u64| {
@@ -382,7 +396,7 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(name: &str, figures: &Figures, unit: &str) {
+pub(crate) fn report(name: &str, figures: &Figures, unit: &str) {
     println!(
         "{name}: {:.0} {unit}/s ({} in {:.1} s), p50 {:.3} ms, p99 {:.3} ms",
         figures.per_second(),

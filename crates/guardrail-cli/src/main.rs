@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod bench;
+mod bench_intake;
 mod dataflow;
 mod decide;
 mod graph;
