@@ -37,9 +37,9 @@ pub mod xml;
 use serde::{Deserialize, Serialize};
 
 pub use flow::{
-    FinishConfirmation, FinishedReport, FlowError, FlowStatus, FormPart, HttpOutcome, Method,
-    NextStep, Recorded, ReferralFlow, RequestBody, Retry, Step, StepFailure, StepReport,
-    StepRequest, StepState,
+    FinishConfirmation, FinishedReport, FlowError, FlowRecord, FlowStatus, FormPart, HttpOutcome,
+    Method, NextStep, Recorded, ReferralFlow, ReplayError, RequestBody, Retry, Step, StepFailure,
+    StepReport, StepRequest, StepState, replay,
 };
 pub use model::{
     Account, AssociatedAccount, AssociatedAccountKind, ContactPerson, DigestError, Email,

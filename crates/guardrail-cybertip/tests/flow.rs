@@ -670,3 +670,41 @@ fn the_flow_survives_a_round_trip_through_the_ledger() {
     }
     assert_eq!(finished(&resumed).file_ids, ids(&["file-a", "file-b"]));
 }
+
+#[test]
+fn records_replay_to_the_same_flow_at_every_point() {
+    use guardrail_cybertip::{FlowRecord, ReplayError, replay};
+    let script = happy_script();
+    // A failure at the upload, a person's retry, then every step: after each record the
+    // replayed flow equals the live one.
+    let mut flow = start(full_referral());
+    let mut records = vec![FlowRecord::Started {
+        referral: Box::new(full_referral()),
+        at: now(),
+    }];
+    let mut outcomes: Vec<HttpOutcome> = script.iter().map(|(_, o)| o.clone()).collect();
+    outcomes.insert(1, server_error());
+    for outcome in outcomes {
+        let request = expect_run(&flow);
+        flow.record(&request.step, &outcome).expect("current step");
+        records.push(FlowRecord::Outcome {
+            step: request.step,
+            outcome,
+        });
+        let stored = serde_json::to_string(&records).expect("records serialise");
+        let read: Vec<FlowRecord> = serde_json::from_str(&stored).expect("records read back");
+        assert_eq!(replay(&read).expect("records replay"), flow);
+    }
+    assert_eq!(finished(&flow).file_ids, ids(&["file-a", "file-b"]));
+    // Records that do not fold are refused, naming the record.
+    assert!(matches!(
+        replay(&records[1..]),
+        Err(ReplayError::NotStarted { index: 0, .. })
+    ));
+    let mut out_of_order = records[..1].to_vec();
+    out_of_order.push(records[3].clone());
+    assert!(matches!(
+        replay(&out_of_order),
+        Err(ReplayError::Refused { index: 1, .. })
+    ));
+}

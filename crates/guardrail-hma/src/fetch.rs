@@ -179,7 +179,9 @@ impl Fetcher {
     }
 }
 
-fn tls_config() -> Result<rustls::ClientConfig, String> {
+/// The TLS client configuration of every outbound HTTPS call Guardrail makes: rustls over
+/// ring with the platform's certificate roots.
+pub fn tls_config() -> Result<rustls::ClientConfig, String> {
     use rustls_platform_verifier::BuilderVerifierExt;
     // ring, chosen explicitly rather than through a process-wide default provider, so
     // this crate neither depends on nor changes what the rest of the process installed.

@@ -31,7 +31,7 @@ mod store;
 
 pub use coerce::{bank_name_ok, exchange_name_ok, json_bool, json_float, lax_bool};
 pub use error::{ApiError, JournalError, ReplayError};
-pub use fetch::{DEFAULT_MAX_FETCH_BYTES, FetchPolicy, FetcherSetupError, is_public};
+pub use fetch::{DEFAULT_MAX_FETCH_BYTES, FetchPolicy, FetcherSetupError, is_public, tls_config};
 pub use journal::{BankChange, BankJournal, MemoryJournal, NoJournal};
 pub use routes::{not_found_page, router};
 pub use signals::{ContentType, PDQ_MATCH_THRESHOLD, SignalType};

@@ -211,6 +211,10 @@ pub struct ReferralStep {
     pub outcome: String,
     /// What happened, in words (the clearing house's report id, the failure).
     pub detail: String,
+    /// The flow's own record of the step (the referral as started, the answer that came
+    /// back), from which the flow is rebuilt after a restart; absent on older events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<serde_json::Value>,
 }
 
 /// Someone read child-safety evidence.

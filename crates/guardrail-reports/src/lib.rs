@@ -11,7 +11,8 @@
 //! - [`triage`]: detectors may raise a report's priority, never lower it or decide it;
 //! - [`lifecycle`]: states, transitions, and who may make them (people decide);
 //! - [`checker`]: the proof, and the alerts a sweep must raise;
-//! - [`metrics`]: transparency figures.
+//! - [`metrics`]: transparency figures;
+//! - [`referral`]: a referred report assembled into a referral to the clearing house.
 //!
 //! Pure: the ledger's state comes in, events go out; the store and the service do the IO.
 
@@ -20,6 +21,7 @@ pub mod checker;
 pub mod intake;
 pub mod lifecycle;
 pub mod metrics;
+pub mod referral;
 pub mod triage;
 
 pub use category::{CATEGORIES, Category, category};
@@ -29,4 +31,5 @@ pub use lifecycle::{
     Actor, MoveError, ReportState, TransitionError, check_transition, plan_transition,
 };
 pub use metrics::{Transparency, transparency};
+pub use referral::{AssembleError, ReferralInputs, assemble_referral, referral_id};
 pub use triage::{Triage, TriageInputs, triage};

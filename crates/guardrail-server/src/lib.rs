@@ -14,6 +14,7 @@ pub mod error;
 pub mod ledger_io;
 pub mod metrics;
 pub mod openapi;
+pub mod referrals;
 pub mod routes;
 pub mod service;
 

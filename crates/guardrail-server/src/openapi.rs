@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{decide, events, media, network, ops, oversight, reports};
+use crate::routes::{decide, events, media, network, ops, oversight, referrals, reports};
 use crate::service::Service;
 
 /// An error's body: `{"error": {"code", "message", "details"?}}`.
@@ -63,6 +63,7 @@ impl Modify for BearerAuth {
         decide::decide, decide::text_check, decide::autocomplete_filter, decide::signup_decide,
         media::hash, media::match_media,
         reports::submit, reports::get_report, reports::transition, reports::enforce, reports::entity,
+        referrals::refer, referrals::get_referral,
         oversight::check_reports, oversight::transparency_figures, oversight::sweep,
         network::map, network::risk,
         ops::remap, ops::verify, ops::healthz, ops::readyz, ops::metrics,

@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub remap_every: Option<Duration>,
     /// How often report timers are swept for alerts that are due.
     pub sweep_every: Duration,
+    /// The clearing house's Reporting API, where referrals go (none: referrals stay open).
+    pub clearing_house: Option<crate::referrals::ClearingHouseConfig>,
     /// The discovery rules.
     pub rules: RuleSet,
     /// The rules' version as recorded with logged decisions.
@@ -76,6 +78,7 @@ impl Default for ServeConfig {
             allow_log_share: 0.01,
             remap_every: None,
             sweep_every: Duration::from_secs(60),
+            clearing_house: None,
             rules: RuleSet::default_rules(),
             rules_version: 0,
             policy: None,

@@ -390,5 +390,7 @@ pub enum FlowError {
 }
 
 mod machine;
+mod replay;
 
 pub use machine::ReferralFlow;
+pub use replay::{FlowRecord, ReplayError, replay};

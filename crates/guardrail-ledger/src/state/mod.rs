@@ -564,21 +564,25 @@ impl LedgerState {
                 }
             },
             Payload::ReferralStep(step) => {
-                self.referrals
+                let referral = self
+                    .referrals
                     .entry(step.referral.clone())
                     .or_insert_with(|| ReferralRecord {
                         referral: step.referral.clone(),
                         report: step.report.clone(),
                         steps: Vec::new(),
-                    })
-                    .steps
-                    .push((
-                        step.step.clone(),
-                        step.attempt,
-                        step.outcome.clone(),
-                        step.detail.clone(),
-                        event.at,
-                    ));
+                        records: Vec::new(),
+                    });
+                if let Some(record) = &step.record {
+                    referral.records.push(record.clone());
+                }
+                referral.steps.push((
+                    step.step.clone(),
+                    step.attempt,
+                    step.outcome.clone(),
+                    step.detail.clone(),
+                    event.at,
+                ));
             }
             Payload::EvidenceViewed(view) => self.evidence_views.push((
                 view.actor.clone(),

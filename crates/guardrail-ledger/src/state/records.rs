@@ -197,6 +197,9 @@ pub struct ReferralRecord {
     pub report: String,
     /// Every step, in order: (step, attempt, outcome, detail, time).
     pub steps: Vec<(String, u32, String, String, u64)>,
+    /// The flow's records, in order (what rebuilds the flow after a restart).
+    #[serde(default)]
+    pub records: Vec<serde_json::Value>,
 }
 
 impl ReferralRecord {

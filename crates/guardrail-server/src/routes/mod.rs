@@ -13,6 +13,7 @@ pub mod media;
 pub mod network;
 pub mod ops;
 pub mod oversight;
+pub mod referrals;
 pub mod reports;
 
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/admin/sweep", post(oversight::sweep))
         .route("/v1/reports/{id}", get(reports::get_report))
         .route("/v1/reports/{id}/transitions", post(reports::transition))
+        .route("/v1/reports/{id}/referral", post(referrals::refer))
+        .route("/v1/referrals/{id}", get(referrals::get_referral))
         .route("/v1/enforcement", post(reports::enforce))
         .route("/v1/entities/{id}", get(reports::entity))
         .route("/v1/network/map", get(network::map))

@@ -448,6 +448,20 @@ fn identifiers(state: &LedgerState, account: AccountId) -> Vec<(&'static str, St
         .collect()
 }
 
+/// The other accounts of `account`'s entity, each with the evidence that links it.
+pub(crate) fn linked_accounts(state: &LedgerState, account: AccountId) -> Vec<(String, String)> {
+    entity_of(state, account)
+        .links
+        .iter()
+        .filter_map(|link| {
+            Some((
+                link["to"].as_str()?.to_string(),
+                link["evidence"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
 fn entity_of(state: &LedgerState, start: AccountId) -> EntityAnswer {
     let mut by_identifier: BTreeMap<(&'static str, String), Vec<AccountId>> = BTreeMap::new();
     for index in 0..state.accounts.len() {
