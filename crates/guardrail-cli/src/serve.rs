@@ -19,6 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use guardrail_ledger::event::{Event, Payload, PolicyPublished, TokenRevoked};
 use guardrail_ledger::ingest::world_events;
+use guardrail_server::referrals::ClearingHouseConfig;
 use guardrail_server::{Scope, ServeConfig, Service, new_token, new_user, unix_now};
 use guardrail_sim::{WorldConfig, generate};
 use guardrail_store::{DbUrl, Store, StoreOptions};
@@ -65,6 +66,43 @@ pub struct ServeArgs {
     /// machine; never in a deployment).
     #[arg(long, hide = true)]
     hma_allow_private_fetch: bool,
+    /// The clearing house's Reporting API (CyberTipline), where referrals go; its
+    /// password is read from $GUARDRAIL_CYBERTIP_PASSWORD, never from the command line.
+    /// Without it, referrals are refused with 503 and reports stay referred and open.
+    #[arg(long, value_name = "URL")]
+    cybertip_url: Option<String>,
+    /// The Reporting API's user.
+    #[arg(long, value_name = "USER", requires = "cybertip_url")]
+    cybertip_user: Option<String>,
+    /// The reporting person's email the referrals carry.
+    #[arg(long, value_name = "EMAIL", requires = "cybertip_url")]
+    reporter_email: Option<String>,
+    /// The platform's application name the referrals carry.
+    #[arg(long, value_name = "NAME", default_value = "the platform")]
+    platform_name: String,
+}
+
+/// The clearing house's configuration from the flags and the environment.
+fn clearing_house(args: &ServeArgs) -> Result<Option<ClearingHouseConfig>> {
+    let Some(base_url) = &args.cybertip_url else {
+        return Ok(None);
+    };
+    let user = args
+        .cybertip_user
+        .clone()
+        .context("--cybertip-url needs --cybertip-user")?;
+    let reporter_email = args.reporter_email.clone().context(
+        "--cybertip-url needs --reporter-email (the schema requires the reporter's email)",
+    )?;
+    let password = std::env::var("GUARDRAIL_CYBERTIP_PASSWORD")
+        .context("--cybertip-url needs the password in $GUARDRAIL_CYBERTIP_PASSWORD")?;
+    Ok(Some(ClearingHouseConfig {
+        base_url: base_url.clone(),
+        user,
+        password,
+        reporter_email,
+        platform: args.platform_name.clone(),
+    }))
 }
 
 /// Runs `guardrail serve`.
@@ -108,6 +146,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,
+        clearing_house: clearing_house(&args)?,
         ..ServeConfig::default()
     };
     let service = Service::new(store, config)?;
