@@ -17,6 +17,7 @@ mod graph;
 mod inputs;
 mod ledger;
 mod media;
+mod registry;
 mod reports;
 mod serve;
 mod text;
@@ -50,6 +51,8 @@ enum Command {
     Decide(decide::DecideArgs),
     /// The ledger: verify its hash chain, rebuild derived state from it.
     Ledger(ledger::LedgerArgs),
+    /// The offender registry: import the weekly list as keyed hashes.
+    Registry(registry::RegistryArgs),
     /// Reports: prove none is lost (`check`), raise due alerts, transparency figures.
     Reports(reports::ReportsArgs),
     /// The audit harness: run an experiment on a world folder.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Decide(args) => decide::run(args),
         Command::Ledger(args) => ledger::run(args),
         Command::Reports(args) => reports::run(args),
+        Command::Registry(args) => registry::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Demo(args) => audit::run_demo(args),
         Command::Serve(args) => serve::run(args),

@@ -147,6 +147,14 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,
         clearing_house: clearing_house(&args)?,
+        registry_key: match std::env::var("GUARDRAIL_REGISTRY_KEY") {
+            Ok(hex) => Some(
+                guardrail_server::registry::RegistrySecret::from_hex(&hex)
+                    .map_err(anyhow::Error::msg)
+                    .context("$GUARDRAIL_REGISTRY_KEY")?,
+            ),
+            Err(_) => None,
+        },
         ..ServeConfig::default()
     };
     let service = Service::new(store, config)?;

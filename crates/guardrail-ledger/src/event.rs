@@ -241,6 +241,10 @@ pub struct RegistryImported {
     pub hashes: Vec<String>,
     /// Who imported it.
     pub actor: String,
+    /// HMAC of a fixed message under the key, hex: never the key, but a service with
+    /// another key knows the list is not for it.
+    #[serde(default)]
+    pub key_check: String,
 }
 
 /// A report moved from one state to another.

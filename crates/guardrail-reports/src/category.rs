@@ -31,7 +31,7 @@ const HOUR: u64 = 3_600;
 const DAY: u64 = 24 * HOUR;
 
 /// Every category, highest priority first.
-pub const CATEGORIES: [Category; 9] = [
+pub const CATEGORIES: [Category; 10] = [
     Category {
         id: "child_sexual_exploitation",
         priority: 0,
@@ -47,6 +47,14 @@ pub const CATEGORIES: [Category; 9] = [
         first_action_within: HOUR,
         final_within: DAY,
         description: "an adult seeking sexual contact with a child, or to groom one",
+    },
+    Category {
+        id: "offender_registry_match",
+        priority: 0,
+        child_safety: true,
+        first_action_within: HOUR,
+        final_within: DAY,
+        description: "an account's email is on the offender registry's list (opened by Guardrail at sign-up or an identifier change; a person decides, never an automatic public action)",
     },
     Category {
         id: "child_endangerment",

@@ -68,6 +68,30 @@ pub fn decode_state(seq: u64, bytes: &[u8]) -> Result<LedgerState, LoadError> {
     Ok(state)
 }
 
+/// The offender registry the ledger imported last, under `key` (none: no list yet). A list
+/// hashed under another key is refused (`KeyMismatch`), never read as matching nothing.
+pub fn ledger_registry(
+    state: &LedgerState,
+    key: guardrail_policy::registry::RegistryKey,
+) -> Result<Option<guardrail_policy::registry::Registry>, guardrail_policy::registry::RegistryError>
+{
+    use guardrail_policy::registry::{Registry, StoredRegistry};
+    let Some((version, hashes)) = &state.registry else {
+        return Ok(None);
+    };
+    let stored = StoredRegistry {
+        issued: version.parse().ok().map(guardrail_types::Timestamp),
+        key_check: state.registry_key_check.clone().unwrap_or_default(),
+        hashes: hashes.clone(),
+    };
+    Registry::from_stored(
+        &stored,
+        key,
+        guardrail_policy::canonical::EmailRules::default(),
+    )
+    .map(Some)
+}
+
 /// The text policy the ledger published last, or Guardrail's default.
 pub fn ledger_policy(state: &LedgerState) -> Result<Policy, LoadError> {
     match &state.text_policy {

@@ -54,6 +54,8 @@ pub struct ServeConfig {
     pub remap_every: Option<Duration>,
     /// How often report timers are swept for alerts that are due.
     pub sweep_every: Duration,
+    /// The offender registry's key (none: sign-ups are not matched, and say so).
+    pub registry_key: Option<crate::registry::RegistrySecret>,
     /// The clearing house's Reporting API, where referrals go (none: referrals stay open).
     pub clearing_house: Option<crate::referrals::ClearingHouseConfig>,
     /// The discovery rules.
@@ -79,6 +81,7 @@ impl Default for ServeConfig {
             remap_every: None,
             sweep_every: Duration::from_secs(60),
             clearing_house: None,
+            registry_key: None,
             rules: RuleSet::default_rules(),
             rules_version: 0,
             policy: None,
@@ -156,6 +159,8 @@ pub struct Service {
     shutting_down: AtomicBool,
     hma: HmaState,
     tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
+    /// The offender registry in force, rebuilt when a new list is folded.
+    pub registry: crate::registry::RegistryCache,
 }
 
 impl Service {
@@ -187,6 +192,7 @@ impl Service {
             folded,
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            registry: crate::registry::RegistryCache::default(),
         }))
     }
 

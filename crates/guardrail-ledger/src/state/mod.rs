@@ -74,6 +74,10 @@ pub struct LedgerState {
     pub evidence_views: Vec<(String, String, String, String, String, u64)>,
     /// The offender registry: its version and keyed hashes.
     pub registry: Option<(String, Vec<String>)>,
+    /// The check value of the key the registry's hashes were made with (a service holding
+    /// another key refuses the list instead of silently matching nothing).
+    #[serde(default)]
+    pub registry_key_check: Option<String>,
     /// API tokens by public id.
     #[serde(default)]
     pub tokens: BTreeMap<String, TokenRecord>,
@@ -594,6 +598,7 @@ impl LedgerState {
             )),
             Payload::RegistryImported(list) => {
                 self.registry = Some((list.version.clone(), list.hashes.clone()));
+                self.registry_key_check = Some(list.key_check.clone());
             }
             Payload::PolicyPublished(policy) => {
                 self.text_policy = Some((policy.version, policy.toml.clone()));

@@ -16,11 +16,12 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use guardrail_adapter::GuardView;
+use guardrail_adapter::{GuardView, Signup};
 use guardrail_ledger::state::LedgerState;
 use guardrail_policy::{Action, Verdict};
 use guardrail_text::{TextDecision, check};
 use guardrail_types::{AccountId, Surface, TextPlace};
+use guardrail_world::IdentifierKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -28,6 +29,7 @@ use utoipa::ToSchema;
 use super::{Shared, caller};
 use crate::auth::Scope;
 use crate::error::{ApiError, JsonBody};
+use crate::registry::RegistryCheck;
 use crate::service::Service;
 
 /// The most candidates one request may carry.
@@ -412,7 +414,7 @@ pub async fn autocomplete_filter(
 }
 
 /// An account being created.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// The handle chosen.
@@ -435,6 +437,9 @@ pub struct SignupRequest {
     /// Payment handles.
     #[serde(default)]
     pub payment_handles: Vec<String>,
+    /// The declared country (two letters), for phone numbers written nationally.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 /// What sign-up should do, and why.
@@ -449,6 +454,11 @@ pub struct SignupAnswer {
     pub linked_accounts: Vec<Value>,
     /// The text guard's verdicts on the handle and the bio.
     pub text: Vec<TextCheckAnswer>,
+    /// Labels in force on the entity the account would join, each with the chain of links
+    /// that carries it (the account gets them at creation).
+    pub inherited_labels: Vec<String>,
+    /// The offender registry: `match`, `no match`, or `not checked: <why>`.
+    pub registry: String,
 }
 
 /// Accounts that share an identifier with the sign-up and were actioned (taken down or
@@ -539,51 +549,143 @@ pub async fn signup_decide(
     JsonBody(request): JsonBody<SignupRequest>,
 ) -> Result<Json<SignupAnswer>, ApiError> {
     caller(&service, &headers, Scope::Service)?;
-    let (Some(policy), Some(state)) = (service.policy(), service.ledger()) else {
-        return Ok(Json(SignupAnswer {
+    let fail_closed = || {
+        Json(SignupAnswer {
             action: "review".to_string(),
             reasons: vec![
                 "fail closed: the service is still reading the ledger, so identifiers cannot be checked".to_string(),
             ],
             linked_accounts: Vec::new(),
             text: Vec::new(),
-        }));
+            inherited_labels: Vec::new(),
+            registry: "not checked: the service is still reading the ledger".to_string(),
+        })
     };
     let mut reasons = Vec::new();
     let mut action = "allow";
     let mut text = Vec::new();
-    for (place, value) in [
-        (TextPlace::Username, &request.handle),
-        (TextPlace::Bio, &request.bio),
-    ] {
-        if value.is_empty() {
-            continue;
-        }
-        let verdict = check(policy, place, value);
-        match verdict.decision {
-            TextDecision::Block => {
-                action = "block";
-                reasons.push(format!(
-                    "{} blocked by {}",
-                    place.name(),
-                    verdict.decided_by
-                ));
+    // Everything that reads the ledger, in a scope of its own: its lock is not held
+    // across the entity check's await.
+    let (registry, linked_accounts) = {
+        let (Some(policy), Some(state)) = (service.policy(), service.ledger()) else {
+            return Ok(fail_closed());
+        };
+        for (place, value) in [
+            (TextPlace::Username, &request.handle),
+            (TextPlace::Bio, &request.bio),
+        ] {
+            if value.is_empty() {
+                continue;
             }
-            TextDecision::Restrict => {
-                if action == "allow" {
-                    action = "review";
+            let verdict = check(policy, place, value);
+            match verdict.decision {
+                TextDecision::Block => {
+                    action = "block";
+                    reasons.push(format!(
+                        "{} blocked by {}",
+                        place.name(),
+                        verdict.decided_by
+                    ));
                 }
-                reasons.push(format!(
-                    "{} restricted by {}",
-                    place.name(),
-                    verdict.decided_by
-                ));
+                TextDecision::Restrict => {
+                    if action == "allow" {
+                        action = "review";
+                    }
+                    reasons.push(format!(
+                        "{} restricted by {}",
+                        place.name(),
+                        verdict.decided_by
+                    ));
+                }
+                _ => {}
             }
-            _ => {}
+            text.push(text_answer(&verdict));
         }
-        text.push(text_answer(&verdict));
+        let registry = service.registry.check(
+            service.config.registry_key.as_ref(),
+            &state,
+            &request.emails,
+        );
+        (registry, actioned_links(&state, &request))
+    };
+    let registry = match registry {
+        RegistryCheck::Checked { matches: 0, .. } => "no match".to_string(),
+        RegistryCheck::Checked { matches, version } => {
+            action = if action == "block" { "block" } else { "review" };
+            reasons.push(format!(
+                "{matches} email(s) are on the offender registry's list issued at {version}: a high-priority case opens for a person when the account is created; no automatic public action"
+            ));
+            "match".to_string()
+        }
+        RegistryCheck::Unusable(why) => {
+            action = if action == "block" { "block" } else { "review" };
+            reasons.push(format!(
+                "fail closed: the offender registry cannot be read ({why}), so a person reviews"
+            ));
+            format!("not checked: {why}")
+        }
+        RegistryCheck::NotConfigured(why) => format!("not checked: {why}"),
+    };
+    let mut inherited_labels = Vec::new();
+    match service.guard() {
+        Some(guard) => {
+            let guard = guard.clone();
+            let asked = request.clone();
+            let probe = tokio::task::spawn_blocking(move || {
+                let mut identifiers = Vec::new();
+                for (kind, items) in [
+                    (IdentifierKind::Email, &asked.emails),
+                    (IdentifierKind::Phone, &asked.phones),
+                    (IdentifierKind::Device, &asked.devices),
+                    (IdentifierKind::Payment, &asked.payment_handles),
+                ] {
+                    identifiers.extend(items.iter().map(|i| (kind, i.as_str())));
+                }
+                let probe = guard.signup_probe(&Signup {
+                    handle: &asked.handle,
+                    bio: &asked.bio,
+                    country: asked.country.as_deref().unwrap_or(""),
+                    identifiers,
+                });
+                let labels: Vec<String> = probe
+                    .probe
+                    .labels
+                    .iter()
+                    .map(|l| l.describe(probe.account))
+                    .collect();
+                (labels, probe.taken_down.len())
+            })
+            .await;
+            match probe {
+                Ok((labels, taken_down)) => {
+                    if !labels.is_empty() || taken_down > 0 {
+                        action = if action == "block" { "block" } else { "review" };
+                    }
+                    reasons.extend(labels.iter().map(|l| format!("inherits {l}")));
+                    if taken_down > 0 {
+                        reasons.push(format!(
+                            "joins an entity with {taken_down} account(s) the platform took down"
+                        ));
+                    }
+                    inherited_labels = labels;
+                }
+                Err(e) => {
+                    action = if action == "block" { "block" } else { "review" };
+                    reasons.push(format!(
+                        "fail closed: the entity check failed ({e}), so a person reviews"
+                    ));
+                }
+            }
+        }
+        None => {
+            action = if action == "block" { "block" } else { "review" };
+            reasons.push(
+                "fail closed: the snapshot is still loading, so entity labels cannot be checked"
+                    .to_string(),
+            );
+        }
     }
-    let linked_accounts = actioned_links(&state, &request);
+
     if !linked_accounts.is_empty() {
         if action == "allow" {
             action = "review";
@@ -601,5 +703,7 @@ pub async fn signup_decide(
         reasons,
         linked_accounts,
         text,
+        inherited_labels,
+        registry,
     }))
 }

@@ -14,7 +14,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use guardrail_ledger::event::{DEFAULT_MAX_FUTURE_SECONDS, ParseLimits, parse_batch};
+use guardrail_ledger::event::{DEFAULT_MAX_FUTURE_SECONDS, ParseLimits, Payload, parse_batch};
 use guardrail_store::AppendOutcome;
 use serde::Serialize;
 use serde_json::json;
@@ -118,11 +118,49 @@ pub async fn post_events(
         .iter()
         .map(|(index, event)| (*index, event.id.clone()))
         .collect();
-    let events = batch.events.into_iter().map(|(_, event)| event).collect();
+    let events: Vec<_> = batch.events.into_iter().map(|(_, event)| event).collect();
+    // Emails that arrive with an account or a change to it are matched against the
+    // offender registry once stored (stored again or for the first time: the case's key
+    // makes opening it idempotent, so a retried batch opens what a failed one did not).
+    let identifier_events: Vec<_> = if service.config.registry_key.is_some() {
+        events
+            .iter()
+            .filter(|e| match &e.payload {
+                Payload::AccountCreated(created) => !created.emails.is_empty(),
+                Payload::ProfileUpdated(updated) => !updated.emails.is_empty(),
+                _ => false,
+            })
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     let outcomes = service
         .append(events)
         .await
         .map_err(|e| ApiError::unavailable(format!("the ledger did not store the batch: {e}")))?;
+    if !identifier_events.is_empty() {
+        let cases = match service.ledger() {
+            Some(state) => service.registry.cases(
+                service.config.registry_key.as_ref(),
+                &state,
+                &identifier_events,
+                unix_now(),
+            ),
+            None => Vec::new(),
+        };
+        if !cases.is_empty() {
+            tracing::warn!(
+                cases = cases.len(),
+                "offender registry matches: cases opened for review"
+            );
+            service.append(cases).await.map_err(|e| {
+                ApiError::unavailable(format!(
+                    "the events are stored, but the offender-registry case they call for was not ({e}); send the batch again (it is idempotent)"
+                ))
+            })?;
+        }
+    }
     let mut answer = EventsAccepted {
         stored: 0,
         duplicates: 0,
