@@ -18,7 +18,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use guardrail_ledger::event::{Event, Payload, TokenCreated, UserCreated};
 use std::collections::BTreeMap;
 
-use guardrail_ledger::state::{LedgerState, TokenRecord};
+use guardrail_ledger::state::{LedgerState, TokenRecord, UserRecord};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
@@ -259,7 +259,12 @@ pub fn new_user(
 
 /// Checks a console login; answers the user's role when the password matches.
 pub fn check_password(state: &LedgerState, name: &str, password: &str) -> Option<Scope> {
-    let user = state.users.get(name)?;
+    verify_password(state.users.get(name)?, password)
+}
+
+/// Checks a password against one user's record (argon2: slow on purpose; callers on an
+/// async worker run it off the worker).
+pub fn verify_password(user: &UserRecord, password: &str) -> Option<Scope> {
     let hash = PasswordHash::new(&user.password_hash).ok()?;
     Argon2::default()
         .verify_password(password.as_bytes(), &hash)

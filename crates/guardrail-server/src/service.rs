@@ -15,7 +15,7 @@
 //! record it cannot read (the follower stops and the service goes unready), or block a
 //! decision on the decision log (a full queue drops and counts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,7 +31,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
 
-use crate::ledger_io::{LoadError, ledger_policy, live_state, read_event};
+use crate::ledger_io::{LoadError, ledger_policy, ledger_rules, live_state, read_event};
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
 
@@ -150,6 +150,8 @@ pub struct Service {
     shutting_down: AtomicBool,
     hma: HmaState,
     tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
+    /// The console's sessions and login failures (in memory; see [`crate::console`]).
+    pub console: crate::console::session::Sessions,
 }
 
 impl Service {
@@ -181,6 +183,7 @@ impl Service {
             folded,
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            console: crate::console::session::Sessions::default(),
         }))
     }
 
@@ -214,6 +217,7 @@ impl Service {
             Some(policy) => policy.clone(),
             None => ledger_policy(&state)?,
         };
+        let rules = ledger_rules(&state, &self.config.rules)?;
         tracing::info!(
             events = state.last_seq,
             accounts = state.accounts.len(),
@@ -251,7 +255,7 @@ impl Service {
             } else {
                 Arc::new(guardrail_adapter::NoLog)
             };
-            Guard::new(deriver, derive_policy, service.config.rules.clone(), sink)
+            Guard::new(deriver, derive_policy, rules, sink)
         })
         .await
         .map_err(|e| LoadError::Event {
@@ -370,6 +374,17 @@ impl Service {
         tokio::time::timeout(timeout, folded.wait_for(|&at| at >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The decisions this process logged most recently (at most a few thousand, oldest
+    /// first), replayable through another rule set: what the console's backfill reads.
+    pub fn recent_decisions(&self) -> Vec<DecisionRecord> {
+        lock(&self.log.recent).iter().cloned().collect()
+    }
+
+    /// The discovery rules the running guard enforces.
+    pub fn live_rules(&self) -> Option<&RuleSet> {
+        self.guard.get().map(|g| g.engine().rules())
     }
 
     /// Stops the background tasks at their next turn.
@@ -547,6 +562,7 @@ impl Service {
 /// queued for the ledger off the request path.
 #[derive(Debug)]
 struct DecisionLog {
+    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Mutex<Option<mpsc::Sender<DecisionRecord>>>,
     receiver: Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
     allow_every: u64,
@@ -556,6 +572,9 @@ struct DecisionLog {
 }
 
 const DECISION_LOG_QUEUE: usize = 65_536;
+/// Logged decisions kept in memory for the console's rule backfill: the requests with the
+/// signals they read (the ledger's copy is JSON for people, not for replay).
+const RECENT_DECISIONS: usize = 5_000;
 
 impl DecisionLog {
     fn new(allow_share: f64) -> DecisionLog {
@@ -566,6 +585,7 @@ impl DecisionLog {
             (1.0 / allow_share.min(1.0)).round() as u64
         };
         DecisionLog {
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_DECISIONS))),
             sender: Mutex::new(Some(sender)),
             receiver: Mutex::new(Some(receiver)),
             allow_every,
@@ -577,6 +597,7 @@ impl DecisionLog {
 
     fn sink(&self) -> LedgerSink {
         LedgerSink {
+            recent: self.recent.clone(),
             sender: lock(&self.sender).clone(),
             allow_every: self.allow_every,
             allows: AtomicU64::new(0),
@@ -593,6 +614,7 @@ impl DecisionLog {
 /// The guard's sink: hands decisions to the log's queue, never waiting.
 #[derive(Debug)]
 struct LedgerSink {
+    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Option<mpsc::Sender<DecisionRecord>>,
     allow_every: u64,
     allows: AtomicU64,
@@ -614,6 +636,13 @@ impl DecisionSink for LedgerSink {
     }
 
     fn record(&self, record: DecisionRecord) {
+        {
+            let mut recent = lock(&self.recent);
+            if recent.len() >= RECENT_DECISIONS {
+                recent.pop_front();
+            }
+            recent.push_back(record.clone());
+        }
         let Some(sender) = &self.sender else {
             return;
         };
