@@ -81,6 +81,11 @@ def seed():
     assert status == 200, (status, answer)
     status, answer = api("POST", "/v1/admin/remap")
     assert status == 200, (status, answer)
+    # Decisions for the rules page's backfill: a minor's feed and an adult's, repeated.
+    for _ in range(12):
+        for viewer in ("201", "205"):
+            status, answer = api("POST", "/v1/decide/feed", {"viewer": viewer, "candidates": ["202", "203", "204", "205", "206"]})
+            assert status == 200, (status, answer)
     reports = {
         "grooming": {"client_key": "k-grooming", "reporter": "201", "subject": {"account": "203"}, "category": "child_grooming", "text": "keeps offering mnsfw trades in messages"},
         "media": {"client_key": "k-media", "reporter": "204", "subject": {"post": "p-1"}, "category": "child_sexual_exploitation", "text": "this post", "media_hashes": [f"pdq:{UNBANKED}"]},

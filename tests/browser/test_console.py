@@ -130,6 +130,7 @@ def test_media_blurred_by_default_and_reveal_audited(as_role, reports):
     # The banked hash shows its bank and distance.
     assert "TEST_BANK" in page.inner_text(".media-grid")
     assert "distance 0" in page.inner_text(".media-grid")
+    shot(page, "case-media")
     page.click("#media-0 button.reveal")
     page.wait_for_selector("#media-0 img.revealed")
     assert page.locator("#media-0 img").evaluate("i => getComputedStyle(i).filter") == "none"
@@ -206,10 +207,10 @@ NEW_RULE = """
 [[rule]]
 id = "console-test-rule"
 surfaces = ["feed"]
-when = ["candidate.flagged"]
+when = ["viewer.minor"]
 action = "drop"
 mode = "enforce"
-description = "A rule added in the browser test."
+description = "A rule added in the browser test: no feed for minors at all."
 """
 
 
@@ -222,7 +223,9 @@ def test_rules_publish_in_shadow_then_promote(as_role):
     page.wait_for_url(re.compile(r".*/rules\?published=\d+"))
     backfill = page.locator("#backfill-console-test-rule")
     assert backfill.count() == 1, "a new rule goes out in shadow, with its backfill"
-    assert re.fullmatch(r"\d+", backfill.locator(".changes").inner_text())
+    # The minor's feed allowed some candidates: enforced, the rule would drop them.
+    assert int(backfill.locator(".changes").inner_text()) > 0
+    assert "feed" in backfill.locator("ul.samples").inner_text()
     assert "shadow" in page.locator("table.rules", has_text="console-test-rule").first.inner_text()
     shot(page, "rules")
     backfill.locator("button").click()

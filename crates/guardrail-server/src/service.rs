@@ -575,6 +575,9 @@ const DECISION_LOG_QUEUE: usize = 65_536;
 /// Logged decisions kept in memory for the console's rule backfill: the requests with the
 /// signals they read (the ledger's copy is JSON for people, not for replay).
 const RECENT_DECISIONS: usize = 5_000;
+/// One allow in this many is kept among the recent decisions (a sample of what a new rule
+/// could change; every other action is kept).
+const RECENT_ALLOW_EVERY: u64 = 10;
 
 impl DecisionLog {
     fn new(allow_share: f64) -> DecisionLog {
@@ -596,11 +599,21 @@ impl DecisionLog {
     }
 
     fn sink(&self) -> LedgerSink {
+        // Allows reach the sink one in `recent_every` (kept for the console's backfill);
+        // the ledger's share is a further one in `ledger_every` of those, so the logged
+        // share stays exact: 1 in 100 is 1 in 10 of 1 in 10.
+        let recent_every = if self.allow_every.is_multiple_of(RECENT_ALLOW_EVERY) {
+            RECENT_ALLOW_EVERY
+        } else {
+            1
+        };
         LedgerSink {
             recent: self.recent.clone(),
             sender: lock(&self.sender).clone(),
-            allow_every: self.allow_every,
+            recent_allow_every: recent_every,
+            ledger_allow_every: self.allow_every / recent_every,
             allows: AtomicU64::new(0),
+            ledger_allows: AtomicU64::new(0),
             queued: self.queued.clone(),
             dropped: self.dropped.clone(),
         }
@@ -616,8 +629,10 @@ impl DecisionLog {
 struct LedgerSink {
     recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Option<mpsc::Sender<DecisionRecord>>,
-    allow_every: u64,
+    recent_allow_every: u64,
+    ledger_allow_every: u64,
     allows: AtomicU64,
+    ledger_allows: AtomicU64,
     queued: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
 }
@@ -628,11 +643,9 @@ impl DecisionSink for LedgerSink {
             return true;
         }
         // A deterministic 1-in-N sample of allows: cheap, and the share is exact.
-        self.allow_every > 0
-            && self
-                .allows
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(self.allow_every)
+        self.allows
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(self.recent_allow_every)
     }
 
     fn record(&self, record: DecisionRecord) {
@@ -642,6 +655,15 @@ impl DecisionSink for LedgerSink {
                 recent.pop_front();
             }
             recent.push_back(record.clone());
+        }
+        if record.action == Action::Allow
+            && (self.ledger_allow_every == 0
+                || !self
+                    .ledger_allows
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(self.ledger_allow_every))
+        {
+            return;
         }
         let Some(sender) = &self.sender else {
             return;
@@ -675,5 +697,75 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     match lock.write() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_policy::backfill::RecordedRequest;
+    use guardrail_types::Surface;
+
+    fn decision(action: Action) -> (Verdict, DecisionRecord) {
+        let verdict = Verdict {
+            surface: Surface::Feed,
+            action,
+            decided_by: None,
+            conditions: Vec::new(),
+            fail_closed: false,
+            missing: Vec::new(),
+            shadow: Vec::new(),
+            help_resources: false,
+        };
+        let record = DecisionRecord {
+            request: RecordedRequest {
+                surface: Surface::Feed,
+                viewer: None,
+                query: None,
+                account: None,
+                text: None,
+                variant_restricted: None,
+                features_minors: None,
+                relationship: None,
+            },
+            action,
+            decided_by: None,
+            snapshot: 1,
+        };
+        (verdict, record)
+    }
+
+    /// (allow share, allows, drops) → (kept for the backfill, sent to the ledger).
+    #[test]
+    fn the_backfill_sample_keeps_the_ledgers_share_exact() {
+        let cases = [
+            (0.01, 1_000, 5, (100 + 5, 10 + 5)),
+            (1.0, 50, 5, (55, 55)),
+            (0.0, 100, 3, (10 + 3, 3)),
+            (0.5, 100, 0, (100, 50)),
+        ];
+        for (share, allows, drops, expected) in cases {
+            let log = DecisionLog::new(share);
+            let sink = log.sink();
+            let mut receiver = lock(&log.receiver).take().expect("a receiver");
+            let actions = std::iter::repeat_n(Action::Allow, allows)
+                .chain(std::iter::repeat_n(Action::Drop, drops));
+            for action in actions {
+                let (verdict, record) = decision(action);
+                if sink.accepts(&verdict) {
+                    sink.record(record);
+                }
+            }
+            let kept = lock(&log.recent).len();
+            let mut sent = 0;
+            while receiver.try_recv().is_ok() {
+                sent += 1;
+            }
+            assert_eq!(
+                (kept, sent),
+                expected,
+                "share {share}, {allows} allows, {drops} drops"
+            );
+        }
     }
 }

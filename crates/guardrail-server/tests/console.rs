@@ -208,7 +208,11 @@ async fn roles_sessions_and_csrf_gate_every_page_and_action() {
         "the claim moved the report"
     );
     // Account text is escaped, never markup.
-    assert!(case.body.contains("@&#60;i&#62;h&#60;/i&#62;</dd>"), "{}", case.body);
+    assert!(
+        case.body.contains("@&#60;i&#62;h&#60;/i&#62;</dd>"),
+        "{}",
+        case.body
+    );
     assert!(case.body.contains("&#60;script&#62;x()&#60;/script&#62;"));
     assert!(!case.body.contains("<script>x()"));
 }

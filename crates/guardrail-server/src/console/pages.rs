@@ -458,17 +458,25 @@ pub fn account_view(
         if let Some(text) = &own.text {
             signals.push((
                 "text".to_string(),
-                format!(
-                    "risk {:.2}; rules {}",
-                    text.risk_score,
-                    text.rules.join(", ")
-                ),
+                if text.rules.is_empty() {
+                    format!("risk {:.2}; no rule matched", text.risk_score)
+                } else {
+                    format!(
+                        "risk {:.2}; rules {}",
+                        text.risk_score,
+                        text.rules.join(", ")
+                    )
+                },
             ));
         }
         if let Some(hash) = &own.hash {
             signals.push((
                 "hash".to_string(),
-                format!("{} matches; banks {}", hash.matches, hash.banks.join(", ")),
+                if hash.banks.is_empty() {
+                    format!("{} matches", hash.matches)
+                } else {
+                    format!("{} matches; banks {}", hash.matches, hash.banks.join(", "))
+                },
             ));
         }
         if own.flagged == Some(true) {
