@@ -199,6 +199,8 @@ struct QueuePage {
     states: Vec<(String, bool)>,
     shown: usize,
     total: usize,
+    refresh: String,
+    now: String,
 }
 
 /// The queue's filters.
@@ -313,8 +315,17 @@ pub async fn queue(
         .chain(ReportState::ALL.iter().map(|s| s.name()))
         .map(|s| (s.to_string(), s == wanted_state))
         .collect();
+    let refresh = format!(
+        "/queue?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("category", wanted_category.as_deref().unwrap_or(""))
+            .append_pair("state", &wanted_state)
+            .finish()
+    );
     Ok(render(&QueuePage {
         chrome: viewer.chrome("queue"),
+        refresh,
+        now: time_words(now),
         shown: rows.len(),
         rows,
         detections,
