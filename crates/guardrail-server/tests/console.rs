@@ -45,6 +45,8 @@ impl Console {
         let lines = [
             json!({"id": "a1", "type": "account_created", "at": now - 100, "account": "301", "handle": "<i>h</i>", "declared_age": 30, "bio": "<script>x()</script>"}),
             json!({"id": "r1", "type": "report_received", "at": now - 50, "report": "r-1", "client_key": "k1", "reporter": "9", "subject": {"account": "301"}, "category": "harassment", "text": "words", "media_hashes": [], "priority": 2, "triage": [], "body_hash": "h"}),
+            json!({"id": "r2", "type": "report_received", "at": now - 40, "report": "r-2", "client_key": "k2", "reporter": "9", "subject": {"account": "301"}, "category": "child_grooming", "text": "words", "media_hashes": [], "priority": 0, "triage": [], "body_hash": "h2"}),
+            json!({"id": "r3", "type": "report_received", "at": now - 30, "report": "r-3", "client_key": "k3", "reporter": "9", "subject": {"account": "301"}, "category": "spam", "text": "words", "media_hashes": [], "priority": 4, "triage": [], "body_hash": "h3"}),
         ];
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         let batch = guardrail_ledger::event::parse_batch(
@@ -282,4 +284,142 @@ async fn logins_set_strict_cookies_refuse_bad_forms_and_lock_out() {
     // The JSON API keeps its own answers: no console policy there.
     let api = console.call("GET", "/healthz", "", "").await;
     assert!(api.policy.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_are_ledger_events_with_the_reviewer_and_the_reason() {
+    let console = Console::start().await;
+    let (reviewer, token) = console.login("reviewer", PASSWORD).await.expect("logs in");
+    let (investigator, other) = console
+        .login("investigator", PASSWORD)
+        .await
+        .expect("logs in");
+    let post = |cookie: &str, path: &str, form: String| {
+        let (cookie, path) = (cookie.to_string(), path.to_string());
+        let console = &console;
+        async move {
+            console
+                .call("POST", &path, &cookie, &form)
+                .await
+                .status
+                .as_u16()
+        }
+    };
+    let moves: Vec<(&str, &str, String, u16)> = vec![
+        // r-1: claimed, released only by its holder, escalated, then actioned with a label.
+        (&reviewer, "/queue/r-1/claim", format!("csrf={token}"), 303),
+        (
+            &investigator,
+            "/queue/r-1/release",
+            format!("csrf={other}"),
+            403,
+        ),
+        (
+            &reviewer,
+            "/queue/r-1/release",
+            format!("csrf={token}"),
+            303,
+        ),
+        (
+            &reviewer,
+            "/queue/r-1/claim",
+            format!("csrf={token}&from=triaged"),
+            303,
+        ),
+        (
+            &reviewer,
+            "/cases/r-1/decide",
+            format!("csrf={token}&decision=escalate&reason=needs+a+specialist"),
+            303,
+        ),
+        (
+            &reviewer,
+            "/cases/r-1/decide",
+            format!("csrf={token}&decision=action&label=restricted&expires_days=0&reason=x"),
+            400,
+        ),
+        (
+            &reviewer,
+            "/cases/r-1/decide",
+            format!(
+                "csrf={token}&decision=action&label=restricted&expires_days=10&reason=abusive+messages"
+            ),
+            303,
+        ),
+        (
+            &reviewer,
+            "/cases/r-1/decide",
+            format!("csrf={token}&decision=close&reason=done"),
+            303,
+        ),
+        // r-2: referred; it cannot close before the clearing house confirms.
+        (&reviewer, "/queue/r-2/claim", format!("csrf={token}"), 303),
+        (
+            &reviewer,
+            "/cases/r-2/decide",
+            format!("csrf={token}&decision=refer&reason=reportable"),
+            303,
+        ),
+        (
+            &reviewer,
+            "/cases/r-2/decide",
+            format!("csrf={token}&decision=close&reason=too+early"),
+            409,
+        ),
+        // r-3: a decision from a state the report left is refused.
+        (
+            &reviewer,
+            "/cases/r-3/decide",
+            format!("csrf={token}&decision=no_violation&reason=fine"),
+            409,
+        ),
+        (
+            &reviewer,
+            "/cases/r-3/decide",
+            format!("csrf={token}&decision=nonsense&reason=fine"),
+            400,
+        ),
+    ];
+    for (cookie, path, form, expected) in moves {
+        assert_eq!(
+            post(cookie, path, form.clone()).await,
+            expected,
+            "{path} {form}"
+        );
+    }
+    let state = console.service.ledger().expect("loaded");
+    let r1 = &state.reports["r-1"];
+    assert_eq!(r1.state, "closed");
+    let moves: Vec<(&str, &str)> = r1
+        .history
+        .iter()
+        .map(|t| (t.to.as_str(), t.actor.as_str()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("in_review", "person:reviewer"),
+            ("triaged", "person:reviewer"),
+            ("in_review", "person:reviewer"),
+            ("escalated", "person:reviewer"),
+            ("actioned", "person:reviewer"),
+            ("closed", "person:reviewer"),
+        ]
+    );
+    assert_eq!(r1.history[4].reason, "abusive messages");
+    let label = state.labels.last().expect("a label on the entity");
+    assert_eq!(
+        (label.label.as_str(), label.actor.as_str()),
+        ("restricted", "person:reviewer")
+    );
+    let days = label.expires_at.map(|at| (at - label.applied_at) / 86_400);
+    assert_eq!(days, Some(10));
+    assert_eq!(state.reports["r-2"].state, "referred");
+    assert!(
+        state
+            .referrals
+            .values()
+            .any(|r| r.report == "r-2" && !r.finished())
+    );
+    assert_eq!(state.reports["r-3"].state, "received");
 }

@@ -154,6 +154,23 @@ pub async fn release(
 ) -> PageResult {
     viewer.require(Scope::Reviewer)?;
     viewer.check_csrf(form.csrf.as_deref())?;
+    // Only the reviewer who has the case gives it back (an admin may, for someone absent).
+    let holder = {
+        let state = ledger(&service, &viewer)?;
+        state.reports.get(&id).and_then(super::pages::claimed_by)
+    };
+    if holder.as_deref() != Some(viewer.session.user.as_str())
+        && !viewer.session.role.allows(Scope::Admin)
+    {
+        return Err(error_page(
+            Some(&viewer),
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Report {id} is with {}; only they (or an admin) can release it.",
+                holder.as_deref().unwrap_or("nobody")
+            ),
+        ));
+    }
     let reason = form
         .reason
         .filter(|r| !r.trim().is_empty())
