@@ -28,7 +28,7 @@ use super::session::{
 use super::{
     Chrome, PageResult, Shared, Viewer, duration_words, error_page, ledger, render, time_words,
 };
-use crate::auth::{Scope, verify_password};
+use crate::auth::{Scope, nobody, verify_password};
 use crate::routes::reports::entity_of;
 use crate::service::{Service, unix_now};
 
@@ -102,13 +102,11 @@ pub async fn login(
         .ledger()
         .and_then(|state| state.users.get(&name).cloned());
     let password = form.password;
-    let role = match user {
-        Some(user) => tokio::task::spawn_blocking(move || verify_password(&user, &password))
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
+    let user = user.unwrap_or_else(|| nobody().clone());
+    let role = tokio::task::spawn_blocking(move || verify_password(&user, &password))
+        .await
+        .ok()
+        .flatten();
     let Some(role) = role.filter(|r| *r != Scope::Service) else {
         let message = match service.console.fail(&name, now) {
             LoginRefused::BadCredentials => "Wrong user name or password.".to_string(),
