@@ -227,6 +227,8 @@ def test_rules_publish_in_shadow_then_promote(as_role):
     assert int(backfill.locator(".changes").inner_text()) > 0
     assert "feed" in backfill.locator("ul.samples").inner_text()
     assert "shadow" in page.locator("table.rules", has_text="console-test-rule").first.inner_text()
+    # In force at once: the running guard enforces the published version.
+    assert "enforces this version" in page.inner_text("main")
     shot(page, "rules")
     backfill.locator("button").click()
     page.wait_for_url(re.compile(r".*/rules\?published=\d+"))

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
 use guardrail_ledger::state::{LedgerState, TokenRecord};
@@ -137,7 +137,9 @@ pub struct Service {
     pub metrics: Metrics,
     ledger: RwLock<LedgerState>,
     ledger_loaded: AtomicBool,
-    guard: OnceLock<Arc<Guard>>,
+    /// Replaced whole when the ledger publishes new discovery rules (see
+    /// [`Service::install_published_rules`]).
+    guard: ArcSwapOption<Guard>,
     policy: OnceLock<Policy>,
     load_error: Mutex<Option<String>>,
     follow_error: Mutex<Option<String>>,
@@ -173,7 +175,7 @@ impl Service {
             metrics: Metrics::default(),
             ledger: RwLock::new(LedgerState::new()),
             ledger_loaded: AtomicBool::new(false),
-            guard: OnceLock::new(),
+            guard: ArcSwapOption::empty(),
             policy: OnceLock::new(),
             load_error: Mutex::new(None),
             follow_error: Mutex::new(None),
@@ -250,12 +252,7 @@ impl Service {
         let guard = tokio::task::spawn_blocking(move || {
             let state = read(&service.ledger);
             let deriver = Deriver::from_ledger(&state, &derive_policy, None);
-            let sink: Arc<dyn DecisionSink> = if service.config.decision_log {
-                Arc::new(service.log.sink())
-            } else {
-                Arc::new(guardrail_adapter::NoLog)
-            };
-            Guard::new(deriver, derive_policy, rules, sink)
+            Guard::new(deriver, derive_policy, rules, service.decision_sink())
         })
         .await
         .map_err(|e| LoadError::Event {
@@ -263,7 +260,7 @@ impl Service {
             reason: format!("deriving the first snapshot failed: {e}"),
         })?;
         let _ = self.policy.set(policy);
-        let _ = self.guard.set(Arc::new(guard));
+        self.guard.store(Some(Arc::new(guard)));
         self.mark_fresh();
         let _ = self.folded.send(read(&self.ledger).last_seq);
         tracing::info!(
@@ -299,8 +296,58 @@ impl Service {
     }
 
     /// The guard, once the first snapshot exists.
-    pub fn guard(&self) -> Option<&Arc<Guard>> {
-        self.guard.get()
+    pub fn guard(&self) -> Option<Arc<Guard>> {
+        self.guard.load_full()
+    }
+
+    fn decision_sink(&self) -> Arc<dyn DecisionSink> {
+        if self.config.decision_log {
+            Arc::new(self.log.sink())
+        } else {
+            Arc::new(guardrail_adapter::NoLog)
+        }
+    }
+
+    /// Whether `guard` is the one decisions use now.
+    fn is_current(&self, guard: &Arc<Guard>) -> bool {
+        self.guard
+            .load()
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, guard))
+    }
+
+    /// Puts the discovery rules the ledger published last in force: a new guard over a
+    /// copy of the current derived state, swapped in whole while the current one's writer
+    /// is held (so no fold lands in the old one unseen). Called by the follower when it
+    /// folds a `rules_published` event, so every replica installs a publish. Decision
+    /// counters start again with the new guard; a rule file that does not load is logged
+    /// and the running rules stay.
+    fn install_published_rules(&self) {
+        let Some((version, toml)) = read(&self.ledger).rules.clone() else {
+            return;
+        };
+        let rules = match RuleSet::from_toml(
+            &toml,
+            &format!("the ledger's discovery rules v{version}"),
+        ) {
+            Ok(rules) => rules,
+            Err(error) => {
+                tracing::warn!(version, %error, "published discovery rules do not load; the running rules stay");
+                return;
+            }
+        };
+        let (Some(current), Some(policy)) = (self.guard.load_full(), self.policy.get().cloned())
+        else {
+            return;
+        };
+        if *current.engine().rules() == rules {
+            return;
+        }
+        current.write(|deriver| {
+            let next = Guard::new(deriver.clone(), policy, rules, self.decision_sink());
+            self.guard.store(Some(Arc::new(next)));
+        });
+        tracing::info!(version, "published discovery rules in force");
     }
 
     /// The text policy decisions read.
@@ -309,8 +356,8 @@ impl Service {
     }
 
     /// The guard when its snapshot is fresh, else why not.
-    pub fn fresh_guard(&self) -> Result<&Arc<Guard>, Unready> {
-        let Some(guard) = self.guard.get() else {
+    pub fn fresh_guard(&self) -> Result<Arc<Guard>, Unready> {
+        let Some(guard) = self.guard.load_full() else {
             return Err(match lock(&self.load_error).clone() {
                 Some(why) => Unready::Failed(why),
                 None => Unready::Loading,
@@ -341,7 +388,11 @@ impl Service {
     pub fn gauges(&self) -> Gauges {
         let folded_seq = *self.folded.borrow();
         Gauges {
-            snapshot_version: self.guard.get().map_or(0, |g| g.snapshot().version()),
+            snapshot_version: self
+                .guard
+                .load()
+                .as_ref()
+                .map_or(0, |g| g.snapshot().version()),
             snapshot_age_seconds: self.snapshot_age().as_secs_f64(),
             ready: self.fresh_guard().is_ok(),
             folded_seq,
@@ -366,7 +417,7 @@ impl Service {
 
     /// Wakes the follower and waits until it folded `seq` (or `timeout` passed).
     pub async fn wait_folded(&self, seq: u64, timeout: Duration) -> bool {
-        if self.guard.get().is_none() {
+        if self.guard.load().is_none() {
             return false;
         }
         self.nudge.notify_one();
@@ -383,8 +434,11 @@ impl Service {
     }
 
     /// The discovery rules the running guard enforces.
-    pub fn live_rules(&self) -> Option<&RuleSet> {
-        self.guard.get().map(|g| g.engine().rules())
+    pub fn live_rules(&self) -> Option<RuleSet> {
+        self.guard
+            .load()
+            .as_ref()
+            .map(|g| g.engine().rules().clone())
     }
 
     /// Stops the background tasks at their next turn.
@@ -433,13 +487,14 @@ impl Service {
         // folded into the ledger's state without publishing a snapshot, except once a
         // second so the derived clock (label expiry) keeps up.
         let last = tokio::task::spawn_blocking(move || {
-            let guard = service.guard.get()?;
+            let guard = service.guard.load_full()?;
             let relevant = events
                 .iter()
                 .any(|(_, e)| guardrail_adapter::changes_derived_state(&e.payload));
             let clock_due = service.snapshot_age() >= Duration::from_secs(1);
             let mut last = 0;
             let mut tokens_changed = false;
+            let mut rules_changed = false;
             let mut fold_all = |state: &mut LedgerState, deriver: Option<&mut Deriver>| {
                 let mut deriver = deriver;
                 for (seq, event) in &events {
@@ -450,6 +505,7 @@ impl Service {
                         event.payload,
                         Payload::TokenCreated(_) | Payload::TokenRevoked(_)
                     );
+                    rules_changed |= matches!(event.payload, Payload::RulesPublished(_));
                     let folded = state.fold(*seq, event);
                     if let Some(deriver) = deriver.as_deref_mut() {
                         deriver.follow(state, &folded);
@@ -457,13 +513,27 @@ impl Service {
                 }
                 last = state.last_seq;
             };
+            let mut replaced = false;
             if relevant || clock_due {
-                guard.write(|deriver| fold_all(&mut write(&service.ledger), Some(deriver)));
+                guard.write(|deriver| {
+                    // A rules publish swapped the guard while this fold waited for its
+                    // writer: fold into the new one on the next turn instead.
+                    replaced = !service.is_current(&guard);
+                    if !replaced {
+                        fold_all(&mut write(&service.ledger), Some(deriver));
+                    }
+                });
             } else {
                 fold_all(&mut write(&service.ledger), None);
             }
+            if replaced {
+                return None;
+            }
             if tokens_changed {
                 service.refresh_tokens();
+            }
+            if rules_changed {
+                service.install_published_rules();
             }
             Some(last)
         })

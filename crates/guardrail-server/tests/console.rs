@@ -423,3 +423,75 @@ async fn decisions_are_ledger_events_with_the_reviewer_and_the_reason() {
     );
     assert_eq!(state.reports["r-3"].state, "received");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_goes_live_in_shadow_and_a_promotion_enforces() {
+    let console = Console::start().await;
+    let (admin, token) = console.login("admin", PASSWORD).await.expect("logs in");
+    let edited = format!(
+        "{}\n[[rule]]\nid = \"live-test\"\nsurfaces = [\"feed\"]\nwhen = [\"viewer.minor\"]\naction = \"drop\"\nmode = \"enforce\"\n",
+        guardrail_policy::DEFAULT_RULES_TOML
+    );
+    let form = |pairs: &[(&str, &str)]| {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs {
+            serializer.append_pair(key, value);
+        }
+        serializer.finish()
+    };
+    let mode = |console: &Console| {
+        console.service.live_rules().and_then(|rules| {
+            rules
+                .rules
+                .iter()
+                .find(|r| r.id == "live-test")
+                .map(|r| r.mode)
+        })
+    };
+    let refused = console
+        .call(
+            "POST",
+            "/rules/publish",
+            &admin,
+            &form(&[("csrf", &token), ("toml", "[[rule]]\nid = 1")]),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(mode(&console), None);
+    let published = console
+        .call(
+            "POST",
+            "/rules/publish",
+            &admin,
+            &form(&[("csrf", &token), ("toml", &edited)]),
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.body
+    );
+    assert_eq!(published.location, "/rules?published=1");
+    assert_eq!(mode(&console), Some(guardrail_policy::Mode::Shadow));
+    let page = console.call("GET", "/rules", &admin, "").await;
+    assert!(page.body.contains("id=\"backfill-live-test\""));
+    assert!(
+        page.body.contains("enforces this version (v1)"),
+        "{}",
+        page.body
+    );
+    let promoted = console
+        .call(
+            "POST",
+            "/rules/promote",
+            &admin,
+            &form(&[("csrf", &token), ("rule", "live-test")]),
+        )
+        .await;
+    assert_eq!(promoted.location, "/rules?published=2");
+    assert_eq!(mode(&console), Some(guardrail_policy::Mode::Enforce));
+    // Each publish is its own version in the ledger.
+    let state = console.service.ledger().expect("loaded").rules.clone();
+    assert_eq!(state.map(|(v, _)| v), Some(2));
+}

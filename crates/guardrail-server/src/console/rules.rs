@@ -7,9 +7,10 @@
 //! logged recently it would have changed if enforced, with samples — and the caps on
 //! automated actions. Promotion to enforce is one click, and another publish.
 //!
-//! The running guard reads the rules the ledger published last when the service starts;
-//! the page shows the running version beside the published one, so an admin sees when a
-//! restart (a rolling one, replica by replica) is still due.
+//! A publish is in force as soon as the service folds it: the follower installs the
+//! ledger's last published rules (on every replica, each as it folds the event), and the
+//! page shows the running rules beside the published ones, so an admin sees a replica that
+//! has not caught up.
 //!
 //! What it must never do: publish a rule file that does not load, let a new or changed
 //! rule enforce without going through shadow first, or publish without an admin.
@@ -184,11 +185,11 @@ pub async fn page(
         .map(|r| backfill_of(&service, &rules, &r.id, &log))
         .collect();
     let running = match service.live_rules() {
-        Some(live) if *live == rules => {
+        Some(live) if live == rules => {
             format!("the running service enforces this version (v{version})")
         }
         Some(live) => format!(
-            "the running service still enforces the rules it started with ({}, {} rules); it reads v{version} when it next starts",
+            "this replica still enforces other rules ({}, {} rules): it has not folded v{version} yet, or v{version} does not load (see its log)",
             live.name,
             live.rules.len()
         ),
