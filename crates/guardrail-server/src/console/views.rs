@@ -343,13 +343,14 @@ pub async fn audit(State(service): Shared, viewer: Viewer) -> PageResult {
             )
         })
         .collect();
-    let mut decisions: Vec<(u64, Row)> = state
+    // Latest first; moves of one report in the same second keep their order.
+    let mut decisions: Vec<((u64, usize), Row)> = state
         .reports
         .values()
         .flat_map(|r| {
-            r.history.iter().map(move |t| {
+            r.history.iter().enumerate().map(move |(step, t)| {
                 (
-                    t.at,
+                    (t.at, step),
                     (
                         time_words(t.at),
                         r.report.clone(),
