@@ -123,6 +123,9 @@ def login(browser, role, **context_options):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
+    messages = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.messages = messages
     name, password = USERS[role]
     page.goto(BASE + "/login")
     page.fill("#username", name)

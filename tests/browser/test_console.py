@@ -131,8 +131,12 @@ def test_media_blurred_by_default_and_reveal_audited(as_role, reports):
     assert "TEST_BANK" in page.inner_text(".media-grid")
     assert "distance 0" in page.inner_text(".media-grid")
     shot(page, "case-media")
+    # htmx swaps the item in place: the page is not reloaded (the marker survives).
+    page.evaluate("window.__still_here = true")
     page.click("#media-0 button.reveal")
     page.wait_for_selector("#media-0 img.revealed")
+    assert page.evaluate("window.__still_here === true")
+    assert not [m for m in page.messages if "Content Security Policy" in m], page.messages
     assert page.locator("#media-0 img").evaluate("i => getComputedStyle(i).filter") == "none"
     assert "blur" in page.locator("#media-1 img").evaluate("i => getComputedStyle(i).filter")
     admin = as_role("admin")
@@ -282,3 +286,7 @@ def test_pages_carry_a_strict_content_security_policy(as_role):
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert page.evaluate("typeof htmx") == "object", "htmx loads from /assets"
+    # Nothing on the pages, htmx included, needs what the policy forbids.
+    for path in ("/queue", "/transparency"):
+        page.goto(BASE + path)
+    assert not [m for m in page.messages if "Content Security Policy" in m], page.messages
