@@ -152,8 +152,9 @@ pub struct Service {
     shutting_down: AtomicBool,
     hma: HmaState,
     tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
-    /// The console's sessions and login failures (in memory; see [`crate::console`]).
-    pub console: crate::console::session::Sessions,
+    /// The console's sessions, login failures and audit caches (in memory; see
+    /// [`crate::console`]).
+    pub console: crate::console::ConsoleState,
 }
 
 impl Service {
@@ -185,7 +186,7 @@ impl Service {
             folded,
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
-            console: crate::console::session::Sessions::default(),
+            console: crate::console::ConsoleState::default(),
         }))
     }
 

@@ -217,6 +217,15 @@ async fn roles_sessions_and_csrf_gate_every_page_and_action() {
     );
     assert!(case.body.contains("&#60;script&#62;x()&#60;/script&#62;"));
     assert!(!case.body.contains("<script>x()"));
+    // The audit log verifies the chain (in the background; a small ledger at once).
+    let (admin, _) = &sessions["admin"];
+    let audit = console.call("GET", "/audit", admin, "").await;
+    assert!(
+        audit.body.contains("the hash chain verifies"),
+        "{}",
+        audit.body
+    );
+    assert!(audit.body.contains("claimed by reviewer"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

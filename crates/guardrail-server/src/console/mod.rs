@@ -43,6 +43,16 @@ use crate::auth::Scope;
 use crate::service::{Service, unix_now};
 use session::{SESSION_COOKIE, Session, cookie, same_token};
 
+/// What the console keeps in memory: sessions, and what the audit log read last.
+#[derive(Debug, Default)]
+pub struct ConsoleState {
+    /// Sessions and login failures.
+    pub sessions: session::Sessions,
+    /// The last chain verification and the publishes found so far (both read the whole
+    /// ledger: done in the background, and incrementally for publishes).
+    pub(crate) audit: std::sync::Mutex<views::AuditCache>,
+}
+
 /// What a console handler answers: a page, or the page that says why not.
 pub type PageResult = Result<Response, Refused>;
 
@@ -78,6 +88,7 @@ pub fn router() -> Router<Arc<Service>> {
         .route("/ads", get(views::ads))
         .route("/transparency", get(views::transparency_page))
         .route("/audit", get(views::audit))
+        .route("/audit/verify", post(views::verify_now))
         .layer(middleware::map_response(secure_headers))
         .route("/assets/htmx.min.js", get(htmx))
         .route("/assets/console.css", get(stylesheet))
@@ -153,7 +164,7 @@ impl FromRequestParts<Arc<Service>> for Viewer {
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok())
             .and_then(|h| cookie(h, SESSION_COOKIE));
-        match id.and_then(|id| service.console.get(id, unix_now())) {
+        match id.and_then(|id| service.console.sessions.get(id, unix_now())) {
             Some(session) => Ok(Viewer { session }),
             None => Err(Redirect::to("/login").into_response()),
         }

@@ -89,7 +89,7 @@ pub async fn login(
     }
     let now = unix_now();
     let name = form.username.trim().to_string();
-    if let Some(until) = service.console.locked_until(&name, now) {
+    if let Some(until) = service.console.sessions.locked_until(&name, now) {
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some(format!(
@@ -108,7 +108,7 @@ pub async fn login(
         .ok()
         .flatten();
     let Some(role) = role.filter(|r| *r != Scope::Service) else {
-        let message = match service.console.fail(&name, now) {
+        let message = match service.console.sessions.fail(&name, now) {
             LoginRefused::BadCredentials => "Wrong user name or password.".to_string(),
             LoginRefused::LockedOut { until } => format!(
                 "Too many failed logins for this name: locked for {}.",
@@ -118,7 +118,7 @@ pub async fn login(
         tracing::info!(user = %name, "console login refused");
         return login_page(StatusCode::UNAUTHORIZED, Some(message));
     };
-    let (id, _) = service.console.open(&name, role, now);
+    let (id, _) = service.console.sessions.open(&name, role, now);
     tracing::info!(user = %name, role = role.name(), "console login");
     let mut response = Redirect::to("/queue").into_response();
     let headers = response.headers_mut();
@@ -153,7 +153,7 @@ pub async fn logout(
         .and_then(|v| v.to_str().ok())
         .and_then(|h| cookie(h, SESSION_COOKIE))
     {
-        service.console.close(id);
+        service.console.sessions.close(id);
     }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(value) = set_cookie(SESSION_COOKIE, "", 0).parse() {

@@ -10,14 +10,20 @@
 //! What it must never do: compute a figure from anything but the ledger and the live
 //! snapshot, or hide a failed chain verification.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
+use axum::response::{IntoResponse, Redirect};
 use guardrail_ledger::event::{Event, Payload};
 use guardrail_reports::metrics::transparency;
 
 use super::draw::{self, Bar};
 use super::{Chrome, PageResult, Shared, Viewer, ledger, render, time_words};
 use crate::auth::Scope;
+use crate::service::{Service, unix_now};
 
 /// One suspect row.
 #[derive(Debug, Clone)]
@@ -283,6 +289,7 @@ struct AuditPage {
     chrome: Chrome,
     chain_ok: bool,
     chain: String,
+    scanning: Option<String>,
     views: Vec<(String, String, String, String, String)>,
     decisions: Vec<(String, String, String, String, String)>,
     labels: Vec<(String, String, String, String, String)>,
@@ -292,41 +299,33 @@ struct AuditPage {
 /// `GET /audit` (admin): evidence views, decisions, publishes, and the chain's check.
 pub async fn audit(State(service): Shared, viewer: Viewer) -> PageResult {
     viewer.require(Scope::Admin)?;
-    let (chain_ok, chain) = match service.store.verify().await {
-        Ok(records) => (
-            true,
-            format!("The hash chain verifies: {records} records, each linked to the one before."),
-        ),
-        Err(error) => (false, format!("The hash chain does NOT verify: {error}")),
-    };
-    // Publishes are not kept in the folded state beyond the latest: read them from the
-    // ledger itself (only bodies that name a publish are decoded).
-    let mut publishes = Vec::new();
-    let mut pages = service.store.pages(0, 10_000);
-    while let Ok(Some(records)) = pages.next_page().await {
-        for record in records {
-            let body = &record.body;
-            let names_publish = body.windows(10).any(|w| w == b"_published");
-            if !names_publish {
-                continue;
-            }
-            let Ok(event) = Event::from_body(body) else {
-                continue;
-            };
-            let (kind, version, actor) = match &event.payload {
-                Payload::RulesPublished(p) => ("discovery rules", p.version, p.actor.clone()),
-                Payload::PolicyPublished(p) => ("text policy", p.version, p.actor.clone()),
-                _ => continue,
-            };
-            publishes.push((
-                time_words(event.at),
-                kind.to_string(),
-                format!("v{version}"),
-                actor,
-            ));
+    start_audit_reads(&service, false);
+    // A small ledger is read at once; a large one finishes in the background and the
+    // page says so.
+    for _ in 0..40 {
+        if !lock(&service.console.audit).busy() {
+            break;
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    publishes.reverse();
+    let cache = lock(&service.console.audit).clone();
+    let (chain_ok, mut chain) = match &cache.chain {
+        Some(status) => (
+            status.ok,
+            format!("As of {}: {}", time_words(status.at), status.words),
+        ),
+        None => (true, "The hash chain is being verified.".to_string()),
+    };
+    if cache.verifying && cache.chain.is_some() {
+        chain.push_str(" A new check is running; reload for its result.");
+    }
+    let scanning = cache.scanning.then(|| {
+        format!(
+            "Still reading the ledger for publishes (up to sequence {} so far); reload for the rest.",
+            cache.scanned
+        )
+    });
+    let publishes = cache.publishes.iter().rev().cloned().collect();
     let state = ledger(&service, &viewer)?;
     let views = state
         .evidence_views
@@ -384,6 +383,7 @@ pub async fn audit(State(service): Shared, viewer: Viewer) -> PageResult {
         chrome: viewer.chrome("audit"),
         chain_ok,
         chain,
+        scanning,
         views,
         decisions: decisions.into_iter().take(500).map(|(_, d)| d).collect(),
         labels,
@@ -403,4 +403,125 @@ pub async fn ads(viewer: Viewer) -> PageResult {
     Ok(render(&AdsPage {
         chrome: viewer.chrome("ads"),
     }))
+}
+
+/// When the chain was last verified, whether it held, and what the check said.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainStatus {
+    at: u64,
+    ok: bool,
+    words: String,
+}
+
+/// What the audit log read from the whole ledger, kept between views.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditCache {
+    chain: Option<ChainStatus>,
+    verifying: bool,
+    /// Publishes found so far, oldest first: (when, what, version, who).
+    publishes: Vec<(String, String, String, String)>,
+    /// The last sequence number read for publishes.
+    scanned: u64,
+    scanning: bool,
+}
+
+impl AuditCache {
+    fn busy(&self) -> bool {
+        self.verifying || self.scanning
+    }
+}
+
+/// A verification older than this is redone when the audit log is opened.
+const VERIFY_EVERY_SECONDS: u64 = 600;
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Starts, in the background, a chain verification (when none ran lately, or `verify`)
+/// and the reading of publishes stored since the last read.
+fn start_audit_reads(service: &Arc<Service>, verify: bool) {
+    let now = unix_now();
+    let mut cache = lock(&service.console.audit);
+    let due = cache
+        .chain
+        .as_ref()
+        .is_none_or(|c| verify || now >= c.at + VERIFY_EVERY_SECONDS);
+    if due && !cache.verifying {
+        cache.verifying = true;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let (ok, words) = match service.store.verify().await {
+                Ok(records) => (
+                    true,
+                    format!(
+                        "the hash chain verifies: {records} records, each linked to the one before."
+                    ),
+                ),
+                Err(error) => (false, format!("the hash chain does NOT verify: {error}")),
+            };
+            let mut cache = lock(&service.console.audit);
+            cache.chain = Some(ChainStatus {
+                at: unix_now(),
+                ok,
+                words,
+            });
+            cache.verifying = false;
+        });
+    }
+    if !cache.scanning {
+        cache.scanning = true;
+        let after = cache.scanned;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let mut pages = service.store.pages(after, 10_000);
+            while let Ok(Some(records)) = pages.next_page().await {
+                let mut found = Vec::new();
+                let mut last = after;
+                for record in records {
+                    last = record.seq;
+                    // Publishes are not kept in the folded state beyond the latest: only
+                    // bodies that name one are decoded.
+                    if !record.body.windows(10).any(|w| w == b"_published") {
+                        continue;
+                    }
+                    let Ok(event) = Event::from_body(&record.body) else {
+                        continue;
+                    };
+                    let (kind, version, actor) = match &event.payload {
+                        Payload::RulesPublished(p) => {
+                            ("discovery rules", p.version, p.actor.clone())
+                        }
+                        Payload::PolicyPublished(p) => ("text policy", p.version, p.actor.clone()),
+                        _ => continue,
+                    };
+                    found.push((
+                        time_words(event.at),
+                        kind.to_string(),
+                        format!("v{version}"),
+                        actor,
+                    ));
+                }
+                let mut cache = lock(&service.console.audit);
+                cache.publishes.extend(found);
+                cache.scanned = cache.scanned.max(last);
+            }
+            lock(&service.console.audit).scanning = false;
+        });
+    }
+}
+
+/// `POST /audit/verify` (admin): verifies the chain again now.
+pub async fn verify_now(
+    State(service): Shared,
+    viewer: Viewer,
+    Form(form): Form<super::pages::CsrfForm>,
+) -> PageResult {
+    viewer.require(Scope::Admin)?;
+    viewer.check_csrf(form.csrf.as_deref())?;
+    start_audit_reads(&service, true);
+    Ok(Redirect::to("/audit").into_response())
 }
