@@ -295,6 +295,7 @@ fn print_demo(service: &Arc<Service>, address: SocketAddr, demo: &Demo) {
     let candidates_json: Vec<String> = candidates.iter().map(|c| format!("\"{c}\"")).collect();
     println!();
     println!("Guardrail demo is running.");
+    println!("  console:    {base}/login (sign in as a console user below)");
     println!("  API docs:   {base}/docs");
     println!("  OpenAPI:    {base}/openapi.json");
     println!("  readiness:  {base}/readyz");

@@ -18,7 +18,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use guardrail_ledger::event::{Event, Payload, TokenCreated, UserCreated};
 use std::collections::BTreeMap;
 
-use guardrail_ledger::state::{LedgerState, TokenRecord};
+use guardrail_ledger::state::{LedgerState, TokenRecord, UserRecord};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
@@ -259,12 +259,36 @@ pub fn new_user(
 
 /// Checks a console login; answers the user's role when the password matches.
 pub fn check_password(state: &LedgerState, name: &str, password: &str) -> Option<Scope> {
-    let user = state.users.get(name)?;
+    verify_password(state.users.get(name)?, password)
+}
+
+/// Checks a password against one user's record (argon2: slow on purpose; callers on an
+/// async worker run it off the worker).
+pub fn verify_password(user: &UserRecord, password: &str) -> Option<Scope> {
     let hash = PasswordHash::new(&user.password_hash).ok()?;
     Argon2::default()
         .verify_password(password.as_bytes(), &hash)
         .ok()?;
     user.role.parse().ok()
+}
+
+/// A user that exists for no one: a login with an unknown name is checked against it, so
+/// the answer takes as long as for a known name and the time does not tell which names
+/// exist.
+pub fn nobody() -> &'static UserRecord {
+    static NOBODY: std::sync::OnceLock<UserRecord> = std::sync::OnceLock::new();
+    NOBODY.get_or_init(|| {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        UserRecord {
+            // Service is never a console role: even a matching password lets no one in.
+            role: Scope::Service.name().to_string(),
+            password_hash: Argon2::default()
+                .hash_password(random_hex(16).as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
+            created_at: 0,
+        }
+    })
 }
 
 /// A password for a demo user: 20 random hex digits.
@@ -388,6 +412,9 @@ mod tests {
             Some(Scope::Reviewer)
         );
         assert_eq!(check_password(&state, "rev.one", "wrong password!"), None);
+        // Unknown names are checked against a user nobody can be.
+        assert_eq!(verify_password(nobody(), "correct horse battery"), None);
+        assert!(nobody().password_hash.starts_with("$argon2id$"));
         assert_eq!(
             check_password(&state, "nobody", "correct horse battery"),
             None

@@ -11,6 +11,7 @@
 
 use guardrail_ledger::event::Event;
 use guardrail_ledger::state::LedgerState;
+use guardrail_policy::RuleSet;
 use guardrail_store::{Store, StoreError};
 use guardrail_text::Policy;
 
@@ -41,6 +42,14 @@ pub enum LoadError {
     #[error("the ledger's published text policy v{version} does not load: {reason}")]
     Policy {
         /// Its version.
+        version: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The published discovery rules do not load.
+    #[error("the ledger's published discovery rules v{version} do not load: {reason}")]
+    Rules {
+        /// Their version.
         version: u64,
         /// Why.
         reason: String,
@@ -104,6 +113,22 @@ pub fn ledger_policy(state: &LedgerState) -> Result<Policy, LoadError> {
             })
         }
         None => Ok(Policy::default_policy()),
+    }
+}
+
+/// The discovery rules the ledger published last (the console's rules page publishes
+/// them), or `configured` when it never published any.
+pub fn ledger_rules(state: &LedgerState, configured: &RuleSet) -> Result<RuleSet, LoadError> {
+    match &state.rules {
+        Some((version, toml)) => {
+            RuleSet::from_toml(toml, &format!("the ledger's discovery rules v{version}")).map_err(
+                |e| LoadError::Rules {
+                    version: *version,
+                    reason: e.to_string(),
+                },
+            )
+        }
+        None => Ok(configured.clone()),
     }
 }
 

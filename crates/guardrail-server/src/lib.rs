@@ -10,6 +10,7 @@
 //! adapter), answer a decision with 5xx, or read a token from the query string.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod ledger_io;
 pub mod metrics;

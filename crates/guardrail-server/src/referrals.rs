@@ -53,7 +53,8 @@ pub struct ReferralAnswer {
     pub referral: String,
     /// The report it refers.
     pub report: String,
-    /// `finished`, `open`, `blocked`, `retracted` or `abandoned`.
+    /// `finished`, `open`, `blocked`, `retracted`, `abandoned`, or `requested` (a person
+    /// referred the report; the files have not been handed in yet).
     pub status: String,
     /// The clearing house's report id, once it opened one.
     pub clearing_house_report: Option<i64>,
@@ -360,7 +361,8 @@ pub fn answer(
             last_failure.map(|f| f.reason).or(last_problem),
             flow.and_then(ReferralFlow::report_id),
         ),
-        None => ("blocked", last_problem, None),
+        None if last_problem.is_some() => ("blocked", last_problem, None),
+        None => ("requested", None, None),
     };
     ReferralAnswer {
         referral: referral.to_string(),

@@ -15,12 +15,12 @@
 //! record it cannot read (the follower stops and the service goes unready), or block a
 //! decision on the decision log (a full queue drops and counts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
 use guardrail_ledger::state::{LedgerState, TokenRecord};
@@ -31,7 +31,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
 
-use crate::ledger_io::{LoadError, ledger_policy, live_state, read_event};
+use crate::ledger_io::{LoadError, ledger_policy, ledger_rules, live_state, read_event};
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
 
@@ -146,7 +146,9 @@ pub struct Service {
     pub metrics: Metrics,
     ledger: RwLock<LedgerState>,
     ledger_loaded: AtomicBool,
-    guard: OnceLock<Arc<Guard>>,
+    /// Replaced whole when the ledger publishes new discovery rules (see
+    /// [`Service::install_published_rules`]).
+    guard: ArcSwapOption<Guard>,
     policy: OnceLock<Policy>,
     load_error: Mutex<Option<String>>,
     follow_error: Mutex<Option<String>>,
@@ -161,6 +163,9 @@ pub struct Service {
     tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
     /// The offender registry in force, rebuilt when a new list is folded.
     pub registry: crate::registry::RegistryCache,
+    /// The console's sessions, login failures and audit caches (in memory; see
+    /// [`crate::console`]).
+    pub console: crate::console::ConsoleState,
 }
 
 impl Service {
@@ -182,7 +187,7 @@ impl Service {
             metrics: Metrics::default(),
             ledger: RwLock::new(LedgerState::new()),
             ledger_loaded: AtomicBool::new(false),
-            guard: OnceLock::new(),
+            guard: ArcSwapOption::empty(),
             policy: OnceLock::new(),
             load_error: Mutex::new(None),
             follow_error: Mutex::new(None),
@@ -193,6 +198,7 @@ impl Service {
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
             registry: crate::registry::RegistryCache::default(),
+            console: crate::console::ConsoleState::default(),
         }))
     }
 
@@ -231,6 +237,7 @@ impl Service {
             Some(policy) => policy.clone(),
             None => ledger_policy(&state)?,
         };
+        let rules = ledger_rules(&state, &self.config.rules)?;
         tracing::info!(
             events = state.last_seq,
             accounts = state.accounts.len(),
@@ -263,12 +270,7 @@ impl Service {
         let guard = tokio::task::spawn_blocking(move || {
             let state = read(&service.ledger);
             let deriver = Deriver::from_ledger(&state, &derive_policy, None);
-            let sink: Arc<dyn DecisionSink> = if service.config.decision_log {
-                Arc::new(service.log.sink())
-            } else {
-                Arc::new(guardrail_adapter::NoLog)
-            };
-            Guard::new(deriver, derive_policy, service.config.rules.clone(), sink)
+            Guard::new(deriver, derive_policy, rules, service.decision_sink())
         })
         .await
         .map_err(|e| LoadError::Event {
@@ -276,7 +278,7 @@ impl Service {
             reason: format!("deriving the first snapshot failed: {e}"),
         })?;
         let _ = self.policy.set(policy);
-        let _ = self.guard.set(Arc::new(guard));
+        self.guard.store(Some(Arc::new(guard)));
         self.mark_fresh();
         let _ = self.folded.send(read(&self.ledger).last_seq);
         tracing::info!(
@@ -312,8 +314,58 @@ impl Service {
     }
 
     /// The guard, once the first snapshot exists.
-    pub fn guard(&self) -> Option<&Arc<Guard>> {
-        self.guard.get()
+    pub fn guard(&self) -> Option<Arc<Guard>> {
+        self.guard.load_full()
+    }
+
+    fn decision_sink(&self) -> Arc<dyn DecisionSink> {
+        if self.config.decision_log {
+            Arc::new(self.log.sink())
+        } else {
+            Arc::new(guardrail_adapter::NoLog)
+        }
+    }
+
+    /// Whether `guard` is the one decisions use now.
+    fn is_current(&self, guard: &Arc<Guard>) -> bool {
+        self.guard
+            .load()
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, guard))
+    }
+
+    /// Puts the discovery rules the ledger published last in force: a new guard over a
+    /// copy of the current derived state, swapped in whole while the current one's writer
+    /// is held (so no fold lands in the old one unseen). Called by the follower when it
+    /// folds a `rules_published` event, so every replica installs a publish. Decision
+    /// counters start again with the new guard; a rule file that does not load is logged
+    /// and the running rules stay.
+    fn install_published_rules(&self) {
+        let Some((version, toml)) = read(&self.ledger).rules.clone() else {
+            return;
+        };
+        let rules = match RuleSet::from_toml(
+            &toml,
+            &format!("the ledger's discovery rules v{version}"),
+        ) {
+            Ok(rules) => rules,
+            Err(error) => {
+                tracing::warn!(version, %error, "published discovery rules do not load; the running rules stay");
+                return;
+            }
+        };
+        let (Some(current), Some(policy)) = (self.guard.load_full(), self.policy.get().cloned())
+        else {
+            return;
+        };
+        if *current.engine().rules() == rules {
+            return;
+        }
+        current.write(|deriver| {
+            let next = Guard::new(deriver.clone(), policy, rules, self.decision_sink());
+            self.guard.store(Some(Arc::new(next)));
+        });
+        tracing::info!(version, "published discovery rules in force");
     }
 
     /// The text policy decisions read.
@@ -322,8 +374,8 @@ impl Service {
     }
 
     /// The guard when its snapshot is fresh, else why not.
-    pub fn fresh_guard(&self) -> Result<&Arc<Guard>, Unready> {
-        let Some(guard) = self.guard.get() else {
+    pub fn fresh_guard(&self) -> Result<Arc<Guard>, Unready> {
+        let Some(guard) = self.guard.load_full() else {
             return Err(match lock(&self.load_error).clone() {
                 Some(why) => Unready::Failed(why),
                 None => Unready::Loading,
@@ -354,7 +406,11 @@ impl Service {
     pub fn gauges(&self) -> Gauges {
         let folded_seq = *self.folded.borrow();
         Gauges {
-            snapshot_version: self.guard.get().map_or(0, |g| g.snapshot().version()),
+            snapshot_version: self
+                .guard
+                .load()
+                .as_ref()
+                .map_or(0, |g| g.snapshot().version()),
             snapshot_age_seconds: self.snapshot_age().as_secs_f64(),
             ready: self.fresh_guard().is_ok(),
             folded_seq,
@@ -379,7 +435,7 @@ impl Service {
 
     /// Wakes the follower and waits until it folded `seq` (or `timeout` passed).
     pub async fn wait_folded(&self, seq: u64, timeout: Duration) -> bool {
-        if self.guard.get().is_none() {
+        if self.guard.load().is_none() {
             return false;
         }
         self.nudge.notify_one();
@@ -387,6 +443,20 @@ impl Service {
         tokio::time::timeout(timeout, folded.wait_for(|&at| at >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The decisions this process logged most recently (at most a few thousand, oldest
+    /// first), replayable through another rule set: what the console's backfill reads.
+    pub fn recent_decisions(&self) -> Vec<DecisionRecord> {
+        lock(&self.log.recent).iter().cloned().collect()
+    }
+
+    /// The discovery rules the running guard enforces.
+    pub fn live_rules(&self) -> Option<RuleSet> {
+        self.guard
+            .load()
+            .as_ref()
+            .map(|g| g.engine().rules().clone())
     }
 
     /// Stops the background tasks at their next turn.
@@ -435,13 +505,14 @@ impl Service {
         // folded into the ledger's state without publishing a snapshot, except once a
         // second so the derived clock (label expiry) keeps up.
         let last = tokio::task::spawn_blocking(move || {
-            let guard = service.guard.get()?;
+            let guard = service.guard.load_full()?;
             let relevant = events
                 .iter()
                 .any(|(_, e)| guardrail_adapter::changes_derived_state(&e.payload));
             let clock_due = service.snapshot_age() >= Duration::from_secs(1);
             let mut last = 0;
             let mut tokens_changed = false;
+            let mut rules_changed = false;
             let mut fold_all = |state: &mut LedgerState, deriver: Option<&mut Deriver>| {
                 let mut deriver = deriver;
                 for (seq, event) in &events {
@@ -452,6 +523,7 @@ impl Service {
                         event.payload,
                         Payload::TokenCreated(_) | Payload::TokenRevoked(_)
                     );
+                    rules_changed |= matches!(event.payload, Payload::RulesPublished(_));
                     let folded = state.fold(*seq, event);
                     if let Some(deriver) = deriver.as_deref_mut() {
                         deriver.follow(state, &folded);
@@ -459,13 +531,27 @@ impl Service {
                 }
                 last = state.last_seq;
             };
+            let mut replaced = false;
             if relevant || clock_due {
-                guard.write(|deriver| fold_all(&mut write(&service.ledger), Some(deriver)));
+                guard.write(|deriver| {
+                    // A rules publish swapped the guard while this fold waited for its
+                    // writer: fold into the new one on the next turn instead.
+                    replaced = !service.is_current(&guard);
+                    if !replaced {
+                        fold_all(&mut write(&service.ledger), Some(deriver));
+                    }
+                });
             } else {
                 fold_all(&mut write(&service.ledger), None);
             }
+            if replaced {
+                return None;
+            }
             if tokens_changed {
                 service.refresh_tokens();
+            }
+            if rules_changed {
+                service.install_published_rules();
             }
             Some(last)
         })
@@ -597,6 +683,7 @@ impl Service {
 /// queued for the ledger off the request path.
 #[derive(Debug)]
 struct DecisionLog {
+    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Mutex<Option<mpsc::Sender<DecisionRecord>>>,
     receiver: Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
     allow_every: u64,
@@ -606,6 +693,12 @@ struct DecisionLog {
 }
 
 const DECISION_LOG_QUEUE: usize = 65_536;
+/// Logged decisions kept in memory for the console's rule backfill: the requests with the
+/// signals they read (the ledger's copy is JSON for people, not for replay).
+const RECENT_DECISIONS: usize = 5_000;
+/// One allow in this many is kept among the recent decisions (a sample of what a new rule
+/// could change; every other action is kept).
+const RECENT_ALLOW_EVERY: u64 = 10;
 
 impl DecisionLog {
     fn new(allow_share: f64) -> DecisionLog {
@@ -616,6 +709,7 @@ impl DecisionLog {
             (1.0 / allow_share.min(1.0)).round() as u64
         };
         DecisionLog {
+            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_DECISIONS))),
             sender: Mutex::new(Some(sender)),
             receiver: Mutex::new(Some(receiver)),
             allow_every,
@@ -626,10 +720,21 @@ impl DecisionLog {
     }
 
     fn sink(&self) -> LedgerSink {
+        // Allows reach the sink one in `recent_every` (kept for the console's backfill);
+        // the ledger's share is a further one in `ledger_every` of those, so the logged
+        // share stays exact: 1 in 100 is 1 in 10 of 1 in 10.
+        let recent_every = if self.allow_every.is_multiple_of(RECENT_ALLOW_EVERY) {
+            RECENT_ALLOW_EVERY
+        } else {
+            1
+        };
         LedgerSink {
+            recent: self.recent.clone(),
             sender: lock(&self.sender).clone(),
-            allow_every: self.allow_every,
+            recent_allow_every: recent_every,
+            ledger_allow_every: self.allow_every / recent_every,
             allows: AtomicU64::new(0),
+            ledger_allows: AtomicU64::new(0),
             queued: self.queued.clone(),
             dropped: self.dropped.clone(),
         }
@@ -643,9 +748,12 @@ impl DecisionLog {
 /// The guard's sink: hands decisions to the log's queue, never waiting.
 #[derive(Debug)]
 struct LedgerSink {
+    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Option<mpsc::Sender<DecisionRecord>>,
-    allow_every: u64,
+    recent_allow_every: u64,
+    ledger_allow_every: u64,
     allows: AtomicU64,
+    ledger_allows: AtomicU64,
     queued: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
 }
@@ -656,14 +764,28 @@ impl DecisionSink for LedgerSink {
             return true;
         }
         // A deterministic 1-in-N sample of allows: cheap, and the share is exact.
-        self.allow_every > 0
-            && self
-                .allows
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(self.allow_every)
+        self.allows
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(self.recent_allow_every)
     }
 
     fn record(&self, record: DecisionRecord) {
+        {
+            let mut recent = lock(&self.recent);
+            if recent.len() >= RECENT_DECISIONS {
+                recent.pop_front();
+            }
+            recent.push_back(record.clone());
+        }
+        if record.action == Action::Allow
+            && (self.ledger_allow_every == 0
+                || !self
+                    .ledger_allows
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(self.ledger_allow_every))
+        {
+            return;
+        }
         let Some(sender) = &self.sender else {
             return;
         };
@@ -696,5 +818,75 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     match lock.write() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_policy::backfill::RecordedRequest;
+    use guardrail_types::Surface;
+
+    fn decision(action: Action) -> (Verdict, DecisionRecord) {
+        let verdict = Verdict {
+            surface: Surface::Feed,
+            action,
+            decided_by: None,
+            conditions: Vec::new(),
+            fail_closed: false,
+            missing: Vec::new(),
+            shadow: Vec::new(),
+            help_resources: false,
+        };
+        let record = DecisionRecord {
+            request: RecordedRequest {
+                surface: Surface::Feed,
+                viewer: None,
+                query: None,
+                account: None,
+                text: None,
+                variant_restricted: None,
+                features_minors: None,
+                relationship: None,
+            },
+            action,
+            decided_by: None,
+            snapshot: 1,
+        };
+        (verdict, record)
+    }
+
+    /// (allow share, allows, drops) → (kept for the backfill, sent to the ledger).
+    #[test]
+    fn the_backfill_sample_keeps_the_ledgers_share_exact() {
+        let cases = [
+            (0.01, 1_000, 5, (100 + 5, 10 + 5)),
+            (1.0, 50, 5, (55, 55)),
+            (0.0, 100, 3, (10 + 3, 3)),
+            (0.5, 100, 0, (100, 50)),
+        ];
+        for (share, allows, drops, expected) in cases {
+            let log = DecisionLog::new(share);
+            let sink = log.sink();
+            let mut receiver = lock(&log.receiver).take().expect("a receiver");
+            let actions = std::iter::repeat_n(Action::Allow, allows)
+                .chain(std::iter::repeat_n(Action::Drop, drops));
+            for action in actions {
+                let (verdict, record) = decision(action);
+                if sink.accepts(&verdict) {
+                    sink.record(record);
+                }
+            }
+            let kept = lock(&log.recent).len();
+            let mut sent = 0;
+            while receiver.try_recv().is_ok() {
+                sent += 1;
+            }
+            assert_eq!(
+                (kept, sent),
+                expected,
+                "share {share}, {allows} allows, {drops} drops"
+            );
+        }
     }
 }

@@ -88,6 +88,7 @@ pub fn router(service: Arc<Service>) -> Router {
         middleware::from_fn_with_state(service.clone(), media::hma_auth),
     );
     api.merge(crate::openapi::docs())
+        .merge(crate::console::router())
         .fallback(not_found)
         .with_state(service.clone())
         .merge(hma)

@@ -462,7 +462,7 @@ pub(crate) fn linked_accounts(state: &LedgerState, account: AccountId) -> Vec<(S
         .collect()
 }
 
-fn entity_of(state: &LedgerState, start: AccountId) -> EntityAnswer {
+pub(crate) fn entity_of(state: &LedgerState, start: AccountId) -> EntityAnswer {
     let mut by_identifier: BTreeMap<(&'static str, String), Vec<AccountId>> = BTreeMap::new();
     for index in 0..state.accounts.len() {
         let account = AccountId(index as u32);
