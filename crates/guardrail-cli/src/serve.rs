@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// Re-map the network every this many seconds (default: only on POST /v1/admin/remap).
     #[arg(long, value_name = "SECONDS")]
     remap_every: Option<u64>,
+    /// Enforcement actions one automated rule may take per hour before its circuit
+    /// breaker opens (an alert; a person resets it).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    rule_cap_per_hour: usize,
     /// Sweep report timers for due alerts every this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     sweep_every: u64,
@@ -143,6 +147,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         stale_after: Duration::from_secs(args.stale_after),
         remap_every: args.remap_every.map(Duration::from_secs),
         sweep_every: Duration::from_secs(args.sweep_every.max(1)),
+        rule_cap_per_hour: args.rule_cap_per_hour,
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,

@@ -6,6 +6,7 @@
 //! through explicit states to an explicit final one, carries timers that raise alerts,
 //! and a checker proves from the ledger that none is lost, stuck, or overdue unseen.
 //!
+//! - [`caps`]: per-rule hourly caps on automated enforcement, with a circuit breaker;
 //! - [`category`]: category ids, priorities (child sexual exploitation first) and timers;
 //! - [`intake`]: a submission becomes a `report_received` event, once per client key;
 //! - [`triage`]: detectors may raise a report's priority, never lower it or decide it;
@@ -16,6 +17,7 @@
 //!
 //! Pure: the ledger's state comes in, events go out; the store and the service do the IO.
 
+pub mod caps;
 pub mod category;
 pub mod checker;
 pub mod intake;
@@ -24,6 +26,7 @@ pub mod metrics;
 pub mod referral;
 pub mod triage;
 
+pub use caps::{CAP_RESET, CAP_TRIPPED, CapCheck, check_cap, reset_event};
 pub use category::{CATEGORIES, Category, category};
 pub use checker::{CheckConfig, CheckReport, Problem, ProblemKind, check, due_alerts};
 pub use intake::{Intake, IntakeError, ReportSubmission, intake, report_id};

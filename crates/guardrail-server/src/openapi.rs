@@ -64,7 +64,7 @@ impl Modify for BearerAuth {
         media::hash, media::match_media,
         reports::submit, reports::get_report, reports::transition, reports::enforce, reports::entity,
         referrals::refer, referrals::get_referral,
-        oversight::check_reports, oversight::transparency_figures, oversight::sweep,
+        oversight::check_reports, oversight::transparency_figures, oversight::sweep, oversight::reset_rule,
         network::map, network::risk,
         ops::remap, ops::verify, ops::healthz, ops::readyz, ops::metrics,
     ),

@@ -54,6 +54,9 @@ pub struct ServeConfig {
     pub remap_every: Option<Duration>,
     /// How often report timers are swept for alerts that are due.
     pub sweep_every: Duration,
+    /// Enforcement actions one automated rule may take per hour before its circuit breaker
+    /// opens.
+    pub rule_cap_per_hour: usize,
     /// The offender registry's key (none: sign-ups are not matched, and say so).
     pub registry_key: Option<crate::registry::RegistrySecret>,
     /// The clearing house's Reporting API, where referrals go (none: referrals stay open).
@@ -80,6 +83,7 @@ impl Default for ServeConfig {
             allow_log_share: 0.01,
             remap_every: None,
             sweep_every: Duration::from_secs(60),
+            rule_cap_per_hour: 100,
             clearing_house: None,
             registry_key: None,
             rules: RuleSet::default_rules(),

@@ -78,6 +78,9 @@ pub struct LedgerState {
     /// another key refuses the list instead of silently matching nothing).
     #[serde(default)]
     pub registry_key_check: Option<String>,
+    /// Times of the enforcement actions each automated rule took (for its hourly cap).
+    #[serde(default)]
+    pub rule_actions: BTreeMap<String, Vec<u64>>,
     /// API tokens by public id.
     #[serde(default)]
     pub tokens: BTreeMap<String, TokenRecord>,
@@ -516,6 +519,12 @@ impl LedgerState {
             }
             Payload::ReviewDecision(_) => {}
             Payload::Enforcement(action) => {
+                if let Some(rule) = &action.rule {
+                    self.rule_actions
+                        .entry(rule.clone())
+                        .or_default()
+                        .push(event.at);
+                }
                 let account = self.id(&action.account);
                 if action.action == "takedown" {
                     self.takedowns.entry(account).or_insert(event.at);

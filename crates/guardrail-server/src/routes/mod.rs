@@ -71,6 +71,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/reports/check", get(oversight::check_reports))
         .route("/v1/transparency", get(oversight::transparency_figures))
         .route("/v1/admin/sweep", post(oversight::sweep))
+        .route("/v1/admin/rules/{rule}/reset", post(oversight::reset_rule))
         .route("/v1/reports/{id}", get(reports::get_report))
         .route("/v1/reports/{id}/transitions", post(reports::transition))
         .route("/v1/reports/{id}/referral", post(referrals::refer))

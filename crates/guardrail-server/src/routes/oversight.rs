@@ -1,6 +1,7 @@
 //! Oversight of the report pipeline over HTTP: `GET /v1/reports/check` (the checker's
-//! proof), `GET /v1/transparency` (the transparency figures) and `POST /v1/admin/sweep`
-//! (raise the alerts that are due now, as the service's timer does).
+//! proof), `GET /v1/transparency` (the transparency figures), `POST /v1/admin/sweep`
+//! (raise the alerts that are due now, as the service's timer does) and
+//! `POST /v1/admin/rules/{rule}/reset` (a person closes a rule's tripped circuit breaker).
 //!
 //! What it is for: a dashboard, a pager or an auditor asks the running service the same
 //! questions `guardrail reports check|metrics` answer from the database, over the same
@@ -9,7 +10,7 @@
 //! What it must never do: change a report. The sweep only raises alerts, once each.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use guardrail_reports::{CheckConfig, CheckReport, Transparency, check, transparency};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Shared, caller, loaded_ledger};
 use crate::auth::Scope;
-use crate::error::ApiError;
+use crate::error::{ApiError, JsonBody};
 use crate::service::unix_now;
 
 /// The checker's thresholds.
@@ -118,4 +119,58 @@ pub async fn sweep(
         .await
         .map_err(|e| ApiError::unavailable(format!("the alerts were not stored: {e}")))?;
     Ok(Json(SweepAnswer { raised }))
+}
+
+/// Why a person resets a rule's breaker.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    /// Why it is safe for the rule to act again (what was fixed).
+    pub reason: String,
+}
+
+/// The reset, as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetAnswer {
+    /// The rule.
+    pub rule: String,
+    /// Who reset it.
+    pub actor: String,
+}
+
+/// Closes an automated rule's tripped circuit breaker: an admin's decision, with a reason.
+#[utoipa::path(
+    post, path = "/v1/admin/rules/{rule}/reset", tag = "operations",
+    params(("rule" = String, Path, description = "The automated rule")), request_body = ResetBody,
+    responses(
+        (status = 200, body = ResetAnswer),
+        (status = 400, body = crate::openapi::ErrorBody), (status = 401, body = crate::openapi::ErrorBody),
+        (status = 403, body = crate::openapi::ErrorBody), (status = 503, body = crate::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reset_rule(
+    State(service): Shared,
+    headers: HeaderMap,
+    Path(rule): Path<String>,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<Json<ResetAnswer>, ApiError> {
+    let who = caller(&service, &headers, Scope::Admin)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "field `reason`: say what was fixed before the rule may act again",
+        ));
+    }
+    drop(loaded_ledger(&service)?);
+    let actor = who.actor();
+    service
+        .append(vec![guardrail_reports::reset_event(
+            &rule,
+            &actor,
+            &body.reason,
+            unix_now(),
+        )])
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the reset was not stored: {e}")))?;
+    Ok(Json(ResetAnswer { rule, actor }))
 }

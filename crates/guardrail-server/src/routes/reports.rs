@@ -20,7 +20,8 @@ use axum::http::{HeaderMap, StatusCode};
 use guardrail_ledger::event::{EnforcementAction, Event, Payload, Subject};
 use guardrail_ledger::state::{LedgerState, ReportRecord};
 use guardrail_reports::{
-    Actor, Intake, MoveError, ReportState, ReportSubmission, TriageInputs, intake, plan_transition,
+    Actor, CapCheck, Intake, MoveError, ReportState, ReportSubmission, TriageInputs, check_cap,
+    intake, plan_transition,
 };
 use guardrail_store::AppendOutcome;
 use guardrail_text::check;
@@ -340,7 +341,7 @@ pub async fn enforce(
             "fields `action` and `reason` must say what was done and why",
         ));
     }
-    {
+    let tripped = {
         let state = loaded_ledger(&service)?;
         if state.account_id(&body.account).is_none() {
             return Err(ApiError::not_found(format!(
@@ -348,6 +349,25 @@ pub async fn enforce(
                 body.account
             )));
         }
+        // A rule's actions are capped per hour; past the cap its breaker opens.
+        match &body.rule {
+            Some(rule) => {
+                match check_cap(&state, rule, unix_now(), service.config.rule_cap_per_hour) {
+                    CapCheck::Allowed { .. } => None,
+                    CapCheck::Open { reason } => return Err(ApiError::too_many(reason)),
+                    CapCheck::Trips { alert, reason } => Some((alert, reason)),
+                }
+            }
+            None => None,
+        }
+    };
+    if let Some((alert, reason)) = tripped {
+        tracing::error!(rule = ?body.rule, %reason, "automated enforcement cap tripped");
+        service
+            .append(vec![*alert])
+            .await
+            .map_err(|e| ApiError::unavailable(format!("the cap's alert was not stored: {e}")))?;
+        return Err(ApiError::too_many(reason));
     }
     let id = body
         .id
