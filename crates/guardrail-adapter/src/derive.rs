@@ -353,6 +353,11 @@ impl Deriver {
         self.snapshot.clone()
     }
 
+    /// The platform time of the last event folded (labels in force are read at it).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
     /// The entities behind accounts as they stand: members, links with their evidence,
     /// and the labels that reach each account ([`EntityLinks::explain_labels`]).
     pub fn entities(&self) -> &EntityLinks {

@@ -24,6 +24,17 @@ use guardrail_types::{AccountId, Surface};
 use guardrail_world::World;
 
 use crate::derive::{Deriver, Signup, SignupProbe};
+
+/// An entity as [`Guard::entity`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityView {
+    /// Its accounts.
+    pub members: Vec<AccountId>,
+    /// The evidence touching the account asked about, strongest first.
+    pub links: Vec<guardrail_policy::entities::Link>,
+    /// Labels in force that reach the account, each with its chain.
+    pub labels: Vec<guardrail_policy::entities::InheritedLabel>,
+}
 use crate::replay::{DecisionRecord, DecisionSink};
 use crate::snapshot::Snapshot;
 
@@ -110,6 +121,22 @@ impl Guard {
             Err(poisoned) => poisoned.into_inner(),
         };
         deriver.signup_probe(signup)
+    }
+
+    /// The entity behind `account` as the linker sees it now: its members, every piece of
+    /// evidence touching the account (strong and weak), and the labels in force that reach
+    /// it with their chains. Read under the writer's lock, like [`Guard::signup_probe`].
+    pub fn entity(&self, account: AccountId) -> EntityView {
+        let deriver = match self.writer.lock() {
+            Ok(deriver) => deriver,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let entities = deriver.entities();
+        EntityView {
+            members: entities.members(account),
+            links: entities.links(account),
+            labels: entities.explain_labels(account, deriver.now()),
+        }
     }
 
     /// Replaces the writer's state wholesale (a re-map) and publishes it.

@@ -27,7 +27,7 @@ pub mod text;
 pub mod world_map;
 
 pub use derive::{Deriver, Signup, SignupProbe, changes_derived_state};
-pub use guard::{DecisionStats, Guard, GuardView};
+pub use guard::{DecisionStats, EntityView, Guard, GuardView};
 pub use platform_policy::{POLICY_FILE, platform_policy, platform_policy_toml};
 pub use replay::{DecisionRecord, DecisionSink, MemoryLog, NoLog, ReplayCheck, replay_check};
 pub use snapshot::{MapOutcome, Snapshot};

@@ -145,6 +145,25 @@ async fn registry_matches_open_one_case_for_a_person_and_labels_reach_new_accoun
             .any(|l| l.as_str().is_some_and(|l| l.contains("csam_seller"))),
         "{answer}"
     );
+    // The entity as the linker sees it: 103 shares 102's email, so 102's label reaches
+    // it through that link, with the evidence and a confidence.
+    let (status, entity) = h
+        .call("GET", "/v1/entities/103", Some(Scope::Reviewer), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entity}");
+    assert_eq!(entity["accounts"], json!(["103", "102"]), "{entity}");
+    assert!(
+        entity["links"].as_array().is_some_and(|links| links
+            .iter()
+            .any(|l| l["to"] == "102" && l["merged"] == true)),
+        "{entity}"
+    );
+    assert!(
+        entity["actions"].as_array().is_some_and(|actions| actions
+            .iter()
+            .any(|a| a["label"] == "csam_seller" && a["account"] == "102")),
+        "{entity}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -202,18 +202,46 @@ pub async fn refer(
             )));
         }
     }
-    let linked: Vec<(String, String)> = {
+    let subject = {
         let state = loaded_ledger(&service)?;
-        match state.reports.get(&id).and_then(|r| match &r.subject {
+        state.reports.get(&id).and_then(|r| match &r.subject {
             guardrail_ledger::event::Subject::Account(a) => state.account_id(a),
             guardrail_ledger::event::Subject::Post(p) => state
                 .post_id(p)
                 .and_then(|p| state.posts.get(p.index()))
                 .map(|p| p.author),
-        }) {
-            Some(account) => super::reports::linked_accounts(&state, account),
-            None => Vec::new(),
+        })
+    };
+    // The person's other accounts as the linker sees them (the plain shared-identifier
+    // walk only while the snapshot loads).
+    let linked: Vec<(String, String)> = match (subject, service.guard()) {
+        (Some(account), Some(guard)) => {
+            let view = tokio::task::spawn_blocking(move || guard.entity(account))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("the entity could not be read: {e}")))?;
+            let state = loaded_ledger(&service)?;
+            let name = |a: guardrail_types::AccountId| state.account(a).map(|r| r.external.clone());
+            view.members
+                .iter()
+                .filter(|&&m| m != account)
+                .filter_map(|&m| {
+                    let why = view
+                        .links
+                        .iter()
+                        .find(|l| l.merged && (l.a == m || l.b == m))
+                        .map_or_else(
+                            || "the same entity, through its other accounts".to_string(),
+                            |l| l.evidence.clone(),
+                        );
+                    Some((name(m)?, why))
+                })
+                .collect()
         }
+        (Some(account), None) => {
+            let state = loaded_ledger(&service)?;
+            super::reports::linked_accounts(&state, account)
+        }
+        (None, _) => Vec::new(),
     };
     let inputs = ReferralInputs {
         reporter: Reporter {

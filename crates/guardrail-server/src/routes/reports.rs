@@ -444,11 +444,79 @@ pub async fn entity(
     Path(id): Path<String>,
 ) -> Result<Json<EntityAnswer>, ApiError> {
     caller(&service, &headers, Scope::Reviewer)?;
-    let state = loaded_ledger(&service)?;
-    let start = state
+    let start = loaded_ledger(&service)?
         .account_id(&id)
         .ok_or_else(|| ApiError::not_found(format!("no account {id:?}")))?;
+    // The linker's own view (canonical identifiers, the fan-out cap, backups named in
+    // bios, labels through their chains) once the snapshot is loaded; before that, the
+    // plain shared-identifier walk over the ledger.
+    if let Some(guard) = service.guard() {
+        let view = tokio::task::spawn_blocking(move || guard.entity(start))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("the entity could not be read: {e}")))?;
+        let state = loaded_ledger(&service)?;
+        return Ok(Json(entity_from_view(&state, start, &view)));
+    }
+    let state = loaded_ledger(&service)?;
     Ok(Json(entity_of(&state, start)))
+}
+
+fn entity_from_view(
+    state: &LedgerState,
+    start: AccountId,
+    view: &guardrail_adapter::EntityView,
+) -> EntityAnswer {
+    let name = |a: AccountId| {
+        state
+            .account(a)
+            .map_or_else(|| format!("#{}", a.0), |r| r.external.clone())
+    };
+    let mut accounts = vec![name(start)];
+    accounts.extend(
+        view.members
+            .iter()
+            .filter(|&&a| a != start)
+            .map(|&a| name(a)),
+    );
+    let links = view
+        .links
+        .iter()
+        .map(|link| {
+            json!({
+                "from": name(link.a),
+                "to": name(link.b),
+                "shared": link.kind.as_str(),
+                "evidence": link.evidence,
+                "confidence": link.confidence,
+                "merged": link.merged,
+            })
+        })
+        .collect();
+    let mut actions: Vec<Value> = view
+        .labels
+        .iter()
+        .map(|l| {
+            json!({
+                "account": name(l.applied_to),
+                "label": l.label.name,
+                "reason": l.label.reason,
+                "at": l.label.applied_at.0,
+                "confidence": l.confidence,
+            })
+        })
+        .collect();
+    actions.extend(
+        view.members
+            .iter()
+            .filter_map(|a| state.takedowns.get(a).map(|at| (a, at)))
+            .map(|(a, at)| json!({"account": name(*a), "action": "takedown", "at": at})),
+    );
+    EntityAnswer {
+        account: name(start),
+        accounts,
+        links,
+        actions,
+    }
 }
 
 fn identifiers(state: &LedgerState, account: AccountId) -> Vec<(&'static str, String)> {
