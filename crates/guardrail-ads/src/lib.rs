@@ -10,11 +10,24 @@
 //! market and the data. What this crate must never do: read ground truth, or contain a
 //! child-safety rule; a guardrail gates viewers through [`DeliveryGate`].
 //!
+//! Around the reference delivery, the pieces a guardrail needs: demographic [`groups`], a
+//! streaming delivery [`monitor`], and the delivery [`controller`] that keeps delivered
+//! composition within a margin of the eligible one ([`deliver_with`]), with the
+//! budget-split baseline ([`deliver_split`]) it is compared against.
+//!
 //! Pure: randomness comes in as a `rand::Rng`, there is no clock and no IO.
 
+pub mod controller;
+pub mod groups;
+pub mod monitor;
+
+pub use controller::{Controller, ControllerConfig};
+pub use groups::{AgeRange, Group};
 pub use guardrail_types::{AccountId, Gender};
+pub use monitor::{Alert, AlertBound, Monitor, MonitorReport, total_variation};
 use rand::Rng;
 use rand::seq::SliceRandom;
+use serde::Serialize;
 
 /// A potential viewer: the public attributes ad targeting reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,10 +36,22 @@ pub struct Viewer {
     pub account: AccountId,
     /// Declared gender.
     pub gender: Gender,
-    /// Declared age is 18 or over.
-    pub adult: bool,
+    /// Declared age in years.
+    pub age: u8,
     /// Interests as a bit set (declared plus inferred from follows).
     pub interests: u64,
+}
+
+impl Viewer {
+    /// Declared age is 18 or over.
+    pub fn adult(&self) -> bool {
+        self.age >= 18
+    }
+
+    /// The viewer's demographic group.
+    pub fn group(&self) -> Group {
+        Group::of(self.gender, AgeRange::of_age(self.age))
+    }
 }
 
 /// The class of a creative, as the engagement model sees it.
@@ -45,12 +70,25 @@ pub struct Campaign {
     pub target_interests: u64,
     /// Whether only adults are eligible.
     pub adults_only: bool,
-    /// The creative.
+    /// The creative (what the image shows; the engagement model reads it).
     pub creative: CreativeClass,
+    /// Whether the advertiser declared that the creative features a minor.
+    pub declared_features_minor: bool,
+    /// Whether an upstream image classifier found a minor in the creative.
+    pub classified_features_minor: bool,
     /// Bid per engagement (the platform ranks by bid × predicted engagement).
     pub bid: f64,
     /// Impressions the budget buys.
     pub budget_impressions: usize,
+}
+
+impl Campaign {
+    /// Whether the ad features a minor as far as a guardrail can know: by the advertiser's
+    /// declaration or by the classifier's signal (never by reading [`Campaign::creative`],
+    /// which stands for the image itself).
+    pub fn features_minor(&self) -> bool {
+        self.declared_features_minor || self.classified_features_minor
+    }
 }
 
 /// Per-viewer engagement rates learned from behaviour: smoothed rates of engaging with
@@ -156,8 +194,14 @@ impl Market {
 pub trait DeliveryGate {
     /// May `viewer` be shown `campaign`?
     fn allow(&self, campaign: &Campaign, viewer: &Viewer) -> bool {
-        let _ = (campaign, viewer);
-        true
+        self.exclusion(campaign, viewer).is_none()
+    }
+
+    /// Why `viewer` may not be shown `campaign` (the rule that excludes them), or `None`
+    /// when they may. Delivery calls this once per targeted viewer; a gate implements
+    /// either method.
+    fn exclusion(&self, campaign: &Campaign, viewer: &Viewer) -> Option<String> {
+        (!self.allow(campaign, viewer)).then(|| "refused by the delivery gate".to_string())
     }
 }
 
@@ -165,30 +209,58 @@ pub trait DeliveryGate {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllowAll;
 
-impl DeliveryGate for AllowAll {}
+impl DeliveryGate for AllowAll {
+    fn allow(&self, _campaign: &Campaign, _viewer: &Viewer) -> bool {
+        true
+    }
+}
 
 /// Whether a viewer is in the campaign's targeted audience.
 pub fn eligible(campaign: &Campaign, viewer: &Viewer) -> bool {
-    viewer.interests & campaign.target_interests != 0 && (viewer.adult || !campaign.adults_only)
+    viewer.interests & campaign.target_interests != 0 && (viewer.adult() || !campaign.adults_only)
 }
 
 /// The outcome of a delivery run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Delivery {
-    /// Accounts in the targeted audience.
+    /// Accounts in the targeted audience the gate allowed (the eligible audience).
     pub eligible: Vec<AccountId>,
+    /// Accounts in the targeted audience the gate kept out.
+    pub excluded: Vec<AccountId>,
+    /// Excluded accounts counted by the reason the gate gave (a rule id).
+    pub exclusion_reasons: std::collections::BTreeMap<String, usize>,
     /// One entry per impression delivered, in delivery order.
     pub impressions: Vec<AccountId>,
     /// Total price paid (sum of the competing prices beaten: a second-price auction).
     pub spend: f64,
+    /// Engagements the platform's model expects from the impressions (what the advertiser
+    /// buys: its value).
+    pub expected_engagements: f64,
 }
 
-/// Runs a campaign over `rounds` rounds; each round every eligible viewer is one impression
-/// opportunity, auctioned against the market. The auction ranks by bid × predicted
-/// engagement (the platform's engagement optimisation), so the ad wins where that beats the
-/// competing price; the pacer then spends at most `budget / rounds` impressions per round on
-/// the won opportunities with the highest predicted engagement (ties in random order). The
-/// budget therefore flows to viewers who are cheap, and among those to the most engaged.
+impl Delivery {
+    /// Distinct accounts reached.
+    pub fn reach(&self) -> usize {
+        let mut seen: Vec<AccountId> = self.impressions.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
+/// How delivery balances the audience.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// None: engagement-optimised delivery as the platform runs it.
+    None,
+    /// One sub-campaign per demographic group, each with the budget share of its eligible
+    /// share, each paced on its own (an advertiser's manual workaround).
+    SplitBudget,
+    /// The delivery controller.
+    Controller(ControllerConfig),
+}
+
+/// Runs a campaign over `rounds` rounds without balancing ([`Control::None`]).
 pub fn deliver(
     campaign: &Campaign,
     viewers: &[Viewer],
@@ -198,41 +270,180 @@ pub fn deliver(
     rounds: usize,
     rng: &mut impl Rng,
 ) -> Delivery {
-    let audience: Vec<&Viewer> = viewers
-        .iter()
-        .filter(|v| eligible(campaign, v) && gate.allow(campaign, v))
-        .collect();
-    let mut delivery = Delivery {
-        eligible: audience.iter().map(|v| v.account).collect(),
-        ..Delivery::default()
-    };
-    let rounds = rounds.max(1);
-    let per_round = campaign.budget_impressions.div_ceil(rounds);
-    for _ in 0..rounds {
-        let mut won: Vec<(f64, f64, AccountId)> = Vec::new();
-        for viewer in &audience {
-            let price = market.draw_price(viewer.gender, rng);
-            let value = campaign.bid * model.predict(viewer.account, campaign.creative);
-            if value > price {
-                won.push((value, price, viewer.account));
+    deliver_with(
+        campaign,
+        viewers,
+        model,
+        market,
+        gate,
+        rounds,
+        Control::None,
+        rng,
+    )
+}
+
+/// Runs a campaign over `rounds` rounds; each round every eligible viewer is one impression
+/// opportunity, auctioned against the market. The auction ranks by bid × predicted
+/// engagement (the platform's engagement optimisation), so the ad wins where that beats the
+/// competing price; the pacer then spends the round's share of the remaining budget on the
+/// won opportunities with the highest predicted engagement (ties in random order), showing
+/// the ad at most `frequency_cap` times to one viewer. The budget therefore flows to viewers
+/// who are cheap, and among those to the most engaged.
+///
+/// Viewers the gate refuses are never auctioned: no control changes that. With
+/// [`Control::Controller`] the controller's boost multiplies the bid and its quota passes
+/// over won opportunities in groups above their share.
+#[allow(clippy::too_many_arguments)] // the auction's inputs, each distinct
+pub fn deliver_with(
+    campaign: &Campaign,
+    viewers: &[Viewer],
+    model: &EngagementModel,
+    market: &Market,
+    gate: &dyn DeliveryGate,
+    rounds: usize,
+    control: Control,
+    rng: &mut impl Rng,
+) -> Delivery {
+    let mut delivery = Delivery::default();
+    let mut audience: Vec<&Viewer> = Vec::new();
+    for viewer in viewers.iter().filter(|v| eligible(campaign, v)) {
+        match gate.exclusion(campaign, viewer) {
+            None => {
+                audience.push(viewer);
+                delivery.eligible.push(viewer.account);
+            }
+            Some(reason) => {
+                delivery.excluded.push(viewer.account);
+                *delivery.exclusion_reasons.entry(reason).or_default() += 1;
             }
         }
-        won.shuffle(rng);
-        won.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let remaining = campaign.budget_impressions - delivery.impressions.len();
-        for &(_, price, account) in won.iter().take(per_round.min(remaining)) {
-            delivery.impressions.push(account);
-            delivery.spend += price;
+    }
+    let mut eligible_groups = [0u64; Group::COUNT];
+    for viewer in &audience {
+        eligible_groups[viewer.group().index()] += 1;
+    }
+    match control {
+        Control::None => run_rounds(
+            campaign,
+            &audience,
+            model,
+            market,
+            rounds,
+            campaign.budget_impressions,
+            None,
+            &mut delivery,
+            rng,
+        ),
+        Control::Controller(config) => {
+            let mut controller = Controller::new(&eligible_groups, config);
+            run_rounds(
+                campaign,
+                &audience,
+                model,
+                market,
+                rounds,
+                campaign.budget_impressions,
+                Some(&mut controller),
+                &mut delivery,
+                rng,
+            );
         }
-        if delivery.impressions.len() >= campaign.budget_impressions {
-            break;
+        Control::SplitBudget => {
+            let total = audience.len().max(1) as f64;
+            for group in Group::all() {
+                let members: Vec<&Viewer> = audience
+                    .iter()
+                    .copied()
+                    .filter(|v| v.group() == group)
+                    .collect();
+                if members.is_empty() {
+                    continue;
+                }
+                let budget = (campaign.budget_impressions as f64 * members.len() as f64 / total)
+                    .round() as usize;
+                run_rounds(
+                    campaign,
+                    &members,
+                    model,
+                    market,
+                    rounds,
+                    budget,
+                    None,
+                    &mut delivery,
+                    rng,
+                );
+            }
         }
     }
     delivery
 }
 
+/// Impressions one viewer may see over a campaign: a frequency cap, as every ad platform
+/// applies (without it, a handful of the most engaged viewers soak up the whole budget).
+pub const FREQUENCY_CAP: u32 = 10;
+
+#[allow(clippy::too_many_arguments)] // the auction's inputs, each distinct
+fn run_rounds(
+    campaign: &Campaign,
+    audience: &[&Viewer],
+    model: &EngagementModel,
+    market: &Market,
+    rounds: usize,
+    budget: usize,
+    mut controller: Option<&mut Controller>,
+    delivery: &mut Delivery,
+    rng: &mut impl Rng,
+) {
+    let rounds = rounds.max(1);
+    let mut seen = vec![0u32; audience.len()];
+    let mut spent = 0usize;
+    let mut won: Vec<(f64, f64, usize)> = Vec::new();
+    for round in 0..rounds {
+        // The round's share of what is left, so budget a round could not spend carries over.
+        let per_round = (budget - spent).div_ceil(rounds - round);
+        won.clear();
+        for (i, viewer) in audience.iter().enumerate() {
+            if seen[i] >= FREQUENCY_CAP {
+                continue;
+            }
+            let price = market.draw_price(viewer.gender, rng);
+            let boost = controller.as_ref().map_or(1.0, |c| c.boost(viewer.group()));
+            let value = campaign.bid * model.predict(viewer.account, campaign.creative);
+            if value * boost > price {
+                won.push((value, price, i));
+            }
+        }
+        won.shuffle(rng);
+        won.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut taken = 0;
+        for &(value, price, i) in &won {
+            if taken >= per_round {
+                break;
+            }
+            let viewer = audience[i];
+            if let Some(c) = controller.as_deref_mut()
+                && !c.decide(viewer.group())
+            {
+                continue;
+            }
+            taken += 1;
+            seen[i] += 1;
+            delivery.impressions.push(viewer.account);
+            delivery.spend += price;
+            delivery.expected_engagements += value / campaign.bid.max(f64::MIN_POSITIVE);
+        }
+        spent += taken;
+        if let Some(c) = controller.as_deref_mut() {
+            c.end_round();
+        }
+        if spent >= budget {
+            break;
+        }
+    }
+}
+
 /// A proportion with its Wilson 95% confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Proportion {
     /// Successes / trials (0 when there are no trials).
     pub value: f64,
@@ -281,7 +492,7 @@ mod tests {
                 } else {
                     Gender::Woman
                 },
-                adult: true,
+                age: 30,
                 interests: 1,
             })
             .collect()
@@ -298,6 +509,8 @@ mod tests {
             target_interests: 1,
             adults_only: true,
             creative,
+            declared_features_minor: false,
+            classified_features_minor: false,
             bid,
             budget_impressions: 200,
         };

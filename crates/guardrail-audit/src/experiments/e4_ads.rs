@@ -13,7 +13,7 @@ use guardrail_types::{AccountId, Gender, PostId};
 use guardrail_world::World;
 
 use super::{ExperimentConfig, rng_for, share};
-use crate::guardrails::Guardrails;
+use crate::guardrails::{Guardrails, On};
 use crate::metrics::{Metric, Metrics};
 
 /// Interest bits: declared interests, plus topics of hashtags an account liked at least three times
@@ -65,7 +65,7 @@ pub fn viewers(world: &World) -> (Vec<Viewer>, HashMap<String, u32>) {
         .map(|a| Viewer {
             account: a.id,
             gender: a.gender,
-            adult: a.declared_age >= 18,
+            age: a.declared_age,
             interests: interests[a.id.index()],
         })
         .collect();
@@ -74,7 +74,7 @@ pub fn viewers(world: &World) -> (Vec<Viewer>, HashMap<String, u32>) {
 
 /// Exposures for learning: every post of a followed account (up to eight, as in the feed),
 /// engaged when liked; minor-featuring and brand posts are the two creative classes.
-fn observations(world: &World) -> Vec<Observation> {
+pub fn observations(world: &World) -> Vec<Observation> {
     let liked: HashSet<(AccountId, PostId)> =
         world.likes.iter().map(|l| (l.account, l.post)).collect();
     let posts_by_author = world.posts_by_author();
@@ -124,6 +124,9 @@ pub fn run(
             .account(account)
             .is_some_and(|a| a.gender == Gender::Man)
     };
+    // Risk flags come from the guardrail layer, never from truth: the run's own layer when it
+    // flags, otherwise Guardrail's default layer built from the same public world.
+    let scorer = (!layer.flags_risk()).then(|| On::build_default(world));
     let mut metrics = Metrics::new();
     for (creative, [share_men, share_low, share_high, impressions]) in [
         (
@@ -149,6 +152,8 @@ pub fn run(
             target_interests: target,
             adults_only: true,
             creative,
+            declared_features_minor: creative == CreativeClass::FeaturesMinor,
+            classified_features_minor: false,
             bid: config.ad_bid,
             budget_impressions: config.ad_budget,
         };
@@ -161,6 +166,26 @@ pub fn run(
             30,
             &mut rng,
         );
+        if creative == CreativeClass::FeaturesMinor {
+            let gate = scorer
+                .as_ref()
+                .map_or(layer.delivery_gate(), |s| s.delivery_gate());
+            // One gate call per person reached, weighted by their impressions.
+            let mut per_person: HashMap<AccountId, usize> = HashMap::new();
+            for &a in &delivery.impressions {
+                *per_person.entry(a).or_default() += 1;
+            }
+            let flagged: usize = per_person
+                .iter()
+                .filter(|&(&a, _)| !gate.allow(&campaign, &viewers[a.index()]))
+                .map(|(_, &n)| n)
+                .sum();
+            metrics.insert(Metric::RiskFlaggedImpressions, flagged as f64);
+            metrics.insert(
+                Metric::ExcludedFromChildPhoto,
+                delivery.excluded.len() as f64,
+            );
+        }
         let men = delivery.impressions.iter().filter(|&&a| man(a)).count();
         let delivered = wilson(men, delivery.impressions.len());
         metrics.insert(share_men, delivered.value);
