@@ -103,9 +103,17 @@ impl Controller {
         admitted
     }
 
-    /// Ends a round: raises the boost of every group delivered below its eligible share,
-    /// and relaxes the boost of groups at or above it back towards 1.
-    pub fn end_round(&mut self) {
+    /// Ends a round: when the round could not spend its budget (`short`: the quota passed
+    /// over the won opportunities and nothing else was won), raises the boost of every group
+    /// delivered below its eligible share; otherwise relaxes every boost back towards 1. The
+    /// advertiser pays for balance only when balance would otherwise cost impressions.
+    pub fn end_round(&mut self, short: bool) {
+        if !short {
+            for b in &mut self.boost {
+                *b = (*b / (1.0 + self.config.gain)).max(1.0);
+            }
+            return;
+        }
         if self.total == 0 {
             for b in &mut self.boost {
                 *b = (*b * (1.0 + self.config.gain)).min(self.config.max_boost);
@@ -186,17 +194,24 @@ mod tests {
         for _ in 0..10 {
             c.record(m);
         }
-        c.end_round();
+        c.end_round(true);
         assert!(c.boost(w) > 1.0 && c.boost(m) == 1.0);
         for _ in 0..5 {
-            c.end_round();
+            c.end_round(true);
         }
         assert!(c.boost(w) <= ControllerConfig::default().max_boost);
+        // A round that spent its budget relaxes the boost.
+        for _ in 0..20 {
+            c.end_round(false);
+        }
+        assert_eq!(c.boost(w), 1.0);
+        // So does balance reached.
+        c.end_round(true);
         for _ in 0..100 {
             c.record(w);
         }
         for _ in 0..20 {
-            c.end_round();
+            c.end_round(true);
         }
         assert_eq!(c.boost(w), 1.0);
     }

@@ -248,7 +248,7 @@ pub fn tradeoff_svg(rows: &[TradeoffRow]) -> String {
         w - right,
         y(1.0)
     );
-    for (series, colour, value) in [
+    for (_series, colour, value) in [
         (
             "reach kept",
             "#1f5fbf",

@@ -6,7 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use guardrail_ads::{Campaign, CreativeClass, EngagementModel, Observation, Viewer, wilson};
+use guardrail_ads::{
+    Campaign, CreativeClass, EngagementModel, Group, Observation, Viewer, wilson,
+};
 use guardrail_sim::GroundTruth;
 use guardrail_sim::generate::CHILD_TOPICS;
 use guardrail_types::{AccountId, Gender, PostId};
@@ -72,6 +74,11 @@ pub fn viewers(world: &World) -> (Vec<Viewer>, HashMap<String, u32>) {
     (viewers, bit)
 }
 
+/// Each viewer's cohort for the engagement model (declared gender and age range), by account.
+pub fn cohorts(viewers: &[Viewer]) -> Vec<Group> {
+    viewers.iter().map(Viewer::group).collect()
+}
+
 /// Exposures for learning: every post of a followed account (up to eight, as in the feed),
 /// engaged when liked; minor-featuring and brand posts are the two creative classes.
 pub fn observations(world: &World) -> Vec<Observation> {
@@ -114,7 +121,7 @@ pub fn run(
 ) -> Metrics {
     let mut rng = rng_for(world, 4);
     let (viewers, bit) = viewers(world);
-    let model = EngagementModel::learn(world.accounts.len(), observations(world), 5.0);
+    let model = EngagementModel::learn(&cohorts(&viewers), observations(world), 5.0);
     let target = CHILD_TOPICS
         .iter()
         .filter_map(|t| bit.get(*t))

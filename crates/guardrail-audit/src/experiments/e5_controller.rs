@@ -19,7 +19,7 @@ use guardrail_types::{AccountId, Gender};
 use guardrail_world::World;
 use rand_chacha::ChaCha8Rng;
 
-use super::e4_ads::{observations, viewers};
+use super::e4_ads::{cohorts, observations, viewers};
 use super::{ExperimentConfig, rng_for};
 use crate::guardrails::Guardrails;
 use crate::metrics::{Metric, Metrics};
@@ -67,6 +67,7 @@ impl Outcome {
 }
 
 /// The inputs every delivery of a world shares.
+#[derive(Debug)]
 pub struct Setup {
     /// Viewers with their public attributes.
     pub viewers: Vec<Viewer>,
@@ -80,7 +81,7 @@ impl Setup {
     /// Builds viewers, the engagement model and the topic bits from the public world.
     pub fn build(world: &World) -> Setup {
         let (viewers, bit) = viewers(world);
-        let model = EngagementModel::learn(world.accounts.len(), observations(world), 5.0);
+        let model = EngagementModel::learn(&cohorts(&viewers), observations(world), 5.0);
         let topics = CHILD_TOPICS
             .iter()
             .filter_map(|t| bit.get(*t).map(|&b| (*t, 1u64 << b)))
