@@ -49,6 +49,12 @@ impl Default for ControllerConfig {
 pub struct Controller {
     target: [f64; Group::COUNT],
     delivered: [u64; Group::COUNT],
+    // The same by gender and by age range: a margin on each of 21 joint groups alone would
+    // let a gender exceed its share by up to seven margins, one per age range.
+    gender_target: [f64; 3],
+    gender_delivered: [u64; 3],
+    age_target: [f64; 7],
+    age_delivered: [u64; 7],
     total: u64,
     boost: [f64; Group::COUNT],
     config: ControllerConfig,
@@ -59,12 +65,20 @@ impl Controller {
     pub fn new(eligible: &[u64; Group::COUNT], config: ControllerConfig) -> Controller {
         let total = eligible.iter().sum::<u64>().max(1) as f64;
         let mut target = [0.0; Group::COUNT];
-        for (t, &count) in target.iter_mut().zip(eligible) {
-            *t = count as f64 / total;
+        let (mut gender_target, mut age_target) = ([0.0; 3], [0.0; 7]);
+        for (group, &count) in Group::all().zip(eligible) {
+            let share = count as f64 / total;
+            target[group.index()] = share;
+            gender_target[gender_slot(group)] += share;
+            age_target[group.age() as usize] += share;
         }
         Controller {
             target,
             delivered: [0; Group::COUNT],
+            gender_target,
+            gender_delivered: [0; 3],
+            age_target,
+            age_delivered: [0; 7],
             total: 0,
             boost: [1.0; Group::COUNT],
             config,
@@ -77,19 +91,26 @@ impl Controller {
         self.boost[group.index()]
     }
 
-    /// Whether one more impression to `group` keeps it within its share plus the margin.
+    /// Whether one more impression to `group` keeps it, its gender and its age range each
+    /// within their eligible share plus the margin.
     #[inline]
     pub fn admit(&self, group: Group) -> bool {
-        let i = group.index();
-        let allowed =
-            (self.target[i] + self.config.margin) * (self.total + 1) as f64 + self.config.slack;
-        ((self.delivered[i] + 1) as f64) <= allowed
+        let next = (self.total + 1) as f64;
+        let within = |delivered: u64, target: f64| {
+            ((delivered + 1) as f64) <= (target + self.config.margin) * next + self.config.slack
+        };
+        let (i, g, a) = (group.index(), gender_slot(group), group.age() as usize);
+        within(self.delivered[i], self.target[i])
+            && within(self.gender_delivered[g], self.gender_target[g])
+            && within(self.age_delivered[a], self.age_target[a])
     }
 
     /// Records an impression delivered to `group`.
     #[inline]
     pub fn record(&mut self, group: Group) {
         self.delivered[group.index()] += 1;
+        self.gender_delivered[gender_slot(group)] += 1;
+        self.age_delivered[group.age() as usize] += 1;
         self.total += 1;
     }
 
@@ -143,6 +164,10 @@ impl Controller {
     pub fn targets(&self) -> &[f64; Group::COUNT] {
         &self.target
     }
+}
+
+fn gender_slot(group: Group) -> usize {
+    group.index() / crate::groups::AgeRange::ALL.len()
 }
 
 #[cfg(test)]
@@ -234,6 +259,9 @@ mod tests {
             for g in Group::all() {
                 let limit = (c.targets()[g.index()] + config.margin) * total + config.slack + 1.0;
                 prop_assert!(c.delivered()[g.index()] as f64 <= limit);
+                let gender: u64 = Group::all().filter(|h| h.gender() == g.gender()).map(|h| c.delivered()[h.index()]).sum();
+                let gender_target: f64 = Group::all().filter(|h| h.gender() == g.gender()).map(|h| c.targets()[h.index()]).sum();
+                prop_assert!(gender as f64 <= (gender_target + config.margin) * total + config.slack + 1.0);
                 if counts[g.index()] == 0 {
                     prop_assert!(c.delivered()[g.index()] as f64 <= config.slack + config.margin * total + 1.0);
                 }

@@ -1,6 +1,8 @@
 //! E4: an ad featuring a child and a product-only ad, targeted at child-activity
 //! interests the platform estimates as mostly women's. Who the ads reach: the share of men,
-//! and the share of network accounts, against the eligible audience.
+//! and the share of network accounts, against the eligible audience. With guardrails on,
+//! the layer's gate keeps risk-flagged viewers out of the child-photo ad and its delivery
+//! control keeps the composition near the eligible audience's.
 //!
 //! What it must never do: read ground truth to deliver. Truth only scores who was reached.
 
@@ -164,13 +166,16 @@ pub fn run(
             bid: config.ad_bid,
             budget_impressions: config.ad_budget,
         };
-        let delivery = guardrail_ads::deliver(
+        // The layer's gate and its delivery control (none when off; Guardrail's controller
+        // when on).
+        let delivery = guardrail_ads::deliver_with(
             &campaign,
             &viewers,
             &model,
             &config.market,
             layer.delivery_gate(),
             30,
+            layer.delivery_control(),
             &mut rng,
         );
         if creative == CreativeClass::FeaturesMinor {
