@@ -67,7 +67,10 @@ impl DeliveryGate for Guard {
         let verdict = self
             .view()
             .decide_delivery(viewer.account, campaign.features_minor());
-        (verdict.action == Action::Drop)
-            .then(|| verdict.decided_by.unwrap_or_else(|| "guardrail".to_string()))
+        (verdict.action == Action::Drop).then(|| {
+            verdict
+                .decided_by
+                .unwrap_or_else(|| "guardrail".to_string())
+        })
     }
 }

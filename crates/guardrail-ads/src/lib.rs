@@ -166,7 +166,13 @@ impl EngagementModel {
             counts
                 .iter()
                 .zip(cohorts)
-                .map(|(c, g)| rate(c[2 * class], c[2 * class + 1], cohort_rate[g.index()][class]))
+                .map(|(c, g)| {
+                    rate(
+                        c[2 * class],
+                        c[2 * class + 1],
+                        cohort_rate[g.index()][class],
+                    )
+                })
                 .collect()
         };
         EngagementModel {
@@ -618,7 +624,7 @@ mod tests {
 
     impl DeliveryGate for EveryNth {
         fn exclusion(&self, _campaign: &Campaign, viewer: &Viewer) -> Option<String> {
-            (viewer.account.0 % self.0 == 0).then(|| "every-nth".to_string())
+            viewer.account.0.is_multiple_of(self.0).then(|| "every-nth".to_string())
         }
     }
 
@@ -665,8 +671,8 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let gate = EveryNth(modulus);
             let d = deliver_with(&campaign, &viewers, &model, &market, &gate, 10, control, &mut rng);
-            proptest::prop_assert!(d.impressions.iter().all(|a| a.0 % modulus != 0));
-            proptest::prop_assert_eq!(d.excluded.len(), (0..300u32).filter(|i| i % modulus == 0).count());
+            proptest::prop_assert!(d.impressions.iter().all(|a| !a.0.is_multiple_of(modulus)));
+            proptest::prop_assert_eq!(d.excluded.len(), (0..300u32).filter(|i| i.is_multiple_of(modulus)).count());
             proptest::prop_assert_eq!(d.exclusion_reasons.get("every-nth").copied(), Some(d.excluded.len()));
             // The split budget rounds each group's share, so it may overshoot by one per group.
             proptest::prop_assert!(d.impressions.len() <= budget + Group::COUNT);

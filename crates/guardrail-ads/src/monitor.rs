@@ -158,21 +158,22 @@ impl Monitor {
 
     /// Total variation by gender.
     pub fn gender_distance(&self) -> f64 {
-        total_variation(&self.by(|g| gender_slot(g)), &self.by_delivered(|g| gender_slot(g)))
+        total_variation(&self.by(gender_slot), &self.by_delivered(gender_slot))
     }
 
     /// Total variation by age range.
     pub fn age_distance(&self) -> f64 {
-        total_variation(&self.by(|g| g.age() as usize), &self.by_delivered(|g| g.age() as usize))
+        total_variation(
+            &self.by(|g| g.age() as usize),
+            &self.by_delivered(|g| g.age() as usize),
+        )
     }
 
     /// The full read-out.
     pub fn report(&self) -> MonitorReport {
-        let gender = self.composition(
-            GENDERS.len(),
-            |g| gender_slot(g),
-            |i| gender_label(GENDERS[i]).to_string(),
-        );
+        let gender = self.composition(GENDERS.len(), gender_slot, |i| {
+            gender_label(GENDERS[i]).to_string()
+        });
         let age = self.composition(
             AgeRange::ALL.len(),
             |g| g.age() as usize,

@@ -17,10 +17,10 @@ use guardrail_ads::{Control, CreativeClass, Group, Monitor};
 use guardrail_world::World;
 use serde::Serialize;
 
+use crate::experiments::ExperimentConfig;
 use crate::experiments::e5_controller::{
     Setup, TradeoffPoint, VRS_BOUND, campaign, run_one, tradeoff,
 };
-use crate::experiments::ExperimentConfig;
 use crate::guardrails::Guardrails;
 
 /// The report on one ad.
@@ -159,8 +159,9 @@ pub fn build(world: &World, config: &ExperimentConfig, layer: &dyn Guardrails) -
 
 /// The trade-off curve as CSV.
 pub fn tradeoff_csv(rows: &[TradeoffRow]) -> String {
-    let mut out =
-        String::from("label,margin,gap_men_share,total_variation,reach_kept,cost_per_person_ratio,advertiser_value_kept\n");
+    let mut out = String::from(
+        "label,margin,gap_men_share,total_variation,reach_kept,cost_per_person_ratio,advertiser_value_kept\n",
+    );
     for r in rows {
         let _ = writeln!(
             out,
@@ -188,11 +189,7 @@ fn escape(text: &str) -> String {
 /// per person reached (y), one point per run, the 5-point target as a line.
 pub fn tradeoff_svg(rows: &[TradeoffRow]) -> String {
     let (w, h, left, bottom, top, right) = (640.0, 360.0, 60.0, 40.0, 30.0, 150.0);
-    let max_gap = rows
-        .iter()
-        .map(|r| r.gap)
-        .fold(0.1_f64, f64::max)
-        .min(1.0);
+    let max_gap = rows.iter().map(|r| r.gap).fold(0.1_f64, f64::max).min(1.0);
     let max_y = rows
         .iter()
         .flat_map(|r| [r.reach_kept, r.cost_ratio])

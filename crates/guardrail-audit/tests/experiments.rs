@@ -143,7 +143,10 @@ fn guardrails_off_lands_in_the_published_bands() {
 #[test]
 fn an_unknown_experiment_is_an_error_naming_the_choices() {
     let error = "e9".parse::<Experiment>().expect_err("e9 does not exist");
-    assert!(error.to_string().contains("e1, e2, e3, e4, e5, e6"), "{error}");
+    assert!(
+        error.to_string().contains("e1, e2, e3, e4, e5, e6"),
+        "{error}"
+    );
     for experiment in Experiment::ALL {
         assert_eq!(
             experiment.name().parse::<Experiment>().ok(),
@@ -189,7 +192,9 @@ fn e4_off_lands_in_the_band_on_every_seed() {
         ] {
             let value = report.metrics[&metric];
             if !(low..=high).contains(&value) {
-                failures.push(format!("seed {seed}: {metric} = {value:.4}, expected {low}..={high}"));
+                failures.push(format!(
+                    "seed {seed}: {metric} = {value:.4}, expected {low}..={high}"
+                ));
             }
         }
     }

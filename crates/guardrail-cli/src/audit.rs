@@ -139,8 +139,7 @@ fn ads_report(args: AdsReportArgs) -> Result<ExitCode> {
     ];
     for (name, text) in files {
         let path = args.out.join(name);
-        std::fs::write(&path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -8,9 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use guardrail_ads::{
-    Campaign, CreativeClass, EngagementModel, Group, Observation, Viewer, wilson,
-};
+use guardrail_ads::{Campaign, CreativeClass, EngagementModel, Group, Observation, Viewer, wilson};
 use guardrail_sim::GroundTruth;
 use guardrail_sim::generate::CHILD_TOPICS;
 use guardrail_types::{AccountId, Gender, PostId};

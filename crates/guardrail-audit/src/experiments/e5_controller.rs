@@ -140,7 +140,9 @@ pub fn run_one(
         monitor.record(viewer(a).group());
     }
     let men = |list: &[AccountId]| {
-        list.iter().filter(|&&a| viewer(a).gender == Gender::Man).count() as f64
+        list.iter()
+            .filter(|&&a| viewer(a).gender == Gender::Man)
+            .count() as f64
             / list.len().max(1) as f64
     };
     Outcome {
