@@ -624,7 +624,11 @@ mod tests {
 
     impl DeliveryGate for EveryNth {
         fn exclusion(&self, _campaign: &Campaign, viewer: &Viewer) -> Option<String> {
-            viewer.account.0.is_multiple_of(self.0).then(|| "every-nth".to_string())
+            viewer
+                .account
+                .0
+                .is_multiple_of(self.0)
+                .then(|| "every-nth".to_string())
         }
     }
 
