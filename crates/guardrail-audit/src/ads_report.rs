@@ -46,7 +46,9 @@ pub struct AdReport {
     pub spend: f64,
 }
 
-/// Targeted people by dimension (the same rows as the monitor's, with counts only).
+/// Targeted people by dimension, in the monitor's row shape: each row's `eligible` and
+/// `eligible_share` count the *targeted* people (before the guardrail); its `delivered`
+/// fields are 0.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetedComposition {
     /// By gender.
