@@ -7,11 +7,12 @@
 //! - serving time ([`CandidateGate::allow_candidate`]): the engine's rules for the surface;
 //! - queries, autocomplete and related hashtags ([`QueryPolicy`]): blocked queries get no
 //!   results at all, restricted and variant tags are never suggested;
-//! - ads ([`DeliveryGate`]): no content featuring a minor for viewers with risk signals.
+//! - ads ([`DeliveryGate`]): no ad featuring a minor (by the advertiser's declaration or
+//!   the classifier's signal, [`Campaign::features_minor`]) for viewers with risk signals.
 //!
 //! What it must never do: decide anything itself. Every gate is a call into the guard.
 
-use guardrail_ads::{Campaign, CreativeClass, DeliveryGate, Viewer};
+use guardrail_ads::{Campaign, DeliveryGate, Viewer};
 use guardrail_policy::Action;
 use guardrail_policy::contamination::feeds_coengagement;
 use guardrail_recommend::{CandidateGate, Engagement, QueryDecision, QueryPolicy};
@@ -62,13 +63,14 @@ impl QueryPolicy for Guard {
 }
 
 impl DeliveryGate for Guard {
-    fn allow(&self, campaign: &Campaign, viewer: &Viewer) -> bool {
-        self.view()
-            .decide_delivery(
-                viewer.account,
-                campaign.creative == CreativeClass::FeaturesMinor,
-            )
-            .action
-            != Action::Drop
+    fn exclusion(&self, campaign: &Campaign, viewer: &Viewer) -> Option<String> {
+        let verdict = self
+            .view()
+            .decide_delivery(viewer.account, campaign.features_minor());
+        (verdict.action == Action::Drop).then(|| {
+            verdict
+                .decided_by
+                .unwrap_or_else(|| "guardrail".to_string())
+        })
     }
 }

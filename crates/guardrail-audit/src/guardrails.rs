@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use guardrail_adapter::{Guard, MemoryLog, replay_check};
-use guardrail_ads::DeliveryGate;
+use guardrail_ads::{Control, ControllerConfig, DeliveryGate};
 use guardrail_policy::RuleSet;
 use guardrail_recommend::{AllowAll, CandidateGate, ExactBanList, QueryPolicy};
 use guardrail_sim::vocabulary::BANNED_BASES;
@@ -34,6 +34,15 @@ pub trait Guardrails {
     fn query_policy(&self) -> &dyn QueryPolicy;
     /// The gate consulted before an ad impression.
     fn delivery_gate(&self) -> &dyn DeliveryGate;
+    /// Whether the delivery gate applies Guardrail's risk flags (when not, E4 scores flagged
+    /// impressions with Guardrail's default layer built from the same public world).
+    fn flags_risk(&self) -> bool {
+        false
+    }
+    /// How ad delivery balances the eligible audience (E5).
+    fn delivery_control(&self) -> Control {
+        Control::None
+    }
     /// The platform took these accounts down on logical day `at` (enforcement).
     fn take_down(&mut self, accounts: &[AccountId], at: Day);
     /// Figures about the layer's own decisions over the run (for example whether its
@@ -93,6 +102,14 @@ impl On {
         On { guard, log }
     }
 
+    /// The layer with the platform policy of the world's ban list and the shipped rules.
+    pub fn build_default(world: &World) -> On {
+        // The shipped policy parses; a failure here is a build defect, not an input error.
+        let policy = guardrail_adapter::platform_policy(&BANNED_BASES)
+            .unwrap_or_else(|e| panic!("the shipped platform policy must parse: {e}"));
+        On::build(world, policy, RuleSet::default_rules())
+    }
+
     /// The guard.
     pub fn guard(&self) -> &Guard {
         &self.guard
@@ -114,6 +131,14 @@ impl Guardrails for On {
 
     fn delivery_gate(&self) -> &dyn DeliveryGate {
         &self.guard
+    }
+
+    fn flags_risk(&self) -> bool {
+        true
+    }
+
+    fn delivery_control(&self) -> Control {
+        Control::Controller(ControllerConfig::default())
     }
 
     fn take_down(&mut self, accounts: &[AccountId], at: Day) {

@@ -14,6 +14,7 @@
 //! one besides the generator that reads ground truth. What it must never do: hand ground
 //! truth to a layer, or set a figure it should measure.
 
+pub mod ads_report;
 pub mod experiments;
 pub mod guardrails;
 pub mod map_evaluation;

@@ -122,6 +122,48 @@ metrics! {
     RiskFlaggedImpressionShareCiHigh => "risk_flagged_impression_share_ci_high",
     /// E4: share of network accounts among the eligible audience.
     RiskFlaggedEligibleShare => "risk_flagged_eligible_share",
+    /// E4: impressions of the child-photo ad to viewers the guardrail layer flags as risky
+    /// (in a run with guardrails off, the flags of Guardrail's default layer, for scoring).
+    RiskFlaggedImpressions => "risk_flagged_impressions",
+    /// E4: targeted viewers the layer excluded from the child-photo ad.
+    ExcludedFromChildPhoto => "excluded_from_child_photo",
+    /// E5: share of men among the eligible audience of the paired ads.
+    EligibleShareMenE5 => "eligible_share_men_e5",
+    /// E5: |delivered - eligible| share of men, child photo, under the layer's control.
+    DeliveredGapChildPhoto => "delivered_gap_child_photo",
+    /// E5: the same for the product-only photo.
+    DeliveredGapProductPhoto => "delivered_gap_product_photo",
+    /// E5: total variation (larger of gender and age range), child photo, layer's control.
+    TotalVariationChildPhoto => "total_variation_child_photo",
+    /// E5: the same for the product-only photo.
+    TotalVariationProductPhoto => "total_variation_product_photo",
+    /// E5: gap in the share of men with no control.
+    DeliveredGapChildPhotoNoControl => "delivered_gap_child_photo_no_control",
+    /// E5: gap with the layer's control (the same as `delivered_gap_child_photo`, named for
+    /// the comparison table).
+    DeliveredGapChildPhotoControlled => "delivered_gap_child_photo_controlled",
+    /// E5: gap with the budget split per group.
+    DeliveredGapChildPhotoSplitBudget => "delivered_gap_child_photo_split_budget",
+    /// E5: people reached with the layer's control over people reached without.
+    ReachKept => "reach_kept",
+    /// E5: the same with the budget split per group.
+    ReachKeptSplitBudget => "reach_kept_split_budget",
+    /// E5: cost per person reached with the layer's control over that without.
+    CostPerPersonReachedRatio => "cost_per_person_reached_ratio",
+    /// E5: the same with the budget split per group.
+    CostPerPersonReachedRatioSplitBudget => "cost_per_person_reached_ratio_split_budget",
+    /// E5: expected engagements (advertiser value) with the layer's control over without.
+    AdvertiserValueKept => "advertiser_value_kept",
+    /// E5: the same with the budget split per group.
+    AdvertiserValueKeptSplitBudget => "advertiser_value_kept_split_budget",
+    /// E5: impressions delivered with the layer's control over without.
+    ImpressionsKept => "impressions_kept",
+    /// E5: the same with the budget split per group.
+    ImpressionsKeptSplitBudget => "impressions_kept_split_budget",
+    /// E5: ads measured for the VRS bound (at least the impressions floor).
+    AdsMeasured => "ads_measured",
+    /// E5: share of those within 0.10 total variation of their eligible audience.
+    AdsWithinVrsBound => "ads_within_vrs_bound",
     /// E6: share of sampled adults shown an unconnected minor in their suggestions.
     MinorSuggestionsToUnconnectedAdults => "minor_suggestions_to_unconnected_adults",
     /// E6: share of predators' contacts with minors that began with a suggestion.

@@ -54,7 +54,7 @@ const ZERO: Target = Target {
     met: |_, on| on == 0.0,
 };
 
-use Experiment::{E1, E2, E3, E4, E6};
+use Experiment::{E1, E2, E3, E4, E5, E6};
 
 /// Every headline metric, in the order reports print them.
 pub const TABLE: &[Row] = &[
@@ -178,6 +178,41 @@ pub const TABLE: &[Row] = &[
         Some("NYT 2024: ads drew solicitations from convicted offenders"),
         None,
     ),
+    row(
+        E4,
+        Metric::RiskFlaggedImpressions,
+        Some("issue 15: ads featuring minors never reach risk-flagged viewers"),
+        Some(ZERO),
+    ),
+    row(
+        E5,
+        Metric::DeliveredGapChildPhoto,
+        Some("issue 15: delivered share of men within 5 points of the eligible audience"),
+        Some(Target {
+            wanted: "<= 0.05",
+            met: |_, on| on <= 0.05,
+        }),
+    ),
+    row(
+        E5,
+        Metric::AdsWithinVrsBound,
+        Some("Meta VRS settlement: 91.7% of housing ads within 10% by sex"),
+        Some(Target {
+            wanted: ">= 0.917",
+            met: |_, on| on >= 0.917,
+        }),
+    ),
+    row(
+        E5,
+        Metric::ReachKept,
+        Some("without levelling down (no published figure)"),
+        Some(Target {
+            wanted: ">= 0.95",
+            met: |_, on| on >= 0.95,
+        }),
+    ),
+    row(E5, Metric::CostPerPersonReachedRatio, None, None),
+    row(E5, Metric::AdvertiserValueKept, None, None),
     row(
         E6,
         Metric::MinorSuggestionsToUnconnectedAdults,

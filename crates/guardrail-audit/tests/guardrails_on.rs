@@ -95,6 +95,29 @@ fn guardrails_on_meet_the_targets_on_the_default_world() {
     assert!(on[&BackupAccountsCaught] >= 0.90, "{on:#?}");
     replay_is_exact(&on, Experiment::E3);
 
+    // Issue 15: no risk-flagged impression; the controller holds the composition.
+    let off = run(&world, &truth, Experiment::E4, false);
+    let on = run(&world, &truth, Experiment::E4, true);
+    let report = format!("off {off:#?}\non {on:#?}");
+    assert!(off[&RiskFlaggedImpressions] > 0.0, "{report}");
+    assert_eq!(on[&RiskFlaggedImpressions], 0.0, "{report}");
+    assert!(on[&ExcludedFromChildPhoto] > 0.0, "{report}");
+    assert!(
+        (on[&DeliveredShareMenChildPhoto] - on[&EligibleShareMen]).abs() <= 0.05,
+        "{report}"
+    );
+    replay_is_exact(&on, Experiment::E4);
+
+    let off = run(&world, &truth, Experiment::E5, false);
+    let on = run(&world, &truth, Experiment::E5, true);
+    let report = format!("off {off:#?}\non {on:#?}");
+    assert!(off[&DeliveredGapChildPhoto] > 0.3, "{report}");
+    assert!(on[&DeliveredGapChildPhoto] <= 0.05, "{report}");
+    assert!(on[&AdsWithinVrsBound] >= 0.917, "{report}");
+    assert!(on[&ReachKept] >= 0.95, "{report}");
+    assert!(on[&ImpressionsKept] >= 0.99, "{report}");
+    assert!(on[&DeliveredGapChildPhotoSplitBudget] <= 0.05, "{report}");
+
     let on = run(&world, &truth, Experiment::E6, true);
     assert_eq!(on[&MinorSuggestionsToUnconnectedAdults], 0.0, "{on:#?}");
     assert_eq!(on[&InappropriateContactViaSuggestions], 0.0, "{on:#?}");

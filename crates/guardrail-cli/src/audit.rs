@@ -34,8 +34,31 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Run one experiment (e1, e2, e3, e4, e6) on a world folder.
+    /// Run one experiment (e1 to e6) on a world folder.
     Run(RunArgs),
+    /// Write the advertiser report of E5's paired ads (report.json, report.html,
+    /// tradeoff.csv, tradeoff.svg): whom each ad targeted, reached, and what the guardrail
+    /// excluded and why. Counts only.
+    AdsReport(AdsReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct AdsReportArgs {
+    /// World folder written by `guardrail world generate`.
+    #[arg(long, value_name = "DIR")]
+    world: PathBuf,
+    /// Folder to write the report into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Whether the guardrail layer is on (gate and delivery controller).
+    #[arg(long, value_enum, default_value = "on")]
+    guardrails: Guardrails,
+    /// Text policy for `--guardrails on` (default: the world's policy.toml, else the default).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Discovery rules for `--guardrails on` (default: the shipped rules).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,7 +74,7 @@ struct RunArgs {
     /// World folder written by `guardrail world generate` (or exported in the same format).
     #[arg(long, value_name = "DIR")]
     world: PathBuf,
-    /// Experiment: e1, e2, e3, e4 or e6.
+    /// Experiment: e1, e2, e3, e4, e5 or e6.
     #[arg(long, value_name = "NAME")]
     experiment: String,
     /// Whether the guardrail layer is on.
@@ -83,7 +106,43 @@ pub struct DemoArgs {
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     match args.command {
         AuditCommand::Run(args) => run_one(args),
+        AuditCommand::AdsReport(args) => ads_report(args),
     }
+}
+
+fn ads_report(args: AdsReportArgs) -> Result<ExitCode> {
+    // The report reads the public world only: no ground truth is loaded.
+    let world = load_world(&args.world)?;
+    let config = ExperimentConfig::default();
+    let report = match args.guardrails {
+        Guardrails::Off => guardrail_audit::ads_report::build(&world, &config, &Off::default()),
+        Guardrails::On => {
+            let policy = load_world_policy(&args.world, args.policy.as_deref())?;
+            let rules = load_rules(args.rules.as_deref())?;
+            let layer = On::build(&world, policy, rules);
+            guardrail_audit::ads_report::build(&world, &config, &layer)
+        }
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create report folder {}", args.out.display()))?;
+    let files = [
+        ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
+        ("report.html", guardrail_audit::ads_report::html(&report)),
+        (
+            "tradeoff.csv",
+            guardrail_audit::ads_report::tradeoff_csv(&report.tradeoff),
+        ),
+        (
+            "tradeoff.svg",
+            guardrail_audit::ads_report::tradeoff_svg(&report.tradeoff) + "\n",
+        ),
+    ];
+    for (name, text) in files {
+        let path = args.out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_one(args: RunArgs) -> Result<ExitCode> {

@@ -330,3 +330,60 @@ fn dataflow_map_lists_the_suspects_graph_map_lists_on_one_and_two_processes() {
     assert_eq!(two, one, "two processes give the map of one");
     guardrail(&["dataflow", "map", "--world", world, "--workers", "0"]).fails_with(2);
 }
+
+/// Issue 15: `guardrail audit ads-report` writes the JSON and HTML report and the trade-off
+/// curve; counts only (no handle of any account appears); the guardrail's exclusions are
+/// named by rule; the HTML needs nothing from the network.
+#[test]
+fn ads_report_writes_counts_only_and_names_exclusions() {
+    let world = common::world(4, 3000, "csv");
+    let dir = Dir::new("ads-report");
+    guardrail(&[
+        "audit",
+        "ads-report",
+        "--world",
+        world.arg(),
+        "--out",
+        &dir.arg("report"),
+    ])
+    .ok();
+    let json = std::fs::read_to_string(dir.join("report/report.json")).expect("report.json");
+    let report: serde_json::Value = serde_json::from_str(&json).expect("report.json parses");
+    assert_eq!(report["guardrails"], "on");
+    let child = &report["ads"][0];
+    assert_eq!(child["ad"], "child photo", "{report}");
+    assert_eq!(child["features_minor"], true);
+    let excluded = child["excluded"].as_object().expect("excluded by rule");
+    assert!(
+        excluded.keys().all(|rule| !rule.is_empty()) && !excluded.is_empty(),
+        "{excluded:?}"
+    );
+    assert!(
+        child["delivery"]["impressions"].as_u64() > Some(0),
+        "{child}"
+    );
+    // No personal data: no account handle from the world appears anywhere.
+    let accounts = std::fs::read_to_string(world.path().join("accounts.csv")).expect("accounts");
+    for handle in accounts
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .take(500)
+    {
+        assert!(!json.contains(handle), "handle {handle} in the report");
+    }
+    let html = std::fs::read_to_string(dir.join("report/report.html")).expect("html");
+    assert!(html.contains("<svg") && html.contains("minor-content-to-risky-adults"));
+    assert!(
+        !html.contains("src=") && !html.contains("href="),
+        "external assets"
+    );
+    let csv = std::fs::read_to_string(dir.join("report/tradeoff.csv")).expect("csv");
+    assert!(csv.starts_with("label,margin,gap_men_share"), "{csv}");
+    assert!(csv.lines().count() >= 11, "{csv}");
+    assert!(
+        std::fs::read_to_string(dir.join("report/tradeoff.svg"))
+            .expect("svg")
+            .starts_with("<svg")
+    );
+}

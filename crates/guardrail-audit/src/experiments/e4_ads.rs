@@ -1,19 +1,21 @@
 //! E4: an ad featuring a child and a product-only ad, targeted at child-activity
 //! interests the platform estimates as mostly women's. Who the ads reach: the share of men,
-//! and the share of network accounts, against the eligible audience.
+//! and the share of network accounts, against the eligible audience. With guardrails on,
+//! the layer's gate keeps risk-flagged viewers out of the child-photo ad and its delivery
+//! control keeps the composition near the eligible audience's.
 //!
 //! What it must never do: read ground truth to deliver. Truth only scores who was reached.
 
 use std::collections::{HashMap, HashSet};
 
-use guardrail_ads::{Campaign, CreativeClass, EngagementModel, Observation, Viewer, wilson};
+use guardrail_ads::{Campaign, CreativeClass, EngagementModel, Group, Observation, Viewer, wilson};
 use guardrail_sim::GroundTruth;
 use guardrail_sim::generate::CHILD_TOPICS;
 use guardrail_types::{AccountId, Gender, PostId};
 use guardrail_world::World;
 
 use super::{ExperimentConfig, rng_for, share};
-use crate::guardrails::Guardrails;
+use crate::guardrails::{Guardrails, On};
 use crate::metrics::{Metric, Metrics};
 
 /// Interest bits: declared interests, plus topics of hashtags an account liked at least three times
@@ -65,16 +67,21 @@ pub fn viewers(world: &World) -> (Vec<Viewer>, HashMap<String, u32>) {
         .map(|a| Viewer {
             account: a.id,
             gender: a.gender,
-            adult: a.declared_age >= 18,
+            age: a.declared_age,
             interests: interests[a.id.index()],
         })
         .collect();
     (viewers, bit)
 }
 
+/// Each viewer's cohort for the engagement model (declared gender and age range), by account.
+pub fn cohorts(viewers: &[Viewer]) -> Vec<Group> {
+    viewers.iter().map(Viewer::group).collect()
+}
+
 /// Exposures for learning: every post of a followed account (up to eight, as in the feed),
 /// engaged when liked; minor-featuring and brand posts are the two creative classes.
-fn observations(world: &World) -> Vec<Observation> {
+pub fn observations(world: &World) -> Vec<Observation> {
     let liked: HashSet<(AccountId, PostId)> =
         world.likes.iter().map(|l| (l.account, l.post)).collect();
     let posts_by_author = world.posts_by_author();
@@ -114,7 +121,7 @@ pub fn run(
 ) -> Metrics {
     let mut rng = rng_for(world, 4);
     let (viewers, bit) = viewers(world);
-    let model = EngagementModel::learn(world.accounts.len(), observations(world), 5.0);
+    let model = EngagementModel::learn(&cohorts(&viewers), observations(world), 5.0);
     let target = CHILD_TOPICS
         .iter()
         .filter_map(|t| bit.get(*t))
@@ -124,6 +131,9 @@ pub fn run(
             .account(account)
             .is_some_and(|a| a.gender == Gender::Man)
     };
+    // Risk flags come from the guardrail layer, never from truth: the run's own layer when it
+    // flags, otherwise Guardrail's default layer built from the same public world.
+    let scorer = (!layer.flags_risk()).then(|| On::build_default(world));
     let mut metrics = Metrics::new();
     for (creative, [share_men, share_low, share_high, impressions]) in [
         (
@@ -149,18 +159,43 @@ pub fn run(
             target_interests: target,
             adults_only: true,
             creative,
+            declared_features_minor: creative == CreativeClass::FeaturesMinor,
+            classified_features_minor: false,
             bid: config.ad_bid,
             budget_impressions: config.ad_budget,
         };
-        let delivery = guardrail_ads::deliver(
+        // The layer's gate and its delivery control (none when off; Guardrail's controller
+        // when on).
+        let delivery = guardrail_ads::deliver_with(
             &campaign,
             &viewers,
             &model,
             &config.market,
             layer.delivery_gate(),
             30,
+            layer.delivery_control(),
             &mut rng,
         );
+        if creative == CreativeClass::FeaturesMinor {
+            let gate = scorer
+                .as_ref()
+                .map_or(layer.delivery_gate(), |s| s.delivery_gate());
+            // One gate call per person reached, weighted by their impressions.
+            let mut per_person: HashMap<AccountId, usize> = HashMap::new();
+            for &a in &delivery.impressions {
+                *per_person.entry(a).or_default() += 1;
+            }
+            let flagged: usize = per_person
+                .iter()
+                .filter(|&(&a, _)| !gate.allow(&campaign, &viewers[a.index()]))
+                .map(|(_, &n)| n)
+                .sum();
+            metrics.insert(Metric::RiskFlaggedImpressions, flagged as f64);
+            metrics.insert(
+                Metric::ExcludedFromChildPhoto,
+                delivery.excluded.len() as f64,
+            );
+        }
         let men = delivery.impressions.iter().filter(|&&a| man(a)).count();
         let delivered = wilson(men, delivery.impressions.len());
         metrics.insert(share_men, delivered.value);

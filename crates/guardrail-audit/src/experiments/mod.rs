@@ -1,4 +1,4 @@
-//! The audit experiments E1, E2, E3, E4 and E6 (see `docs/experiments.md`), with guardrails
+//! The audit experiments E1 to E6 (see `docs/experiments.md`), with guardrails
 //! off ([`crate::guardrails::Off`]) or on (any [`Guardrails`] layer, passed to [`run_with`]).
 //!
 //! What it is for: running the reference discovery systems on the *public* world and scoring
@@ -7,7 +7,7 @@
 //! takes a [`World`] and nothing else, and the discovery crates cannot name
 //! [`GroundTruth`]; only the scoring code in these modules reads it. One module per
 //! experiment: [`e1_suggestions`], [`e2_search`], [`e3_takedown`], [`e4_ads`],
-//! [`e6_minors`].
+//! [`e5_controller`], [`e6_minors`].
 //!
 //! What it must never do: set a metric directly or tune a discovery system with ground
 //! truth — every figure comes out of the behaviours in the world, the co-engagement
@@ -17,6 +17,7 @@ pub mod e1_suggestions;
 pub mod e2_search;
 pub mod e3_takedown;
 pub mod e4_ads;
+pub mod e5_controller;
 pub mod e6_minors;
 mod platform;
 
@@ -48,17 +49,20 @@ pub enum Experiment {
     E3,
     /// An ad featuring a child targeted at female-skewed interests.
     E4,
+    /// The delivery controller on paired ads, against two baselines.
+    E5,
     /// Adults shown minors in suggestions, and where contact begins.
     E6,
 }
 
 impl Experiment {
     /// Every experiment, in run order.
-    pub const ALL: [Experiment; 5] = [
+    pub const ALL: [Experiment; 6] = [
         Experiment::E1,
         Experiment::E2,
         Experiment::E3,
         Experiment::E4,
+        Experiment::E5,
         Experiment::E6,
     ];
 
@@ -69,6 +73,7 @@ impl Experiment {
             Experiment::E2 => "e2",
             Experiment::E3 => "e3",
             Experiment::E4 => "e4",
+            Experiment::E5 => "e5",
             Experiment::E6 => "e6",
         }
     }
@@ -82,7 +87,7 @@ impl fmt::Display for Experiment {
 
 /// A name that is not an experiment.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown experiment `{0}`; expected one of e1, e2, e3, e4, e6")]
+#[error("unknown experiment `{0}`; expected one of e1, e2, e3, e4, e5, e6")]
 pub struct UnknownExperiment(pub String);
 
 impl FromStr for Experiment {
@@ -188,6 +193,7 @@ pub fn run_with(
         Experiment::E2 => e2_search::run(world, truth, layer),
         Experiment::E3 => e3_takedown::run(world, truth, config, layer),
         Experiment::E4 => e4_ads::run(world, truth, config, layer),
+        Experiment::E5 => e5_controller::run(world, config, layer),
         Experiment::E6 => e6_minors::run(world, truth, config, layer),
     };
     metrics.extend(layer.run_metrics());
@@ -231,4 +237,9 @@ fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<AccountId> {
 /// The days after `now`, through `now + days`.
 fn days_after(now: Day, days: u32) -> impl Iterator<Item = Day> {
     (now.0 + 1..=now.0.saturating_add(days)).map(Day)
+}
+
+/// The random stream of the advertiser report (apart from the experiments').
+pub(crate) fn rng_for_report(world: &World) -> ChaCha8Rng {
+    rng_for(world, 50)
 }
