@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{decide, events, media, network, ops, oversight, referrals, reports};
+use crate::routes::{ads, decide, events, media, network, ops, oversight, referrals, reports};
 use crate::service::Service;
 
 /// An error's body: `{"error": {"code", "message", "details"?}}`.
@@ -64,6 +64,7 @@ impl Modify for BearerAuth {
         media::hash, media::match_media,
         reports::submit, reports::get_report, reports::transition, reports::enforce, reports::entity,
         referrals::refer, referrals::get_referral,
+        ads::register, ads::deliver, ads::monitor,
         oversight::check_reports, oversight::transparency_figures, oversight::sweep, oversight::reset_rule,
         network::map, network::risk,
         ops::remap, ops::verify, ops::healthz, ops::readyz, ops::metrics,
@@ -74,6 +75,7 @@ impl Modify for BearerAuth {
         (name = "decisions", description = "Verdicts per surface, with reasons"),
         (name = "media", description = "PDQ hashing and matching against the banks (HMA 2.x's own routes are served too: docs/hma-compat.md)"),
         (name = "reports", description = "Reports, their lifecycle, enforcement and entities"),
+        (name = "ads", description = "Ad delivery: risk exclusion for ads featuring minors, delivery control, the monitor"),
         (name = "network", description = "The suspected network and accounts' risk"),
         (name = "operations", description = "Health, readiness, metrics, re-maps, verification"),
     )

@@ -167,6 +167,8 @@ pub struct Service {
     tokens: ArcSwap<BTreeMap<String, TokenRecord>>,
     /// The offender registry in force, rebuilt when a new list is folded.
     pub registry: crate::registry::RegistryCache,
+    /// Registered ads' delivery control and monitors (in this process).
+    pub ads: crate::routes::ads::AdsState,
     /// The console's sessions, login failures and audit caches (in memory; see
     /// [`crate::console`]).
     pub console: crate::console::ConsoleState,
@@ -202,6 +204,7 @@ impl Service {
             nudge: Notify::new(),
             shutting_down: AtomicBool::new(false),
             registry: crate::registry::RegistryCache::default(),
+            ads: crate::routes::ads::AdsState::default(),
             console: crate::console::ConsoleState::default(),
         }))
     }

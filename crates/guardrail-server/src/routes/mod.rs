@@ -7,6 +7,7 @@
 //! What it must never do: answer a malformed request with 5xx (it is a 4xx in the API's
 //! error shape), or let a route through without the scope it declares.
 
+pub mod ads;
 pub mod decide;
 pub mod events;
 pub mod media;
@@ -71,6 +72,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/reports/check", get(oversight::check_reports))
         .route("/v1/transparency", get(oversight::transparency_figures))
         .route("/v1/admin/sweep", post(oversight::sweep))
+        .route("/v1/ads/{ad}", post(ads::register))
+        .route("/v1/ads/{ad}/deliver", post(ads::deliver))
+        .route("/v1/ads/{ad}/monitor", get(ads::monitor))
         .route("/v1/admin/rules/{rule}/reset", post(oversight::reset_rule))
         .route("/v1/reports/{id}", get(reports::get_report))
         .route("/v1/reports/{id}/transitions", post(reports::transition))
