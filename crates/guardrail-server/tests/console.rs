@@ -504,3 +504,78 @@ async fn a_publish_goes_live_in_shadow_and_a_promotion_enforces() {
     let state = console.service.ledger().expect("loaded").rules.clone();
     assert_eq!(state.map(|(v, _)| v), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ads_page_shows_each_ads_composition_and_what_was_excluded() {
+    let console = Console::start().await;
+    let token = guardrail_server::new_token(Scope::Service, unix_now(), None, "test");
+    let mut events = vec![token.event];
+    events.extend((0..6).map(|i| {
+        guardrail_ledger::event::Event::new(
+            format!("fit-{i}"),
+            unix_now() - 10,
+            guardrail_ledger::event::Payload::AccountCreated(
+                guardrail_ledger::event::AccountCreated {
+                    account: format!("f{i}"),
+                    handle: format!("fit_{i}"),
+                    declared_age: 30,
+                    bio: String::new(),
+                    emails: vec![],
+                    phones: vec![],
+                    devices: vec![],
+                    payment_handles: vec![],
+                    gender: Some(if i % 2 == 0 { "woman" } else { "man" }.to_string()),
+                    country: None,
+                    interests: vec!["fitness".into()],
+                    business: false,
+                },
+            ),
+        )
+    }));
+    console.service.append(events).await.expect("stored");
+    let api = |path: &str, body: serde_json::Value| {
+        Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", token.token))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("a request")
+    };
+    for request in [
+        api(
+            "/v1/ads/ad-7",
+            json!({"target_interests": ["fitness"], "declared_features_minor": true}),
+        ),
+        api(
+            "/v1/ads/ad-7/deliver",
+            json!({"impressions": ["f0", "f1", "f2", "nobody"]}),
+        ),
+    ] {
+        let answer = router(console.service.clone())
+            .oneshot(request)
+            .await
+            .expect("an answer");
+        assert!(answer.status().is_success(), "{}", answer.status());
+    }
+    let (investigator, _) = console
+        .login("investigator", PASSWORD)
+        .await
+        .expect("logs in");
+    let page = console.call("GET", "/ads", &investigator, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for expected in [
+        "ad-7",
+        "6 people",
+        "Risk-flagged impressions excluded",
+        "unknown viewer: not in the ledger",
+        "<svg",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "{expected:?} in {}",
+            page.body
+        );
+    }
+    assert!(!page.body.contains("fit_0"), "counts only");
+}

@@ -391,17 +391,124 @@ pub async fn audit(State(service): Shared, viewer: Viewer) -> PageResult {
     }))
 }
 
+/// One composition row with its plot geometry (shares as percentages of the plot width).
+struct ShareLine {
+    category: String,
+    eligible: String,
+    delivered: String,
+    y: f64,
+    eligible_width: f64,
+    delivered_width: f64,
+    low_x: f64,
+    high_x: f64,
+}
+
+/// One ad on the page.
+struct AdView {
+    ad: String,
+    features_minor: bool,
+    control: bool,
+    eligible: u64,
+    impressions: u64,
+    gender_distance: String,
+    age_distance: String,
+    gender: Vec<ShareLine>,
+    age: Vec<ShareLine>,
+    gender_height: f64,
+    age_height: f64,
+    alerts: Vec<String>,
+    risk_excluded: u64,
+    excluded: Vec<(String, u64)>,
+}
+
+const SHARE_PLOT_WIDTH: f64 = 300.0;
+
+fn share_lines(rows: &[guardrail_ads::monitor::ShareRow]) -> Vec<ShareLine> {
+    let percent = |p: &guardrail_ads::Proportion| {
+        format!(
+            "{:.1}% ({:.1}–{:.1})",
+            p.value * 100.0,
+            p.low * 100.0,
+            p.high * 100.0
+        )
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| ShareLine {
+            category: row.category.clone(),
+            eligible: format!("{} people, {}", row.eligible, percent(&row.eligible_share)),
+            delivered: format!(
+                "{} impressions, {}",
+                row.delivered,
+                percent(&row.delivered_share)
+            ),
+            y: index as f64 * 30.0,
+            eligible_width: row.eligible_share.value * SHARE_PLOT_WIDTH,
+            delivered_width: row.delivered_share.value * SHARE_PLOT_WIDTH,
+            low_x: 110.0 + row.delivered_share.low * SHARE_PLOT_WIDTH,
+            high_x: 110.0 + row.delivered_share.high * SHARE_PLOT_WIDTH,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "ads.html")]
 struct AdsPage {
     chrome: Chrome,
+    ads: Vec<AdView>,
 }
 
-/// `GET /ads` (investigator): a placeholder until ad delivery reaches the ledger.
-pub async fn ads(viewer: Viewer) -> PageResult {
+/// `GET /ads` (investigator): each ad's delivered against eligible composition by gender
+/// and age range with 95% intervals, the distances, alerts, and what the guardrails
+/// excluded (the risk-flagged impressions an ad featuring a minor never reached).
+pub async fn ads(State(service): Shared, viewer: Viewer) -> PageResult {
     viewer.require(Scope::Investigator)?;
+    let ads = service
+        .ads
+        .summaries()
+        .into_iter()
+        .map(|summary| {
+            let gender = share_lines(&summary.report.gender.rows);
+            let age = share_lines(&summary.report.age.rows);
+            let risk_excluded = summary
+                .excluded
+                .iter()
+                .filter(|(why, _)| {
+                    !why.starts_with("delivery control") && !why.starts_with("unknown viewer")
+                })
+                .map(|(_, n)| n)
+                .sum();
+            AdView {
+                ad: summary.ad,
+                features_minor: summary.features_minor,
+                control: summary.control,
+                eligible: summary.report.eligible,
+                impressions: summary.report.impressions,
+                gender_distance: format!("{:.3}", summary.report.gender.total_variation),
+                age_distance: format!("{:.3}", summary.report.age.total_variation),
+                gender_height: gender.len() as f64 * 30.0 + 10.0,
+                age_height: age.len() as f64 * 30.0 + 10.0,
+                gender,
+                age,
+                alerts: summary
+                    .report
+                    .alerts
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}: total variation {:.3} over the bound {:.2} after {} impressions",
+                            a.dimension, a.total_variation, a.bound, a.impressions
+                        )
+                    })
+                    .collect(),
+                risk_excluded,
+                excluded: summary.excluded.into_iter().collect(),
+            }
+        })
+        .collect();
     Ok(render(&AdsPage {
         chrome: viewer.chrome("ads"),
+        ads,
     }))
 }
 

@@ -327,3 +327,34 @@ pub async fn monitor(
         since_start: true,
     }))
 }
+
+/// One ad as the console shows it: its read-out and exclusions.
+#[derive(Debug, Clone)]
+pub struct AdSummary {
+    /// The ad.
+    pub ad: String,
+    /// Whether it counts as featuring a minor.
+    pub features_minor: bool,
+    /// Whether delivery control is on.
+    pub control: bool,
+    /// The monitor's read-out.
+    pub report: MonitorReport,
+    /// Impressions excluded, by reason.
+    pub excluded: BTreeMap<String, u64>,
+}
+
+impl AdsState {
+    /// Every registered ad's read-out, by ad id.
+    pub fn summaries(&self) -> Vec<AdSummary> {
+        lock(&self.ads)
+            .iter()
+            .map(|(ad, delivery)| AdSummary {
+                ad: ad.clone(),
+                features_minor: delivery.features_minor,
+                control: delivery.controller.is_some(),
+                report: delivery.monitor.report(),
+                excluded: delivery.excluded.clone(),
+            })
+            .collect()
+    }
+}

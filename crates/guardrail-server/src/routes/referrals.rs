@@ -182,11 +182,7 @@ pub async fn refer(
     JsonBody(body): JsonBody<ReferralBody>,
 ) -> Result<Json<ReferralAnswer>, ApiError> {
     let who = caller(&service, &headers, Scope::Investigator)?;
-    let config = service.config.clearing_house.clone().ok_or_else(|| {
-        ApiError::unavailable(
-            "no clearing house is configured (guardrail serve --cybertip-url); the report stays referred and open",
-        )
-    })?;
+    // What the caller can fix comes first (400, 404, 409); a missing clearing house last.
     let incident = incident_type(&body.incident_type)?;
     let (described, bytes) = files(&body)?;
     {
@@ -202,6 +198,11 @@ pub async fn refer(
             )));
         }
     }
+    let config = service.config.clearing_house.clone().ok_or_else(|| {
+        ApiError::unavailable(
+            "no clearing house is configured (guardrail serve --cybertip-url); the report stays referred and open",
+        )
+    })?;
     let subject = {
         let state = loaded_ledger(&service)?;
         state.reports.get(&id).and_then(|r| match &r.subject {
