@@ -55,7 +55,7 @@ pub struct ServeArgs {
     remap_every: Option<u64>,
     /// Enforcement actions one automated rule may take per hour before its circuit
     /// breaker opens (an alert; a person resets it).
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
     rule_cap_per_hour: usize,
     /// Sweep report timers for due alerts every this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]

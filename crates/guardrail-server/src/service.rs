@@ -83,7 +83,8 @@ impl Default for ServeConfig {
             allow_log_share: 0.01,
             remap_every: None,
             sweep_every: Duration::from_secs(60),
-            rule_cap_per_hour: 100,
+            rule_cap_per_hour: guardrail_policy::caps::ActionCaps::default().per_rule_per_hour
+                as usize,
             clearing_house: None,
             registry_key: None,
             rules: RuleSet::default_rules(),

@@ -22,7 +22,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use guardrail_ledger::event::{Event, Payload, RulesPublished};
 use guardrail_policy::backfill::{RecordedRequest, backfill};
-use guardrail_policy::caps::ActionCaps;
 use guardrail_policy::{DEFAULT_RULES_TOML, Engine, Mode, Rule, RuleSet};
 use guardrail_store::AppendOutcome;
 use guardrail_types::Surface;
@@ -195,7 +194,7 @@ pub async fn page(
         ),
         None => "the service is still loading".to_string(),
     };
-    let cap_alerts = service
+    let mut cap_alerts: Vec<String> = service
         .guard()
         .map(|g| {
             g.snapshot()
@@ -210,6 +209,29 @@ pub async fn page(
                 .collect()
         })
         .unwrap_or_default();
+    // Automated enforcement through the API: a breaker is open from its last trip until
+    // an admin's reset.
+    if let Some(state) = service.ledger() {
+        let mut last: std::collections::BTreeMap<&str, (&str, u64)> = Default::default();
+        for (subject, kind, at) in &state.other_alerts {
+            if let Some(rule) = subject.strip_prefix("rule:")
+                && (kind == guardrail_reports::CAP_TRIPPED || kind == guardrail_reports::CAP_RESET)
+            {
+                last.insert(rule, (kind.as_str(), *at));
+            }
+        }
+        cap_alerts.extend(
+            last.into_iter()
+                .filter(|(_, (kind, _))| *kind == guardrail_reports::CAP_TRIPPED)
+                .map(|(rule, (_, at))| {
+                    format!(
+                        "rule {rule}'s enforcement is stopped since {} (over {} actions in an hour); reset it with POST /v1/admin/rules/{rule}/reset",
+                        super::time_words(at),
+                        service.config.rule_cap_per_hour
+                    )
+                }),
+        );
+    }
     Ok(render(&RulesPage {
         chrome: viewer.chrome("rules"),
         published: if version == 0 {
@@ -220,7 +242,7 @@ pub async fn page(
         running,
         surfaces,
         backfills,
-        cap_per_hour: ActionCaps::default().per_rule_per_hour,
+        cap_per_hour: service.config.rule_cap_per_hour as u32,
         cap_alerts,
         toml,
         message: notice
