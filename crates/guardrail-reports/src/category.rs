@@ -128,6 +128,35 @@ pub fn category_ids() -> Vec<&'static str> {
 mod tests {
     use super::*;
 
+    fn duration_words(seconds: u64) -> String {
+        if seconds >= DAY && seconds.is_multiple_of(DAY) {
+            format!("{} d", seconds / DAY)
+        } else {
+            format!("{} h", seconds / HOUR)
+        }
+    }
+
+    #[test]
+    fn every_category_is_documented() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/reports.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        for c in &CATEGORIES {
+            let row = format!(
+                "| `{}` | {} | {} | {} | {} | {} |",
+                c.id,
+                c.priority,
+                if c.child_safety { "yes" } else { "no" },
+                duration_words(c.first_action_within),
+                duration_words(c.final_within),
+                c.description
+            );
+            assert!(
+                doc.contains(&row),
+                "docs/reports.md lacks or misstates\n{row}"
+            );
+        }
+    }
+
     #[test]
     fn child_safety_comes_first_with_the_shortest_timers() {
         let first = &CATEGORIES[0];
