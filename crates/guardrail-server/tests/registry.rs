@@ -142,7 +142,9 @@ async fn registry_matches_open_one_case_for_a_person_and_labels_reach_new_accoun
     assert!(
         labels
             .iter()
-            .any(|l| l.as_str().is_some_and(|l| l.contains("csam_seller"))),
+            .any(|l| l.as_str().is_some_and(|l| l.contains("csam_seller")
+                && l.contains("on account 102")
+                && l.contains("the new account and account 102"))),
         "{answer}"
     );
     // The entity as the linker sees it: 103 shares 102's email, so 102's label reaches

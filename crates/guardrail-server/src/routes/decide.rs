@@ -461,6 +461,42 @@ pub struct SignupAnswer {
     pub registry: String,
 }
 
+/// A label the new account would inherit, in words, naming accounts by the platform's ids.
+fn describe_inherited(
+    state: &LedgerState,
+    new_account: AccountId,
+    inherited: &guardrail_policy::entities::InheritedLabel,
+) -> String {
+    let name = |a: AccountId| {
+        if a == new_account {
+            "the new account".to_string()
+        } else {
+            state.account(a).map_or_else(
+                || format!("#{}", a.0),
+                |r| format!("account {}", r.external),
+            )
+        }
+    };
+    let chain: Vec<String> = inherited
+        .path
+        .iter()
+        .map(|link| format!("{} and {}: {}", name(link.a), name(link.b), link.evidence))
+        .collect();
+    format!(
+        "label {} ({}; applied by {}) on {}, reached with confidence {:.2} through {}",
+        inherited.label.name,
+        inherited.label.reason,
+        inherited.label.actor,
+        name(inherited.applied_to),
+        inherited.confidence,
+        if chain.is_empty() {
+            "the account itself".to_string()
+        } else {
+            chain.join("; then ")
+        }
+    )
+}
+
 /// Accounts that share an identifier with the sign-up and were actioned (taken down or
 /// labelled), with the identifier kind that links them.
 fn actioned_links(state: &LedgerState, request: &SignupRequest) -> Vec<Value> {
@@ -647,17 +683,18 @@ pub async fn signup_decide(
                     country: asked.country.as_deref().unwrap_or(""),
                     identifiers,
                 });
-                let labels: Vec<String> = probe
-                    .probe
-                    .labels
-                    .iter()
-                    .map(|l| l.describe(probe.account))
-                    .collect();
-                (labels, probe.taken_down.len())
+                (probe.account, probe.probe.labels, probe.taken_down.len())
             })
             .await;
             match probe {
-                Ok((labels, taken_down)) => {
+                Ok((new_account, inherited, taken_down)) => {
+                    let labels: Vec<String> = match service.ledger() {
+                        Some(state) => inherited
+                            .iter()
+                            .map(|l| describe_inherited(&state, new_account, l))
+                            .collect(),
+                        None => inherited.iter().map(|l| l.describe(new_account)).collect(),
+                    };
                     if !labels.is_empty() || taken_down > 0 {
                         action = if action == "block" { "block" } else { "review" };
                     }
