@@ -13,7 +13,6 @@ use guardrail_cybertip::{
     Account, AssociatedAccount, AssociatedAccountKind, Email, Evidence, Incident, IncidentType,
     Phone, Referral, ReferralFile, ReportAnnotations, ReportedPerson, Reporter, Timestamp,
 };
-use guardrail_ledger::event::Subject;
 use guardrail_ledger::state::{AccountRecord, LedgerState};
 
 /// What the person who refers, and the platform's configuration, add to the ledger's facts.
@@ -92,13 +91,7 @@ pub fn assemble_referral(
             state: record.state.clone(),
         });
     }
-    let subject = match &record.subject {
-        Subject::Account(id) => state.account_id(id),
-        Subject::Post(id) => state
-            .post_id(id)
-            .and_then(|p| state.posts.get(p.index()))
-            .map(|p| p.author),
-    };
+    let subject = state.subject_account(&record.subject);
     let reported_person = subject.and_then(|id| state.account(id)).map(|holder| {
         let associated_accounts = inputs
             .linked

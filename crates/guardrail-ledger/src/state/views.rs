@@ -12,6 +12,18 @@ use guardrail_world::{
 use super::*;
 
 impl LedgerState {
+    /// The account a report's subject concerns: the account itself, or a post's author
+    /// (`None` when the ledger does not hold it).
+    pub fn subject_account(&self, subject: &crate::event::Subject) -> Option<AccountId> {
+        match subject {
+            crate::event::Subject::Account(id) => self.account_id(id),
+            crate::event::Subject::Post(id) => self
+                .post_id(id)
+                .and_then(|p| self.posts.get(p.index()))
+                .map(|p| p.author),
+        }
+    }
+
     /// The logical day of a time, counted from the ledger's first day.
     pub fn day_of(&self, at: u64) -> Day {
         let epoch = self.epoch.unwrap_or(0);

@@ -643,13 +643,7 @@ pub async fn report_original(service: &Service, received_seq: u64) -> ReportOrig
 
 /// The report's subject account (the author, for a post).
 pub fn subject_account(state: &LedgerState, subject: &Subject) -> Option<AccountId> {
-    match subject {
-        Subject::Account(id) => state.account_id(id),
-        Subject::Post(id) => state
-            .post_id(id)
-            .and_then(|p| state.posts.get(p.index()))
-            .map(|p| p.author),
-    }
+    state.subject_account(subject)
 }
 
 #[derive(Template)]

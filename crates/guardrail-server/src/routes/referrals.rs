@@ -205,13 +205,10 @@ pub async fn refer(
     })?;
     let subject = {
         let state = loaded_ledger(&service)?;
-        state.reports.get(&id).and_then(|r| match &r.subject {
-            guardrail_ledger::event::Subject::Account(a) => state.account_id(a),
-            guardrail_ledger::event::Subject::Post(p) => state
-                .post_id(p)
-                .and_then(|p| state.posts.get(p.index()))
-                .map(|p| p.author),
-        })
+        state
+            .reports
+            .get(&id)
+            .and_then(|r| state.subject_account(&r.subject))
     };
     // The person's other accounts as the linker sees them (the plain shared-identifier
     // walk only while the snapshot loads).

@@ -118,13 +118,7 @@ fn triage_inputs(service: &Service, state: &LedgerState, body: &ReportBody) -> T
     {
         inputs.text = Some(check(policy, TextPlace::Comment, &body.text).decision);
     }
-    let account = match &body.subject {
-        Subject::Account(id) => state.account_id(id),
-        Subject::Post(id) => state
-            .post_id(id)
-            .and_then(|p| state.posts.get(p.index()))
-            .map(|p| p.author),
-    };
+    let account = state.subject_account(&body.subject);
     if let (Some(account), Some(guard)) = (account, service.guard()) {
         let snapshot = guard.snapshot();
         if let Some(network) = &snapshot.signals_of(account).network {
