@@ -11,6 +11,7 @@
 //!
 //! What it must never do: hand a layer ground truth. Nothing here names it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use guardrail_adapter::{Guard, MemoryLog, replay_check};
@@ -113,6 +114,20 @@ impl On {
     /// The guard.
     pub fn guard(&self) -> &Guard {
         &self.guard
+    }
+
+    /// How many of the run's logged decisions each rule decided, keyed `action: rule`
+    /// (`allow: no rule` when none applied). The log keeps the first [`LOG_CAPACITY`]
+    /// decisions of a run.
+    pub fn decisions_by_rule(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for record in self.log.records() {
+            let rule = record.decided_by.as_deref().unwrap_or("no rule");
+            *counts
+                .entry(format!("{}: {rule}", record.action.name()))
+                .or_default() += 1;
+        }
+        counts
     }
 }
 

@@ -15,10 +15,12 @@
 //! truth to a layer, or set a figure it should measure.
 
 pub mod ads_report;
+pub mod black_box;
 pub mod experiments;
 pub mod guardrails;
 pub mod map_evaluation;
 pub mod metrics;
+pub mod report;
 pub mod targets;
 
 pub use experiments::{Experiment, ExperimentConfig, ExperimentReport, Platform, run, run_with};

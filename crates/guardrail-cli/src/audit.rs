@@ -40,6 +40,9 @@ enum AuditCommand {
     /// tradeoff.csv, tradeoff.svg): whom each ad targeted, reached, and what the guardrail
     /// excluded and why. Counts only.
     AdsReport(AdsReportArgs),
+    /// Write the audit report (report.json and one self-contained report.html): every
+    /// experiment off and on beside its published anchor, and the figures over time.
+    Report(crate::audit_external::ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +86,11 @@ struct RunArgs {
     /// One JSON object: experiment, guardrails, seed, metrics.
     #[arg(long)]
     json: bool,
+    /// Audit an external system through the black-box contract
+    /// (docs/external-contract.openapi.yaml) instead of the built-in platform: its base URL.
+    /// Runs e1, e2, e3 or e6; with `--guardrails on`, Guardrail stands in front of it.
+    #[arg(long, value_name = "URL")]
+    external: Option<String>,
     /// Text policy for `--guardrails on` (default: the world's policy.toml, else the default).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -107,6 +115,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     match args.command {
         AuditCommand::Run(args) => run_one(args),
         AuditCommand::AdsReport(args) => ads_report(args),
+        AuditCommand::Report(args) => crate::audit_external::run_report(args),
     }
 }
 
@@ -147,6 +156,18 @@ fn ads_report(args: AdsReportArgs) -> Result<ExitCode> {
 
 fn run_one(args: RunArgs) -> Result<ExitCode> {
     let experiment: Experiment = args.experiment.parse()?;
+    if let Some(url) = &args.external {
+        let report = crate::audit_external::run_external(
+            url,
+            &args.world,
+            experiment,
+            args.guardrails == Guardrails::On,
+            args.policy.as_deref(),
+            args.rules.as_deref(),
+        )?;
+        print_report(&report, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let world = load_world(&args.world)?;
     // Ground truth is loaded apart and only handed to the scoring code.
     let truth = load_truth(&args.world)

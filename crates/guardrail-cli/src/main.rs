@@ -9,12 +9,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit;
+mod audit_external;
 mod bench;
 mod bench_intake;
 mod dataflow;
 mod decide;
 mod graph;
 mod inputs;
+mod external;
 mod ledger;
 mod media;
 mod registry;

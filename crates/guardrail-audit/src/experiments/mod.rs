@@ -205,7 +205,7 @@ pub fn run_with(
     }
 }
 
-fn share(part: usize, whole: usize) -> f64 {
+pub(crate) fn share(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -213,14 +213,14 @@ fn share(part: usize, whole: usize) -> f64 {
     }
 }
 
-fn rng_for(world: &World, experiment: u64) -> ChaCha8Rng {
+pub(crate) fn rng_for(world: &World, experiment: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(world.meta.seed);
     rng.set_stream(100 + experiment);
     rng
 }
 
 /// Sellers present from the start (not backups).
-fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<AccountId> {
+pub(crate) fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<AccountId> {
     truth
         .roles
         .iter()
@@ -235,7 +235,7 @@ fn primary_sellers(world: &World, truth: &GroundTruth) -> Vec<AccountId> {
 }
 
 /// The days after `now`, through `now + days`.
-fn days_after(now: Day, days: u32) -> impl Iterator<Item = Day> {
+pub(crate) fn days_after(now: Day, days: u32) -> impl Iterator<Item = Day> {
     (now.0 + 1..=now.0.saturating_add(days)).map(Day)
 }
 
