@@ -98,6 +98,9 @@ class Recommender:
     `save_user`, `save_author` or `save_tag` first.
     """
 
+    # A class attribute so that a test can model a system without the `post` extension.
+    event_types = EVENT_TYPES
+
     def __init__(self, world: World, ban_list: frozenset[str], config: ModelConfig):
         self.config = config
         self.ban_list = ban_list
@@ -401,8 +404,8 @@ class Recommender:
         if not isinstance(event, dict):
             raise RequestError(f"{where}: expected an event object")
         kind = event.get("type")
-        if kind not in EVENT_TYPES:
-            raise RequestError(f"{where}.type: expected one of {', '.join(EVENT_TYPES)}, got {kind!r}")
+        if kind not in self.event_types:
+            raise RequestError(f"{where}.type: expected one of {', '.join(self.event_types)}, got {kind!r}")
         account = self.account_id(event.get("account"), f"{where}.account")
         target = extra = None
         if kind == "search":

@@ -89,6 +89,9 @@ def world_dir(tmp_path_factory) -> Path:
 def recommender(world_dir: Path, **config) -> serving.Recommender:
     config.setdefault("factors", 8)
     config.setdefault("iterations", 10)
+    # One thread: ALS factors do not depend on it (tested below), and on a loaded machine a
+    # second training thread costs more than it saves on a world this small.
+    config.setdefault("threads", 1)
     return serving.Recommender(world.load_world(world_dir), frozenset({"vexnor"}), model.ModelConfig(**config))
 
 
@@ -296,7 +299,7 @@ class VagueErrors(serving.Recommender):
     ],
 )
 def test_check_contract_fails_a_broken_server(world_dir, capsys, broken, symptom):
-    rec = broken(world.load_world(world_dir), frozenset({"vexnor"}), model.ModelConfig(factors=8, iterations=10))
+    rec = broken(world.load_world(world_dir), frozenset({"vexnor"}), model.ModelConfig(factors=8, iterations=10, threads=1))
     with Running(rec) as url:
         code = check_contract.main([url])
     out = capsys.readouterr().out
