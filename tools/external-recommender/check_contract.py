@@ -320,7 +320,7 @@ def check_post_extension(checker: Checker, me: int, persona_body: dict) -> None:
     are visible at once to search, autocomplete and a follower's feed. Skipped when the
     system answers an unknown event type (400 naming `[0].type`)."""
     contract, call, error = checker.contract, checker.call, checker.error
-    tag = f"contractprobe{int(time.time() * 1000) % 10**9}"
+    tag = f"{PROBE_TAG}{int(time.time() * 1000) % 10**9}"
     author = 0  # a world account: id 0 exists in every world
     first_post = [{"type": "post", "account": author, "hashtags": ["#" + tag], "caption": "a contract probe"}]
     checker.record("our post event validates against the spec", contract.request_errors("POST", "/events", first_post))
@@ -383,14 +383,17 @@ def check_post_extension(checker: Checker, me: int, persona_body: dict) -> None:
 # Reads repeated right after each reset: world account 0 (ids are dense from 0) and a
 # persona created right after the reset.
 RESET_PROBE_PREFIXES = "aeinorst"
+PROBE_TAG = "contractprobe"
 
 
 def fresh_state_answers(checker: Checker) -> list:
     """A fixed script of requests answered right after a reset, answers in order."""
     client = checker.client
-    paths = ["/suggestions?account=0&k=10", "/similar?account=0&viewer=0&k=10", "/feed?account=0&k=30",
+    paths = ["/suggestions?account=0&k=100", "/similar?account=0&viewer=0&k=10", "/feed?account=0&k=30",
              "/search?account=0&q=a&k=50"]
     paths += [f"/autocomplete?account=0&prefix={c}&k=10" for c in RESET_PROBE_PREFIXES]
+    # What the post check and `touch_world_account` leave behind, if a reset kept it.
+    paths += [f"/autocomplete?account=0&prefix={PROBE_TAG}&k=10", f"/search?account=0&q=%23{PROBE_TAG}&k=50"]
     answers = []
     status, health = client.request("GET", "/healthz")
     if isinstance(health, dict):
@@ -444,6 +447,10 @@ def check_reset_restores(checker: Checker, baseline: tuple[list, list]) -> None:
     """After everything the check did, a reset must answer the fixed script exactly as
     right after the first reset (personas restart at the same id, events and posts gone)."""
     answers, digest = baseline
+    # The check's other events are personas'; a reset must undo world accounts' too.
+    checker.call("POST /events (world account 0 views, follows and searches)", "POST", "/events", "/events",
+                 body=[{"type": "view", "account": 0, "target": 1}, {"type": "follow", "account": 0, "target": 1},
+                       {"type": "search", "account": 0, "query": f"#{PROBE_TAG}"}])
     if not reset_once(checker, "POST /reset after the whole check", digest):
         return
     again = fresh_state_answers(checker)

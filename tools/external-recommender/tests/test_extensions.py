@@ -239,6 +239,11 @@ class ResetKeepsPersonas(serving.Recommender):
             return answer
 
 
+class ResetForgetsWorldAccounts(serving.Recommender):
+    def save_user(self, user):
+        pass  # nothing saved, so a reset cannot restore a world account's row and follows
+
+
 class PostsNotIndexed(serving.Recommender):
     def create_post(self, author, hashtags, caption):
         return super().create_post(author, [], caption)
@@ -256,6 +261,7 @@ class PostIdsFromZero(serving.Recommender):
     ("broken", "symptom"),
     [
         (ResetKeepsPersonas, "POST /personas: [200, {\"account\": 8"),
+        (ResetForgetsWorldAccounts, "GET /suggestions?account=0&k=100: [200, {\"accounts\": ["),
         (PostsNotIndexed, "not in []"),
         (PostIdsFromZero, "new post id 0 does not continue after the world's 160 posts"),
     ],
