@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -188,6 +189,12 @@ def test_reset_and_post_over_http(world_dir):
         for body, headers in ((None, {}), (b"", {"Content-Length": "0"}), (b"{}", {"Content-Length": "2"})):
             status, answer = request(url, "POST", "/reset", body, headers)
             assert (status, answer) == (200, {"status": "reset", "model_digest": rec.model_digest})
+        # Without any Content-Length (http.client always sends one, so a raw socket).
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(b"POST /reset HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            reply = b"".join(iter(lambda: raw.recv(65536), b""))
+        assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b'"status":"reset","model_digest":"%s"}' % rec.model_digest.encode())
         status, answer = request(url, "POST", "/reset", b'{"keep": 1}', {"Content-Length": "11"})
         assert status == 400 and answer["error"].startswith("body: expected no body or {}")
         status, answer = request(url, "GET", "/reset")
