@@ -6,7 +6,10 @@ What it is for: before the audit harness trusts a system's answers, prove that t
 speaks the contract. Starting from a base URL only, it creates a persona, sends events,
 calls every route, and validates every answer (status, body schema, the contract's
 semantic rules: k respected, self and followed accounts excluded, events change later
-answers, errors name their field) against the OpenAPI file. Exit 0 when all checks pass,
+answers, errors name their field) against the OpenAPI file. The optional extensions (the
+`post` event, `POST /reset`) are checked when the system offers them and skipped with a
+note when it does not; when it offers `POST /reset`, the check starts and ends with a reset,
+so it wipes the system's personas and events. Exit 0 when all checks pass,
 1 on any violation, 2 on bad usage (spec unreadable, server unreachable).
 
 What it must never do: read a world folder or its ground truth (it knows the system only
