@@ -6,7 +6,10 @@ What it is for: before the audit harness trusts a system's answers, prove that t
 speaks the contract. Starting from a base URL only, it creates a persona, sends events,
 calls every route, and validates every answer (status, body schema, the contract's
 semantic rules: k respected, self and followed accounts excluded, events change later
-answers, errors name their field) against the OpenAPI file. Exit 0 when all checks pass,
+answers, errors name their field) against the OpenAPI file. The optional extensions (the
+`post` event, `POST /reset`) are checked when the system offers them and skipped with a
+note when it does not; when it offers `POST /reset`, the check starts and ends with a reset,
+so it wipes the system's personas and events. Exit 0 when all checks pass,
 1 on any violation, 2 on bad usage (spec unreadable, server unreachable).
 
 What it must never do: read a world folder or its ground truth (it knows the system only
@@ -142,6 +145,7 @@ class Checker:
     def __init__(self, client: Client, contract: Contract):
         self.client, self.contract = client, contract
         self.passed = self.failed = 0
+        self.skipped: list[tuple[str, str]] = []
 
     def record(self, name: str, problems: list[str]) -> bool:
         if problems:
@@ -154,10 +158,18 @@ class Checker:
             print(f"ok   {name}")
         return not problems
 
+    def skip(self, extension: str, why: str) -> None:
+        self.skipped.append((extension, why))
+        print(f"note {extension} not offered ({why}); its checks are skipped")
+
     def call(self, name: str, method: str, path: str, route: str, body=None, expect: int = 200,
              rules=None, raw: bytes | None = None):
         """Calls a route, validates status and schema, then the route's own `rules`."""
         status, answer = self.client.request(method, path, body, raw)
+        return self.judge(name, method, path, route, status, answer, expect, rules)
+
+    def judge(self, name: str, method: str, path: str, route: str, status: int, answer, expect: int = 200, rules=None):
+        """Records one answer already received: status, schema, then the `rules`."""
         problems = []
         if status != expect:
             problems.append(f"{method} {path}: expected status {expect}, got {status}: {json.dumps(answer)[:300]}")
@@ -271,6 +283,8 @@ def run(checker: Checker, banned_terms: list[str]) -> None:
         call(f"GET /search interstitial for banned term {term!r}", "GET", f"/search?account={me}&q={quote(term)}", "/search",
              rules=lambda a: [None if a["interstitial"] is True else "interstitial is not true"])
 
+    check_post_extension(checker, me, persona_body)
+
     blocked = followed[1] if len(followed) > 1 else viewed
     call("POST /events (block, report)", "POST", "/events", "/events",
          body=[{"type": "block", "account": me, "target": blocked}, {"type": "report", "account": me, "target": blocked}])
@@ -302,6 +316,156 @@ def run(checker: Checker, banned_terms: list[str]) -> None:
     checker.record("unknown path answers 404", [] if status == 404 else [f"status {status}, expected 404"])
 
 
+# -- extensions: both optional; a system without them is checked without them -----------
+
+def check_post_extension(checker: Checker, me: int, persona_body: dict) -> None:
+    """The `post` event: new posts get new ids in batch order, continuing the post ids, and
+    are visible at once to search, autocomplete and a follower's feed. Skipped when the
+    system answers an unknown event type (400 naming `[0].type`)."""
+    contract, call, error = checker.contract, checker.call, checker.error
+    tag = f"{PROBE_TAG}{int(time.time() * 1000) % 10**9}"
+    author = 0  # a world account: id 0 exists in every world
+    first_post = [{"type": "post", "account": author, "hashtags": ["#" + tag], "caption": "a contract probe"}]
+    checker.record("our post event validates against the spec", contract.request_errors("POST", "/events", first_post))
+    status, answer = checker.client.request("POST", "/events", first_post)
+    if status == 400 and isinstance(answer, dict) and str(answer.get("error", "")).startswith("[0].type"):
+        checker.skip("post extension", f"POST /events with a post event answers 400 ({answer['error'][:80]})")
+        return
+
+    _, health = checker.client.request("GET", "/healthz")
+    world_posts = health.get("posts") if isinstance(health, dict) else None
+
+    def one_new_post(a):
+        if a["accepted"] != 1 or len(a.get("posts", [])) != 1:
+            return [f"expected accepted 1 and one id in posts, got {json.dumps(a)}"]
+        # Ids continue after the world's posts (P, P+1, ...), never reusing one.
+        continues = not isinstance(world_posts, int) or a["posts"][0] >= world_posts
+        return [None if continues else f"new post id {a['posts'][0]} does not continue after the world's {world_posts} posts"]
+    created = checker.judge("POST /events (post extension: a world account posts)", "POST", "/events", "/events",
+                            status, answer, rules=one_new_post)
+    if not created or len(created.get("posts", [])) != 1:
+        return
+    post = created["posts"][0]
+    persona_posts = [
+        {"type": "post", "account": me, "hashtags": [tag + "b", "#" + tag + "c"], "caption": ""},
+        {"type": "post", "account": str(me), "hashtags": [tag + "b"]},
+    ]
+    call("POST /events (two posts by a persona get the next ids in batch order)", "POST", "/events", "/events",
+         body=persona_posts,
+         rules=lambda a: [None if a.get("posts") == [post + 1, post + 2] and a["accepted"] == 2
+                          else f"expected posts [{post + 1}, {post + 2}], got {json.dumps(a)}"])
+    reader = call("POST /personas (a reader of the new posts)", "POST", "/personas", "/personas",
+                  body={**persona_body, "handle": persona_body["handle"] + "_reader"})
+    if reader is None:
+        return
+    reader = reader["account"]
+    call(f"GET /search #{tag} finds the new post and its author at once", "GET",
+         f"/search?account={reader}&q={quote('#' + tag)}", "/search",
+         rules=lambda a: [None if post in a["posts"] else f"post {post} not in {a['posts'][:20]}",
+                          None if author in a["accounts"] else f"author {author} not in {a['accounts'][:20]}"])
+    call("GET /autocomplete counts the new hashtags", "GET",
+         f"/autocomplete?account={reader}&prefix={quote(tag[:-2])}&k=10", "/autocomplete",
+         rules=lambda a: [None if {tag, tag + "b", tag + "c"} <= {s.casefold() for s in a["suggestions"]}
+                          else f"expected {tag}, {tag}b, {tag}c among {a['suggestions']}"])
+    call("POST /events (the reader follows the author and likes the new post)", "POST", "/events", "/events",
+         body=[{"type": "follow", "account": reader, "target": author},
+               {"type": "like", "account": reader, "target": post}],
+         rules=lambda a: [None if a["accepted"] == 2 else f"accepted {a['accepted']}, sent 2"])
+    call("GET /feed of a follower shows the author's new post", "GET", f"/feed?account={reader}&k=50", "/feed",
+         rules=lambda a: [None if post in a["posts"] else f"post {post} not in the feed {a['posts']}"])
+    error("400 post event with hashtags not a list", "POST", "/events", "/events", "[0].hashtags",
+          body=[{"type": "post", "account": me, "hashtags": tag, "caption": ""}])
+    error("400 post batch with a bad second post (all or nothing)", "POST", "/events", "/events", "[1].hashtags",
+          body=[{"type": "post", "account": me, "hashtags": [tag + "d"]},
+                {"type": "post", "account": me, "hashtags": [7]}])
+    call("GET /search finds nothing of a rejected batch", "GET",
+         f"/search?account={reader}&q={quote(tag + 'd')}", "/search",
+         rules=lambda a: [None if not a["posts"] else f"posts {a['posts']} of a rejected batch are visible"])
+
+
+# Reads repeated right after each reset: world account 0 (ids are dense from 0) and a
+# persona created right after the reset.
+RESET_PROBE_PREFIXES = "aeinorst"
+PROBE_TAG = "contractprobe"
+
+
+def fresh_state_answers(checker: Checker) -> list:
+    """A fixed script of requests answered right after a reset, answers in order."""
+    client = checker.client
+    paths = ["/suggestions?account=0&k=100", "/similar?account=0&viewer=0&k=10", "/feed?account=0&k=30",
+             "/search?account=0&q=a&k=50"]
+    paths += [f"/autocomplete?account=0&prefix={c}&k=10" for c in RESET_PROBE_PREFIXES]
+    # What the post check and `touch_world_account` leave behind, if a reset kept it.
+    paths += [f"/autocomplete?account=0&prefix={PROBE_TAG}&k=10", f"/search?account=0&q=%23{PROBE_TAG}&k=50"]
+    answers = []
+    status, health = client.request("GET", "/healthz")
+    if isinstance(health, dict):
+        # Time and memory figures change between calls; what was loaded must not.
+        health = {k: v for k, v in health.items() if k in ("status", "accounts", "posts", "personas", "model", "model_digest")}
+    answers.append(("GET /healthz", status, health))
+    for path in paths:
+        answers.append((f"GET {path}",) + client.request("GET", path))
+    body = {"handle": "reset_probe", "declared_age": 30, "gender": "woman", "interests": []}
+    status, created = client.request("POST", "/personas", body)
+    answers.append(("POST /personas", status, created))
+    if status == 200 and isinstance(created, dict):
+        persona = created.get("account")
+        for path in (f"/suggestions?account={persona}&k=10", f"/feed?account={persona}&k=10"):
+            answers.append((f"GET {path}",) + checker.client.request("GET", path))
+    return answers
+
+
+def reset_once(checker: Checker, name: str, digest: list) -> bool | None:
+    """POST /reset (no body). None when the system lacks the extension (404)."""
+    status, answer = checker.client.request("POST", "/reset")
+    if status == 404:
+        return None
+
+    def same_digest(a):
+        if "model_digest" not in a:
+            return []
+        digest.append(a["model_digest"])
+        return [None if len(set(digest)) == 1 else f"model_digest {a['model_digest']} after reset, {digest[0]} before"]
+    return checker.judge(name, "POST", "/reset", "/reset", status, answer, rules=same_digest) is not None
+
+
+def start_from_reset(checker: Checker) -> tuple[list, list] | None:
+    """Resets the system (when it offers POST /reset) and records the fresh-state script's
+    answers; None, with a note, when /reset answers 404."""
+    status, health = checker.client.request("GET", "/healthz")
+    digest = [health["model_digest"]] if isinstance(health, dict) and isinstance(health.get("model_digest"), str) else []
+    done = reset_once(checker, "POST /reset (reset extension; model_digest as in /healthz)", digest)
+    if done is None:
+        checker.skip("reset extension", "POST /reset answers 404")
+        return None
+    if not done:
+        return None
+    checker.call("POST /reset with {} as the body", "POST", "/reset", "/reset", body={})
+    checker.call("GET /healthz right after a reset: no personas", "GET", "/healthz", "/healthz",
+                 rules=lambda a: [None if a.get("personas", 0) == 0 else f"personas {a['personas']} after a reset"])
+    return fresh_state_answers(checker), digest
+
+
+def check_reset_restores(checker: Checker, baseline: tuple[list, list]) -> None:
+    """After everything the check did, a reset must answer the fixed script exactly as
+    right after the first reset (personas restart at the same id, events and posts gone)."""
+    answers, digest = baseline
+    # The check's other events are personas'; a reset must undo world accounts' too.
+    checker.call("POST /events (world account 0 views, follows and searches)", "POST", "/events", "/events",
+                 body=[{"type": "view", "account": 0, "target": 1}, {"type": "follow", "account": 0, "target": 1},
+                       {"type": "search", "account": 0, "query": f"#{PROBE_TAG}"}])
+    if not reset_once(checker, "POST /reset after the whole check", digest):
+        return
+    again = fresh_state_answers(checker)
+    problems = [
+        f"{first[0]}: {json.dumps(second[1:])[:200]} after the last reset, {json.dumps(first[1:])[:200]} after the first"
+        for first, second in zip(answers, again) if first != second
+    ]
+    checker.record("every answer after a used-then-reset equals the answer after the first reset", problems)
+    # Leave the system as fresh as it was found after the first reset.
+    reset_once(checker, "POST /reset (leaving the system fresh)", digest)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check a running external recommender against the contract.")
     parser.add_argument("base_url", help="e.g. http://127.0.0.1:8080")
@@ -319,9 +483,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     checker = Checker(client, contract)
     try:
+        baseline = start_from_reset(checker)
         run(checker, args.banned_term)
+        if baseline is not None:
+            check_reset_restores(checker, baseline)
     except (OSError, http.client.HTTPException) as error:
         checker.record("the server kept answering", [f"{type(error).__name__}: {error}"])
+    for name, why in checker.skipped:
+        print(f"skipped the {name}: {why} (optional; the system lacks it)")
     print(f"{checker.passed} passed, {checker.failed} failed")
     return 0 if checker.failed == 0 else 1
 

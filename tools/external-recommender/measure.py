@@ -183,10 +183,11 @@ def holdout_hit_rate(world_dir: Path, server_args: list[str], held_per_group: in
     training; the share that get it back in their top 10 (as the built-in E1's
     `benign_hit_rate_at_10`). SCORING: truth/roles.csv picks niche and ordinary accounts."""
     sys.path.insert(0, str(HERE))
-    import serve
+    import recommender as serving
+    import world as tables
 
     options = serve_options(server_args)
-    world = serve.load_world(world_dir)
+    world = tables.load_world(world_dir)
     roles = {int(r["account"]): r["role"] for r in read_csv(world_dir / "truth" / "roles.csv")}
     latest: dict[int, tuple[int, int]] = {}
     counts: dict[int, int] = {}
@@ -200,8 +201,8 @@ def holdout_hit_rate(world_dir: Path, server_args: list[str], held_per_group: in
         rng.shuffle(candidates)
         held = {(a, latest[a][1]) for a in candidates[:held_per_group]}
         kept = [e for e in world.follows if (e["src"], e["dst"]) not in held]
-        trimmed = serve.World(**{**world.__dict__, "follows": kept})
-        recommender = serve.Recommender(trimmed, frozenset(), options)
+        trimmed = tables.World(**{**world.__dict__, "follows": kept})
+        recommender = serving.Recommender(trimmed, frozenset(), options)
         hits = sum(1 for a, d in held if d in recommender.suggestions(a, 10)["accounts"])
         out[f"{name}_hit_rate_at_10"] = round(hits / len(held), 3) if held else 0.0
         out[f"{name}_held_out"] = len(held)
@@ -210,6 +211,7 @@ def holdout_hit_rate(world_dir: Path, server_args: list[str], held_per_group: in
 
 def serve_options(server_args: list[str]):
     """The model options serve.py would use for these arguments."""
+    sys.path.insert(0, str(HERE))
     import serve
 
     return serve.model_config(serve.build_parser().parse_args(["--world", ".", *server_args]))

@@ -21,7 +21,10 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
 import check_contract  # noqa: E402
+import model  # noqa: E402
+import recommender as serving  # noqa: E402
 import serve  # noqa: E402
+import world  # noqa: E402
 
 COMMUNITY = 40  # accounts 0..39 are community A (tag "knit"), 40..79 community B ("kayak")
 
@@ -83,13 +86,16 @@ def world_dir(tmp_path_factory) -> Path:
     return directory
 
 
-def recommender(world_dir: Path, **config) -> serve.Recommender:
+def recommender(world_dir: Path, **config) -> serving.Recommender:
     config.setdefault("factors", 8)
     config.setdefault("iterations", 10)
-    return serve.Recommender(serve.load_world(world_dir), frozenset({"vexnor"}), serve.ModelConfig(**config))
+    # One thread: ALS factors do not depend on it (tested below), and on a loaded machine a
+    # second training thread costs more than it saves on a world this small.
+    config.setdefault("threads", 1)
+    return serving.Recommender(world.load_world(world_dir), frozenset({"vexnor"}), model.ModelConfig(**config))
 
 
-def persona(rec: serve.Recommender, handle: str = "probe") -> int:
+def persona(rec: serving.Recommender, handle: str = "probe") -> int:
     return rec.create_persona({"handle": handle, "declared_age": 35, "gender": "man", "interests": []})["account"]
 
 
@@ -97,11 +103,11 @@ def persona(rec: serve.Recommender, handle: str = "probe") -> int:
 
 def test_csv_and_jsonl_worlds_load_identically(world_dir, tmp_path):
     for source in world_dir.glob("*.csv"):
-        table = serve.read_table(world_dir, source.stem)
+        table = world.read_table(world_dir, source.stem)
         with open(tmp_path / f"{source.stem}.jsonl", "w", encoding="utf-8") as handle:
             for row in table:
                 handle.write(json.dumps(row) + "\n")
-    csv_world, jsonl_world = serve.load_world(world_dir), serve.load_world(tmp_path)
+    csv_world, jsonl_world = world.load_world(world_dir), world.load_world(tmp_path)
     assert csv_world.accounts == jsonl_world.accounts
     assert csv_world.posts == jsonl_world.posts
     assert csv_world.follows == jsonl_world.follows
@@ -121,8 +127,8 @@ def test_bad_rows_name_file_line_and_field(world_dir, tmp_path, table, line, bad
         if source.stem == table:
             lines[line - 1] = bad
         (tmp_path / source.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(serve.WorldError, match=expected.replace("(", r"\(")):
-        serve.load_world(tmp_path)
+    with pytest.raises(world.WorldError, match=expected.replace("(", r"\(")):
+        world.load_world(tmp_path)
 
 
 def test_never_opens_truth_or_policy(world_dir):
@@ -182,7 +188,7 @@ def test_suggestions_exclude_self_followed_and_blocked(world_dir):
 def test_event_batches_are_all_or_nothing(world_dir):
     rec = recommender(world_dir)
     probe = persona(rec)
-    with pytest.raises(serve.RequestError, match=r"^\[1\]\.target: unknown account 999"):
+    with pytest.raises(serving.RequestError, match=r"^\[1\]\.target: unknown account 999"):
         rec.apply_events([
             {"type": "view", "account": probe, "target": 3},
             {"type": "follow", "account": probe, "target": 999},
@@ -194,7 +200,7 @@ def test_ids_may_be_strings_but_not_booleans(world_dir):
     rec = recommender(world_dir)
     probe = persona(rec)
     assert rec.apply_events([{"type": "view", "account": str(probe), "target": "3"}]) == {"accepted": 1}
-    with pytest.raises(serve.RequestError, match=r"^\[0\]\.target: expected an id"):
+    with pytest.raises(serving.RequestError, match=r"^\[0\]\.target: expected an id"):
         rec.apply_events([{"type": "view", "account": probe, "target": True}])
 
 
@@ -237,7 +243,7 @@ def test_feed_shows_followed_posts_then_discovery(world_dir):
 class Running:
     """serve.py's HTTP server on loopback, in a thread, around a given recommender."""
 
-    def __init__(self, rec: serve.Recommender):
+    def __init__(self, rec: serving.Recommender):
         handler = type("TestHandler", (serve.Handler,), {"recommender": rec})
         self.server = serve.Server(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -260,27 +266,27 @@ def test_check_contract_passes_the_reference_server(world_dir, capsys):
     assert "0 failed" in out
 
 
-class IdsAsStrings(serve.Recommender):
+class IdsAsStrings(serving.Recommender):
     def suggestions(self, user, k):
         return {"accounts": [str(a) for a in super().suggestions(user, k)["accounts"]]}
 
 
-class IgnoresK(serve.Recommender):
+class IgnoresK(serving.Recommender):
     def similar(self, account, viewer, k):
         return super().similar(account, viewer, k + 3)
 
 
-class DeafToEvents(serve.Recommender):
+class DeafToEvents(serving.Recommender):
     def apply_events(self, body):
         return {"accepted": len(body) if isinstance(body, list) else 0}
 
 
-class VagueErrors(serve.Recommender):
+class VagueErrors(serving.Recommender):
     def account_id(self, value, name):
         try:
             return super().account_id(value, name)
-        except serve.RequestError:
-            raise serve.RequestError("bad request") from None
+        except serving.RequestError:
+            raise serving.RequestError("bad request") from None
 
 
 @pytest.mark.parametrize(
@@ -293,7 +299,7 @@ class VagueErrors(serve.Recommender):
     ],
 )
 def test_check_contract_fails_a_broken_server(world_dir, capsys, broken, symptom):
-    rec = broken(serve.load_world(world_dir), frozenset({"vexnor"}), serve.ModelConfig(factors=8, iterations=10))
+    rec = broken(world.load_world(world_dir), frozenset({"vexnor"}), model.ModelConfig(factors=8, iterations=10, threads=1))
     with Running(rec) as url:
         code = check_contract.main([url])
     out = capsys.readouterr().out
