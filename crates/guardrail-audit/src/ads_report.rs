@@ -319,7 +319,11 @@ pub fn tradeoff_svg(rows: &[TradeoffRow]) -> String {
 
 /// Grouped bars for one dimension: eligible (or targeted) share vs delivered share, with
 /// the delivered share's 95% interval as a whisker.
-pub(crate) fn composition_svg(title: &str, composition: &Composition, targeted: &Composition) -> String {
+pub(crate) fn composition_svg(
+    title: &str,
+    composition: &Composition,
+    targeted: &Composition,
+) -> String {
     let rows = &composition.rows;
     let (w, h, left, bottom, top) = (520.0, 220.0, 40.0, 36.0, 26.0);
     let slot = (w - left - 10.0) / rows.len().max(1) as f64;

@@ -210,7 +210,8 @@ impl PartialOrd for Metric {
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        // `pad`, so tables can align names with `{:<44}`.
+        f.pad(self.name())
     }
 }
 

@@ -37,7 +37,9 @@ impl Bars {
     pub fn new() -> Bars {
         let bar = if io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
-            if let Ok(style) = ProgressStyle::with_template("{msg:<36} {bar:40} {pos}/{len} eta {eta}") {
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg:<36} {bar:40} {pos}/{len} eta {eta}")
+            {
                 bar.set_style(style);
             }
             bar
@@ -119,9 +121,25 @@ pub fn run_external(
         let rules = load_rules(rules)?;
         let mut layer = layer(&world, &policy, &rules);
         let mut guarded = Guarded::new(&mut system, &mut layer, &world);
-        black_box::experiments::run(experiment, &world, &truth, &config, &mut guarded, "on", &mut bars)?
+        black_box::experiments::run(
+            experiment,
+            &world,
+            &truth,
+            &config,
+            &mut guarded,
+            "on",
+            &mut bars,
+        )?
     } else {
-        black_box::experiments::run(experiment, &world, &truth, &config, &mut system, "off", &mut bars)?
+        black_box::experiments::run(
+            experiment,
+            &world,
+            &truth,
+            &config,
+            &mut system,
+            "off",
+            &mut bars,
+        )?
     };
     Ok(report)
 }

@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use guardrail_audit::black_box::{ContractEvent, DiscoverySystem, Persona, SearchAnswer, SystemError};
+use guardrail_audit::black_box::{
+    ContractEvent, DiscoverySystem, Persona, SearchAnswer, SystemError,
+};
 use guardrail_types::{AccountId, PostId};
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{Value, json};
@@ -30,7 +32,14 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 impl HttpSystem {
     /// A client for the system at `base` (`http://host:port`), checked with `GET /healthz`.
     pub fn connect(base: &str) -> Result<HttpSystem, SystemError> {
+        // The project's one TLS configuration (rustls over ring), for https:// systems.
+        let tls = guardrail_hma::tls_config().map_err(|detail| SystemError::Unreachable {
+            route: "client".to_string(),
+            detail,
+        })?;
         let client = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
             .timeout(TIMEOUT)
             .pool_max_idle_per_host(4)
             .build()
@@ -113,7 +122,10 @@ fn ids(route: &str, body: &Value, field: &str) -> Result<Vec<u32>, SystemError> 
 }
 
 fn accounts(route: &str, body: &Value) -> Result<Vec<AccountId>, SystemError> {
-    Ok(ids(route, body, "accounts")?.into_iter().map(AccountId).collect())
+    Ok(ids(route, body, "accounts")?
+        .into_iter()
+        .map(AccountId)
+        .collect())
 }
 
 fn event_json(event: &ContractEvent) -> Value {
@@ -128,7 +140,9 @@ fn event_json(event: &ContractEvent) -> Value {
             account,
             hashtags,
             caption,
-        } => json!({"type": "post", "account": account.0, "hashtags": hashtags, "caption": caption}),
+        } => {
+            json!({"type": "post", "account": account.0, "hashtags": hashtags, "caption": caption})
+        }
     }
 }
 
@@ -138,11 +152,14 @@ impl DiscoverySystem for HttpSystem {
     }
 
     fn reset(&mut self) -> Result<(), SystemError> {
-        match self.call("POST /reset", self.client.post(self.url("/reset")).json(&json!({}))) {
+        match self.call(
+            "POST /reset",
+            self.client.post(self.url("/reset")).json(&json!({})),
+        ) {
             Ok(_) => Ok(()),
-            Err(SystemError::Refused { status: 404 | 405, .. }) => {
-                Err(SystemError::Unsupported { feature: "reset" })
-            }
+            Err(SystemError::Refused {
+                status: 404 | 405, ..
+            }) => Err(SystemError::Unsupported { feature: "reset" }),
             Err(other) => Err(other),
         }
     }
@@ -160,7 +177,9 @@ impl DiscoverySystem for HttpSystem {
     fn send_events(&mut self, events: &[ContractEvent]) -> Result<Vec<PostId>, SystemError> {
         let route = "POST /events";
         let batch: Vec<Value> = events.iter().map(event_json).collect();
-        let has_posts = events.iter().any(|e| matches!(e, ContractEvent::Post { .. }));
+        let has_posts = events
+            .iter()
+            .any(|e| matches!(e, ContractEvent::Post { .. }));
         let body = match self.call(route, self.client.post(self.url("/events")).json(&batch)) {
             Ok(body) => body,
             // A system without the extension names the event type it does not know.
@@ -186,7 +205,10 @@ impl DiscoverySystem for HttpSystem {
         if posts.len() != expected {
             return Err(contract(
                 route,
-                format!("{expected} post events answered with {} post ids", posts.len()),
+                format!(
+                    "{expected} post events answered with {} post ids",
+                    posts.len()
+                ),
             ));
         }
         Ok(posts.into_iter().map(PostId).collect())
@@ -228,7 +250,10 @@ impl DiscoverySystem for HttpSystem {
             "/feed",
             &[("account", account.0.to_string()), ("k", k.to_string())],
         )?;
-        Ok(ids(route, &body, "posts")?.into_iter().map(PostId).collect())
+        Ok(ids(route, &body, "posts")?
+            .into_iter()
+            .map(PostId)
+            .collect())
     }
 
     fn search(&mut self, account: AccountId, query: &str) -> Result<SearchAnswer, SystemError> {
@@ -241,10 +266,15 @@ impl DiscoverySystem for HttpSystem {
         let interstitial = body
             .get("interstitial")
             .and_then(Value::as_bool)
-            .ok_or_else(|| contract(route, "`interstitial` missing or not a boolean".to_string()))?;
+            .ok_or_else(|| {
+                contract(route, "`interstitial` missing or not a boolean".to_string())
+            })?;
         Ok(SearchAnswer {
             accounts: accounts(route, &body)?,
-            posts: ids(route, &body, "posts")?.into_iter().map(PostId).collect(),
+            posts: ids(route, &body, "posts")?
+                .into_iter()
+                .map(PostId)
+                .collect(),
             interstitial,
         })
     }
@@ -272,9 +302,12 @@ impl DiscoverySystem for HttpSystem {
         list.iter()
             .enumerate()
             .map(|(i, v)| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| contract(route, format!("suggestions[{i}]: expected a string, got {v}")))
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    contract(
+                        route,
+                        format!("suggestions[{i}]: expected a string, got {v}"),
+                    )
+                })
             })
             .collect()
     }

@@ -83,7 +83,10 @@ impl DiscoverySystem for BuiltIn {
         let count = self.state.accounts as usize;
         self.state.platform.index.grow_to(count);
         if self.state.platform.posts_by_author.len() < count {
-            self.state.platform.posts_by_author.resize(count, Vec::new());
+            self.state
+                .platform
+                .posts_by_author
+                .resize(count, Vec::new());
         }
         Ok(id)
     }
@@ -228,11 +231,13 @@ impl DiscoverySystem for BuiltIn {
 
     fn search(&mut self, account: AccountId, query: &str) -> Result<SearchAnswer, SystemError> {
         self.known("GET /search", "account", account)?;
-        let outcome =
-            self.state
-                .platform
-                .search
-                .search(&self.ban_list, &AllowAll, Some(account), query, true);
+        let outcome = self.state.platform.search.search(
+            &self.ban_list,
+            &AllowAll,
+            Some(account),
+            query,
+            true,
+        );
         Ok(SearchAnswer {
             accounts: outcome.results.accounts,
             posts: outcome.results.posts,

@@ -155,11 +155,8 @@ impl DiscoverySystem for Guarded<'_> {
     }
 
     fn send_events(&mut self, events: &[ContractEvent]) -> Result<Vec<PostId>, SystemError> {
-        let admitted: Vec<ContractEvent> = events
-            .iter()
-            .filter(|e| self.admits(e))
-            .cloned()
-            .collect();
+        let admitted: Vec<ContractEvent> =
+            events.iter().filter(|e| self.admits(e)).cloned().collect();
         self.withheld_events += events.len() - admitted.len();
         if admitted.is_empty() {
             return Ok(Vec::new());

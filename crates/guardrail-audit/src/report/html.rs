@@ -99,7 +99,12 @@ pub fn render(report: &AuditReport) -> String {
             "<h3>{}</h3><table><tr><th>metric</th><th>off</th><th>on</th></tr>",
             pair.experiment
         );
-        let mut names: Vec<&Metric> = pair.metrics.off.keys().chain(pair.metrics.on.keys()).collect();
+        let mut names: Vec<&Metric> = pair
+            .metrics
+            .off
+            .keys()
+            .chain(pair.metrics.on.keys())
+            .collect();
         names.sort();
         names.dedup();
         for metric in names {
@@ -160,7 +165,12 @@ fn reach_figure(s: &mut String, report: &AuditReport) {
         .iter()
         .map(|c| {
             (
-                format!("{} {} ({} accounts)", c.role.replace('_', "-"), c.group, c.accounts),
+                format!(
+                    "{} {} ({} accounts)",
+                    c.role.replace('_', "-"),
+                    c.group,
+                    c.accounts
+                ),
                 c.kept,
             )
         })
@@ -192,7 +202,12 @@ fn weeks_figures(s: &mut String, weeks: &OffOn<LongitudinalRun>) {
     let series = |run: &LongitudinalRun, pick: fn(&crate::black_box::series::WeekPoint) -> f64| {
         run.weeks.iter().map(pick).collect::<Vec<f64>>()
     };
-    let pairs: [(&str, &str, Metric, fn(&crate::black_box::series::WeekPoint) -> f64); 3] = [
+    let pairs: [(
+        &str,
+        &str,
+        Metric,
+        fn(&crate::black_box::series::WeekPoint) -> f64,
+    ); 3] = [
         (
             "Autocomplete offering variants of banned terms, week by week",
             "Share of banned-term prefixes whose autocomplete offers a variant; sellers coin a new variant of every banned term each week and post it.",

@@ -144,7 +144,10 @@ pub enum ReportError {
 }
 
 /// Runs everything the report shows.
-pub fn build(plan: ReportPlan<'_>, progress: &mut dyn Progress) -> Result<AuditReport, ReportError> {
+pub fn build(
+    plan: ReportPlan<'_>,
+    progress: &mut dyn Progress,
+) -> Result<AuditReport, ReportError> {
     let ReportPlan {
         world,
         truth,
@@ -305,7 +308,9 @@ fn anchor_rows(experiments: &[ExperimentPair]) -> Vec<AnchorRow> {
         .iter()
         .filter(|row| row.published.is_some() || row.target.is_some())
         .filter_map(|row| {
-            let pair = experiments.iter().find(|p| p.experiment == row.experiment)?;
+            let pair = experiments
+                .iter()
+                .find(|p| p.experiment == row.experiment)?;
             let off = pair.metrics.off.get(&row.metric).copied();
             let on = pair.metrics.on.get(&row.metric).copied();
             let met = match (row.target, off, on) {

@@ -54,7 +54,12 @@ fn axes(s: &mut String, title: &str, x_label: &str) {
 }
 
 /// Lines over x = 0..n, values in [0, 1], with an optional horizontal reference line.
-pub fn lines(title: &str, x_label: &str, series: &[Line<'_>], reference: Option<(f64, &str)>) -> String {
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    series: &[Line<'_>],
+    reference: Option<(f64, &str)>,
+) -> String {
     let mut s = String::new();
     axes(&mut s, title, x_label);
     let points = series.iter().map(|l| l.values.len()).max().unwrap_or(0);
@@ -118,12 +123,18 @@ pub fn lines(title: &str, x_label: &str, series: &[Line<'_>], reference: Option<
 }
 
 /// Horizontal bars, one per label, values in [0, `max`], with an optional reference.
-pub fn bars(title: &str, rows: &[(String, f64)], max: f64, reference: Option<(f64, &str)>) -> String {
+pub fn bars(
+    title: &str,
+    rows: &[(String, f64)],
+    max: f64,
+    reference: Option<(f64, &str)>,
+) -> String {
     let row_height = 16.0;
     let label_width = 200.0;
     let width = 620.0;
     let height = TOP + row_height * rows.len() as f64 + 30.0;
-    let scale = |v: f64| (width - label_width - 70.0) * (v / max.max(f64::MIN_POSITIVE)).clamp(0.0, 1.0);
+    let scale =
+        |v: f64| (width - label_width - 70.0) * (v / max.max(f64::MIN_POSITIVE)).clamp(0.0, 1.0);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -143,7 +154,11 @@ pub fn bars(title: &str, rows: &[(String, f64)], max: f64, reference: Option<(f6
             row_height - 4.0,
             label_width + scale(*value) + 4.0,
             top + 11.0,
-            if max <= 1.0 { format!("{value:.3}") } else { format!("{value:.0}") }
+            if max <= 1.0 {
+                format!("{value:.3}")
+            } else {
+                format!("{value:.0}")
+            }
         );
     }
     if let Some((value, label)) = reference {

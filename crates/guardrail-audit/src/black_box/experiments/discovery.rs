@@ -75,8 +75,7 @@ pub fn e1(
     let mut history_rng = rng_for(world, 11);
     for number in 0..config.probes {
         progress.step("e1: probes with a history", number, config.probes);
-        let (Some(&seller), false) = (sellers.choose(&mut history_rng), ordinary.is_empty())
-        else {
+        let (Some(&seller), false) = (sellers.choose(&mut history_rng), ordinary.is_empty()) else {
             break;
         };
         let probe =
@@ -274,14 +273,16 @@ pub fn suggestion_reach(
     };
     report.communities = communities
         .into_iter()
-        .map(|((role, group), (accounts, reach_off, reach_on))| CommunityReach {
-            role,
-            group,
-            accounts,
-            reach_off,
-            reach_on,
-            kept: share(reach_on, reach_off),
-        })
+        .map(
+            |((role, group), (accounts, reach_off, reach_on))| CommunityReach {
+                role,
+                group,
+                accounts,
+                reach_off,
+                reach_on,
+                kept: share(reach_on, reach_off),
+            },
+        )
         .collect();
     Ok(report)
 }

@@ -37,7 +37,11 @@ pub fn e3(
     let removed_set: HashSet<AccountId> = removed.iter().copied().collect();
     system.take_down(&removed);
     let mut followers_of: HashMap<AccountId, Vec<AccountId>> = HashMap::new();
-    for edge in world.follows.iter().filter(|e| removed_set.contains(&e.dst)) {
+    for edge in world
+        .follows
+        .iter()
+        .filter(|e| removed_set.contains(&e.dst))
+    {
         followers_of.entry(edge.dst).or_default().push(edge.src);
     }
     let backup_of: HashMap<AccountId, AccountId> = truth
@@ -91,7 +95,11 @@ pub fn e3(
     let mut resurfaced: HashSet<AccountId> = HashSet::new();
     let (mut final_new, mut final_shown) = (0, 0);
     for day in 1..=config.days_after {
-        progress.step("e3: days after the takedown", day as usize - 1, config.days_after as usize);
+        progress.step(
+            "e3: days after the takedown",
+            day as usize - 1,
+            config.days_after as usize,
+        );
         let mut events = Vec::new();
         for &(account, original, returns_after) in &returned {
             if returns_after == day {
@@ -243,7 +251,11 @@ pub fn e6(
     let mut contacts: HashMap<&'static str, usize> = HashMap::new();
     let mut contacted: HashSet<(AccountId, AccountId)> = HashSet::new();
     for day in 1..=config.days_after {
-        progress.step("e6: days of contact", day as usize - 1, config.days_after as usize);
+        progress.step(
+            "e6: days of contact",
+            day as usize - 1,
+            config.days_after as usize,
+        );
         for &predator in &predators {
             if !rng.gen_bool(0.5) {
                 continue;

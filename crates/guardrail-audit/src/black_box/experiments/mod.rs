@@ -23,14 +23,20 @@ pub use discovery::{CommunityReach, ReachReport, e1, e2, suggestion_reach};
 pub use dynamics::{e3, e6};
 
 /// The experiments the contract can run.
-pub const CONTRACT_EXPERIMENTS: [Experiment; 4] =
-    [Experiment::E1, Experiment::E2, Experiment::E3, Experiment::E6];
+pub const CONTRACT_EXPERIMENTS: [Experiment; 4] = [
+    Experiment::E1,
+    Experiment::E2,
+    Experiment::E3,
+    Experiment::E6,
+];
 
 /// Why a black-box run did not produce a report.
 #[derive(Debug, thiserror::Error)]
 pub enum BlackBoxError {
     /// The experiment needs more than the contract offers.
-    #[error("{0}: not runnable through the black-box contract (it covers e1, e2, e3 and e6; ads are not part of it)")]
+    #[error(
+        "{0}: not runnable through the black-box contract (it covers e1, e2, e3 and e6; ads are not part of it)"
+    )]
     NotInContract(Experiment),
     /// The system failed a call.
     #[error(transparent)]
