@@ -214,7 +214,7 @@ fn an_unreachable_system_is_a_clear_error() {
         "--seed",
         "3",
         "--scale",
-        "500",
+        "1000",
         "--out",
         utf8(&world),
     ])
