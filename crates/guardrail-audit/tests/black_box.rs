@@ -140,8 +140,18 @@ fn e1_through_the_contract_floods_off_and_guardrail_removes_it_on() {
     assert_eq!(get(&on.metrics, Metric::NetworkShareTop10AfterOneView), 0.0);
     // The view of a seller is kept from the index, and the built-in recommender has no cold
     // start: the probes with an ordinary history show the layer does not silence them.
-    assert!(get(&on.metrics, Metric::SuggestionsShownTop10AfterOneViewWithHistory) > 0.0);
-    assert!(get(&on.metrics, Metric::NetworkShareTop10AfterOneViewWithHistory) <= 0.01);
+    assert!(
+        get(
+            &on.metrics,
+            Metric::SuggestionsShownTop10AfterOneViewWithHistory
+        ) > 0.0
+    );
+    assert!(
+        get(
+            &on.metrics,
+            Metric::NetworkShareTop10AfterOneViewWithHistory
+        ) <= 0.01
+    );
     assert!(
         get(&on.metrics, Metric::ParentNicheAdultMinReachKept) >= 0.95,
         "{:?}",

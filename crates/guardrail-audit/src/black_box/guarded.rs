@@ -133,7 +133,8 @@ impl<'a> Guarded<'a> {
 }
 
 fn pool(k: usize) -> usize {
-    (k * POOL_FACTOR).max(MIN_POOL).min(MAX_K).max(k)
+    // Never fewer than shown; the contract's `k` is at most MAX_K.
+    (k * POOL_FACTOR).clamp(MIN_POOL, MAX_K).max(k)
 }
 
 impl DiscoverySystem for Guarded<'_> {

@@ -22,7 +22,7 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use super::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError};
-use crate::experiments::{primary_sellers, rng_for, share};
+use crate::experiments::{cast, primary_sellers, rng_for, share};
 
 /// Network share of suggestions after each of a new account's first follows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,12 +146,7 @@ pub fn longitudinal(
         .into_iter()
         .map(|s| (s, ring(s)))
         .collect();
-    let buyers: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Buyer)
-        .map(|r| r.account)
-        .collect();
+    let buyers = cast::in_role(truth, Role::Buyer);
     let mut backups: Vec<AccountId> = truth.backups.iter().map(|b| b.account).collect();
     backups.sort_unstable();
     let mut removed: HashSet<AccountId> = HashSet::new();

@@ -83,12 +83,7 @@ pub fn run(
     let (mut history_network, mut history_shown) = (0, 0);
     {
         let mut history_rng = rng_for(world, 11);
-        let ordinary: Vec<AccountId> = truth
-            .roles
-            .iter()
-            .filter(|r| r.role == Role::Ordinary && !world.declared_minor(r.account))
-            .map(|r| r.account)
-            .collect();
+        let ordinary = super::cast::ordinary_adults(world, truth);
         for probe_number in 0..config.probes {
             let probe = AccountId((n + config.probes + probe_number) as u32);
             platform.index.grow_to(probe.index() + 1);

@@ -6,7 +6,7 @@
 //! What it must never do: tell the layer which accounts are backups. The layer hears of the
 //! takedown (the accounts removed), as a platform's enforcement would tell it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use guardrail_recommend::{Engagement, EngagementKind, suggested_for_you};
 use guardrail_sim::{GroundTruth, Role};
@@ -15,7 +15,7 @@ use guardrail_world::World;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::{ExperimentConfig, Platform, days_after, primary_sellers, rng_for, share};
+use super::{ExperimentConfig, Platform, cast, days_after, primary_sellers, rng_for, share};
 use crate::guardrails::Guardrails;
 use crate::metrics::{Metric, Metrics};
 
@@ -40,19 +40,8 @@ pub fn run(
     }
     layer.take_down(&removed, platform.now);
     // Who followed each removed seller (they know its bio and the backup it names).
-    let mut followers_of: HashMap<AccountId, Vec<AccountId>> = HashMap::new();
-    for edge in world
-        .follows
-        .iter()
-        .filter(|e| removed_set.contains(&e.dst))
-    {
-        followers_of.entry(edge.dst).or_default().push(edge.src);
-    }
-    let backup_of: HashMap<AccountId, AccountId> = truth
-        .backups
-        .iter()
-        .map(|b| (b.backup_of, b.account))
-        .collect();
+    let followers_of = cast::followers_of(world, &removed_set);
+    let backup_of = cast::backup_of(truth);
     let ring = |account: AccountId| truth.roles.get(account.index()).map_or(0, |r| r.group);
     // Returns: the listed backup if there is one, else a brand-new account.
     let mut next_id = world.accounts.len() as u32;
@@ -88,12 +77,7 @@ pub fn run(
         new_accounts.contains(&account)
             || (truth.in_network(account) && !removed_set.contains(&account))
     };
-    let buyers: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Buyer)
-        .map(|r| r.account)
-        .collect();
+    let buyers = cast::in_role(truth, Role::Buyer);
     let surviving: Vec<AccountId> = sellers
         .iter()
         .copied()

@@ -5,7 +5,7 @@
 //! to contact with the same probability, whatever showed it; the layer only changes what
 //! is shown.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use guardrail_recommend::{Engagement, EngagementKind, suggested_for_you};
 use guardrail_sim::{GroundTruth, Role};
@@ -14,7 +14,7 @@ use guardrail_world::World;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::{ExperimentConfig, Platform, days_after, rng_for, share};
+use super::{ExperimentConfig, Platform, cast, days_after, rng_for, share};
 use crate::guardrails::Guardrails;
 use crate::metrics::{Metric, Metrics};
 
@@ -30,17 +30,8 @@ pub fn run(
     let gate = layer.gate();
     let policy = layer.query_policy();
     let minor = |a: AccountId| world.declared_minor(a);
-    let mut connected: HashSet<(AccountId, AccountId)> = HashSet::new();
-    for edge in &world.follows {
-        connected.insert((edge.src, edge.dst));
-        connected.insert((edge.dst, edge.src));
-    }
-    let mut adults: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Ordinary && !minor(r.account))
-        .map(|r| r.account)
-        .collect();
+    let connected = cast::connected_pairs(world);
+    let mut adults = cast::ordinary_adults(world, truth);
     adults.shuffle(&mut rng);
     adults.truncate(500);
     let shown_minor = adults
@@ -53,12 +44,7 @@ pub fn run(
         .count();
     // Contact simulation: predatory adults meet minors through existing follows, search
     // results and suggestions; each exposure leads to contact with the same probability.
-    let predators: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Buyer)
-        .map(|r| r.account)
-        .collect();
+    let predators = cast::in_role(truth, Role::Buyer);
     let mut origin: HashMap<(AccountId, AccountId), &'static str> = HashMap::new();
     for edge in world
         .follows
@@ -67,27 +53,9 @@ pub fn run(
     {
         origin.insert((edge.src, edge.dst), "follow");
     }
-    let queries: Vec<String> = world
-        .accounts
-        .iter()
-        .filter(|a| a.declared_age < 18)
-        .flat_map(|a| a.interests.iter().cloned())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut searched: HashMap<AccountId, Vec<String>> = HashMap::new();
-    for search in &world.searches {
-        searched
-            .entry(search.account)
-            .or_default()
-            .push(search.query.clone());
-    }
-    let mut followers = vec![0u32; world.accounts.len()];
-    for edge in &world.follows {
-        followers[edge.dst.index()] += 1;
-    }
+    let queries = cast::minor_interest_queries(world);
+    let searched = cast::searches_by_account(world);
+    let followers = cast::follower_counts(world);
     let mut contacts: HashMap<&'static str, usize> = HashMap::new();
     let mut contacted: HashSet<(AccountId, AccountId)> = HashSet::new();
     for day in days_after(platform.now, config.days_after) {

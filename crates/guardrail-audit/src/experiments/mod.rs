@@ -13,6 +13,7 @@
 //! truth — every figure comes out of the behaviours in the world, the co-engagement
 //! recommender, the search index and the ad market.
 
+pub(crate) mod cast;
 pub mod e1_suggestions;
 pub mod e2_search;
 pub mod e3_takedown;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::svg::{Line, bars, lines};
 use super::{AuditReport, OffOn};
 use crate::ads_report::{composition_svg, escape};
-use crate::black_box::series::LongitudinalRun;
+use crate::black_box::series::{LongitudinalRun, WeekPoint};
 use crate::metrics::Metric;
 use crate::targets::TABLE;
 
@@ -198,16 +198,14 @@ fn reach_figure(s: &mut String, report: &AuditReport) {
     );
 }
 
+/// One weekly figure: title, caption, the metric whose anchor it stands by, the value.
+type WeekFigure = (&'static str, &'static str, Metric, fn(&WeekPoint) -> f64);
+
 fn weeks_figures(s: &mut String, weeks: &OffOn<LongitudinalRun>) {
-    let series = |run: &LongitudinalRun, pick: fn(&crate::black_box::series::WeekPoint) -> f64| {
+    let series = |run: &LongitudinalRun, pick: fn(&WeekPoint) -> f64| {
         run.weeks.iter().map(pick).collect::<Vec<f64>>()
     };
-    let pairs: [(
-        &str,
-        &str,
-        Metric,
-        fn(&crate::black_box::series::WeekPoint) -> f64,
-    ); 3] = [
+    let pairs: [WeekFigure; 3] = [
         (
             "Autocomplete offering variants of banned terms, week by week",
             "Share of banned-term prefixes whose autocomplete offers a variant; sellers coin a new variant of every banned term each week and post it.",

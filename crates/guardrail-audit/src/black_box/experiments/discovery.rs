@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::black_box::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError};
-use crate::experiments::{ExperimentConfig, primary_sellers, rng_for, share};
+use crate::experiments::{ExperimentConfig, cast, primary_sellers, rng_for, share};
 use crate::metrics::{Metric, Metrics};
 
 /// Benign viewers whose suggestions measure reach.
@@ -65,12 +65,7 @@ pub fn e1(
     }
     // The same view from personas with an ordinary history (three follows of ordinary
     // adults), so that a layer that merely silenced new accounts would show.
-    let ordinary: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Ordinary && !world.declared_minor(r.account))
-        .map(|r| r.account)
-        .collect();
+    let ordinary = cast::ordinary_adults(world, truth);
     let (mut history_network, mut history_shown) = (0, 0);
     let mut history_rng = rng_for(world, 11);
     for number in 0..config.probes {

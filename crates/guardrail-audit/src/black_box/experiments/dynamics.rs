@@ -16,7 +16,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::black_box::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError};
-use crate::experiments::{ExperimentConfig, primary_sellers, rng_for, share};
+use crate::experiments::{ExperimentConfig, cast, primary_sellers, rng_for, share};
 use crate::metrics::{Metric, Metrics};
 
 /// E3 through the contract.
@@ -36,19 +36,8 @@ pub fn e3(
     let removed: Vec<AccountId> = shuffled[..removed_count.min(shuffled.len())].to_vec();
     let removed_set: HashSet<AccountId> = removed.iter().copied().collect();
     system.take_down(&removed);
-    let mut followers_of: HashMap<AccountId, Vec<AccountId>> = HashMap::new();
-    for edge in world
-        .follows
-        .iter()
-        .filter(|e| removed_set.contains(&e.dst))
-    {
-        followers_of.entry(edge.dst).or_default().push(edge.src);
-    }
-    let backup_of: HashMap<AccountId, AccountId> = truth
-        .backups
-        .iter()
-        .map(|b| (b.backup_of, b.account))
-        .collect();
+    let followers_of = cast::followers_of(world, &removed_set);
+    let backup_of = cast::backup_of(truth);
     let ring = |account: AccountId| truth.roles.get(account.index()).map_or(0, |r| r.group);
     // Returns: the backup named in the bio if there is one, else a new account.
     let mut returned: Vec<(AccountId, AccountId, u32)> = Vec::new();
@@ -81,12 +70,7 @@ pub fn e3(
         new_accounts.contains(&account)
             || (truth.in_network(account) && !removed_set.contains(&account))
     };
-    let buyers: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Buyer)
-        .map(|r| r.account)
-        .collect();
+    let buyers = cast::in_role(truth, Role::Buyer);
     let surviving: Vec<AccountId> = sellers
         .iter()
         .copied()
@@ -187,17 +171,8 @@ pub fn e6(
 ) -> Result<Metrics, SystemError> {
     let mut rng = rng_for(world, 6);
     let minor = |a: AccountId| world.declared_minor(a);
-    let mut connected: HashSet<(AccountId, AccountId)> = HashSet::new();
-    for edge in &world.follows {
-        connected.insert((edge.src, edge.dst));
-        connected.insert((edge.dst, edge.src));
-    }
-    let mut adults: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Ordinary && !minor(r.account))
-        .map(|r| r.account)
-        .collect();
+    let connected = cast::connected_pairs(world);
+    let mut adults = cast::ordinary_adults(world, truth);
     adults.shuffle(&mut rng);
     adults.truncate(500);
     let mut shown_minor = 0;
@@ -210,12 +185,7 @@ pub fn e6(
                 .any(|&s| minor(s) && !connected.contains(&(adult, s))),
         );
     }
-    let predators: Vec<AccountId> = truth
-        .roles
-        .iter()
-        .filter(|r| r.role == Role::Buyer)
-        .map(|r| r.account)
-        .collect();
+    let predators = cast::in_role(truth, Role::Buyer);
     // Whom each predator follows: the world's follows, then the harness's own.
     let mut following: HashMap<AccountId, BTreeSet<AccountId>> = HashMap::new();
     let mut origin: HashMap<(AccountId, AccountId), &'static str> = HashMap::new();
@@ -227,27 +197,9 @@ pub fn e6(
             }
         }
     }
-    let queries: Vec<String> = world
-        .accounts
-        .iter()
-        .filter(|a| a.declared_age < 18)
-        .flat_map(|a| a.interests.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut searched: HashMap<AccountId, Vec<String>> = HashMap::new();
-    for search in &world.searches {
-        searched
-            .entry(search.account)
-            .or_default()
-            .push(search.query.clone());
-    }
-    let mut followers = vec![0u32; world.accounts.len()];
-    for edge in &world.follows {
-        if let Some(count) = followers.get_mut(edge.dst.index()) {
-            *count += 1;
-        }
-    }
+    let queries = cast::minor_interest_queries(world);
+    let searched = cast::searches_by_account(world);
+    let followers = cast::follower_counts(world);
     let mut contacts: HashMap<&'static str, usize> = HashMap::new();
     let mut contacted: HashSet<(AccountId, AccountId)> = HashSet::new();
     for day in 1..=config.days_after {
