@@ -583,24 +583,7 @@ impl Deriver {
                 }
                 let tags: Vec<&str> = record.hashtags.iter().map(String::as_str).collect();
                 let day = state.day_of(record.at);
-                let before = self.variants.review_queue().len();
-                // A tripped cap stops the rule (alerted); later posts are not observed,
-                // exactly as a rebuild stops at the same post.
-                let stopped = self.limiter.alerts().len();
-                if stopped == 0 {
-                    let _ = self.variants.observe_post(
-                        &self.policy,
-                        &tags,
-                        false,
-                        day.start(),
-                        &mut self.limiter,
-                    );
-                }
-                if self.variants.review_queue().len() != before
-                    || self.limiter.alerts().len() != stopped
-                {
-                    self.refresh_variants();
-                }
+                self.observe_hashtags(&tags, day.start());
             }
             Payload::Search(search) => {
                 if let Some(account) = id(&search.account)
@@ -770,6 +753,24 @@ impl Deriver {
             {
                 signals.entity_actioned = Some(actioned);
             }
+        }
+    }
+
+    /// Observes one post's hashtags for variant clusters: a tag seen often enough beside
+    /// blocked tags is restricted in the next snapshot. The ledger's post events come here,
+    /// and so do posts a platform (or the audit's wrapper) reports directly.
+    pub fn observe_hashtags(&mut self, tags: &[&str], at: Timestamp) {
+        let before = self.variants.review_queue().len();
+        // A tripped cap stops the rule (alerted); later posts are not observed, exactly as
+        // a rebuild stops at the same post.
+        let stopped = self.limiter.alerts().len();
+        if stopped == 0 {
+            let _ = self
+                .variants
+                .observe_post(&self.policy, tags, false, at, &mut self.limiter);
+        }
+        if self.variants.review_queue().len() != before || self.limiter.alerts().len() != stopped {
+            self.refresh_variants();
         }
     }
 

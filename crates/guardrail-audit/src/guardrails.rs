@@ -46,6 +46,10 @@ pub trait Guardrails {
     }
     /// The platform took these accounts down on logical day `at` (enforcement).
     fn take_down(&mut self, accounts: &[AccountId], at: Day);
+    /// A post was published with these hashtags (the layer may learn variants from it).
+    fn observe_post(&mut self, hashtags: &[String]) {
+        let _ = hashtags;
+    }
     /// Figures about the layer's own decisions over the run (for example whether its
     /// shadow mode and backfill reproduce them), merged into the experiment's metrics.
     fn run_metrics(&self) -> Metrics {
@@ -158,6 +162,10 @@ impl Guardrails for On {
 
     fn take_down(&mut self, accounts: &[AccountId], at: Day) {
         self.guard.take_down(accounts, at);
+    }
+
+    fn observe_post(&mut self, hashtags: &[String]) {
+        self.guard.observe_post(hashtags);
     }
 
     fn run_metrics(&self) -> Metrics {

@@ -202,6 +202,23 @@ fn the_report_draws_every_figure_and_loads_nothing() {
     assert_eq!(built.follow_curve.off.share.len(), 5);
     assert_eq!(built.longitudinal.on.weeks.len(), 3);
     assert!(built.longitudinal.on.weeks[2].variants_coined > 0);
+    // Coined variants reach autocomplete off; on, Guardrail learns them from the posts.
+    let last = |run: &guardrail_audit::black_box::series::LongitudinalRun| {
+        run.weeks
+            .last()
+            .map_or(f64::NAN, |w| w.autocomplete_variant_rate)
+    };
+    assert!(
+        last(&built.longitudinal.off) > 0.0,
+        "{:?}",
+        built.longitudinal.off
+    );
+    assert_eq!(
+        last(&built.longitudinal.on),
+        0.0,
+        "{:?}",
+        built.longitudinal.on
+    );
     assert!(!built.decisions_by_rule.is_empty());
     assert!(
         built

@@ -159,6 +159,13 @@ impl DiscoverySystem for Guarded<'_> {
         let admitted: Vec<ContractEvent> =
             events.iter().filter(|e| self.admits(e)).cloned().collect();
         self.withheld_events += events.len() - admitted.len();
+        // New posts reach the layer too, as a platform's would: a new spelling posted
+        // beside blocked tags is learned as a variant.
+        for event in &admitted {
+            if let ContractEvent::Post { hashtags, .. } = event {
+                self.layer.observe_post(hashtags);
+            }
+        }
         if admitted.is_empty() {
             return Ok(Vec::new());
         }

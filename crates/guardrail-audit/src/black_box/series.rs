@@ -9,7 +9,8 @@
 //!
 //! What it must never do: tell the system or a layer what is a variant or who is a seller.
 //! Variants coined during a run are scored as variants because the harness coined them;
-//! the system only ever sees posts with hashtags.
+//! the system only ever sees posts with hashtags (each new variant beside a known spelling
+//! of its base, as variants spread).
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -200,10 +201,13 @@ pub fn longitudinal(
                         .map(|_| char::from(b'a' + rng.gen_range(0u8..26)))
                         .collect();
                     let tag = format!("{base}{suffix}");
+                    // Posted beside a spelling of the base term, as new variants spread:
+                    // those who follow the old tag find the new one next to it.
+                    let known = leet_spelling(base);
                     for &(seller, _) in active.choose_multiple(&mut rng, 3) {
                         posts.push(ContractEvent::Post {
                             account: seller,
-                            hashtags: vec![tag.clone()],
+                            hashtags: vec![tag.clone(), known.clone()],
                             caption: String::new(),
                         });
                     }
@@ -283,4 +287,12 @@ pub fn longitudinal(
         weeks: points,
         posts_supported,
     })
+}
+
+/// The world's leet spelling of a banned base (the generator's first variant pattern).
+fn leet_spelling(base: &str) -> String {
+    guardrail_sim::vocabulary::variants(base)
+        .into_iter()
+        .next()
+        .map_or_else(|| base.to_string(), |(tag, _)| tag)
 }
