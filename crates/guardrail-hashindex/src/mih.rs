@@ -8,7 +8,10 @@
 //! Each slot is a CSR table: `offsets[65537]` and the bank positions sorted by slot
 //! value, built by counting sort in one pass per slot (4 bytes per entry per slot, 64
 //! bytes per entry in all). Beyond radius 2 (thresholds of 48 and more) the probes
-//! outnumber a flat scan's work, and the caller should scan instead.
+//! outnumber a flat scan's work, and the caller should scan instead. Within it, a query
+//! near a cluster of near-duplicates probes crowded buckets; [`MultiIndex::candidates`]
+//! counts them from the offsets alone, so the caller can scan instead there too
+//! ([`crate::plan`]).
 
 use crate::scan::{Planes, RawMatch, distance};
 
@@ -94,6 +97,47 @@ impl MultiIndex {
     /// The probe radius that keeps the search exact for `threshold`.
     pub fn radius(threshold: u32) -> u32 {
         threshold / SLOTS as u32
+    }
+
+    /// Buckets one query hash reads at `threshold`: sixteen slots times the 16-bit
+    /// values within the probe radius (1 + 16 + 120 + 560 per slot for radius 0..=3).
+    pub fn probes_per_query(threshold: u32) -> usize {
+        let per_slot = match Self::radius(threshold) {
+            0 => 1,
+            1 => 1 + 16,
+            2 => 1 + 16 + 120,
+            _ => 1 + 16 + 120 + 560,
+        };
+        SLOTS * per_slot
+    }
+
+    /// Candidates a search of `query` at `threshold` would verify: the sum of the
+    /// lengths of the buckets its probes read (an entry close in several slots counts
+    /// once per slot, as the search checks it once per slot). Reads only the bucket
+    /// offsets, never a hash, so it costs a small share of the search it predicts.
+    ///
+    /// Stops counting, slot by slot, once the sum exceeds `cap`, and then returns a
+    /// number above `cap`: a caller that only needs to know the search is dearer than
+    /// some budget does not pay for counting a giant cluster to its end.
+    pub fn candidates(&self, query: &[u64; 4], threshold: u32, cap: usize) -> usize {
+        let mut probes = Vec::with_capacity(137);
+        let mut total = 0usize;
+        for slot in 0..SLOTS {
+            probes.clear();
+            neighbours(
+                slot_value(query, slot) as u16,
+                Self::radius(threshold),
+                &mut probes,
+            );
+            let offsets = &self.offsets[slot];
+            for &probe in &probes {
+                total += (offsets[probe as usize + 1] - offsets[probe as usize]) as usize;
+            }
+            if total > cap {
+                break;
+            }
+        }
+        total
     }
 
     /// Every entry within `threshold` of any query, exactly; sorted by position, then query.
