@@ -316,11 +316,22 @@ impl Bank {
             if chosen.is_empty() {
                 continue;
             }
-            let subset: Vec<[u64; 4]> = chosen.iter().map(|&i| queries[i]).collect();
+            let whole = chosen.len() == queries.len();
+            let subset: Vec<[u64; 4]> = if whole {
+                queries.clone()
+            } else {
+                chosen.iter().map(|&i| queries[i]).collect()
+            };
             let found = match (path, &self.multi_index) {
                 (Path::MultiIndex, Some(index)) => index.search(base, &subset, threshold, threads),
                 _ => scan(base, &subset, threshold, threads),
             };
+            if whole {
+                // One path for every hash: nothing to renumber, and near a giant cluster
+                // there are hundreds of thousands of matches not worth copying.
+                matches = found;
+                break;
+            }
             matches.extend(found.into_iter().map(|m| RawMatch {
                 query: chosen[m.query],
                 ..m

@@ -188,8 +188,7 @@ pub(crate) struct SearchCounters {
 impl SearchCounters {
     pub(crate) fn record(&self, plan: &SearchPlan) {
         for query in &plan.queries {
-            self.by_reason[query.reason.index()]
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.by_reason[query.reason.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -205,7 +204,8 @@ impl SearchCounters {
 /// Estimated costs, in nanoseconds on one core, of the two searches.
 ///
 /// The constants were measured on the development machine with
-/// `cargo bench -p guardrail-hashindex --bench chooser_calibrate` (see BENCHMARKS.md,
+/// `cargo bench -p guardrail-hashindex --bench chooser`, which prints them next to
+/// the ones it measures (see BENCHMARKS.md,
 /// "Matcher: multi-index or flat scan per query"); only their ratios matter, since the
 /// plan compares one estimate with the other. Rerun it on a new CPU family and adjust.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -215,38 +215,51 @@ pub struct CostModel {
     pub flat_block_ns: f64,
     /// Per block and query hash: the XOR-popcount lower bound of eight distances.
     pub flat_block_query_ns: f64,
-    /// Per bucket probed: two offsets read from a 256 KiB table, mostly cache misses.
+    /// Per bucket probed: two offsets read from a 256 KiB table, often a cache miss.
     pub probe_ns: f64,
     /// Per candidate verified: its position read in sequence, then two words of its
     /// hash at a scattered place in the bank (a cache miss each once the bank outgrows
-    /// the cache, overlapped by the CPU), and the rare full check.
+    /// the cache), and for a candidate that may match, the other two words, the full
+    /// distance and the match recorded (near a cluster, most candidates).
     pub candidate_ns: f64,
 }
 
-/// Banks whose two lower-bound word planes (16 bytes per entry) fit in this many bytes
-/// are taken to sit in the last-level cache, where a candidate's words cost no miss.
-const CACHED_PLANE_BYTES: usize = 4 << 20;
+/// Banks of at most this many bytes of hashes (32 per entry) are taken to stay in the
+/// last-level cache between searches, where a candidate's words and the bucket offsets
+/// cost fewer misses.
+const CACHED_BANK_BYTES: usize = 8 << 20;
 
 impl CostModel {
     /// The model for a kernel and a bank of `entries` base entries.
+    ///
+    /// Measured with `benches/chooser.rs` on an AMD EPYC with AVX2 (no AVX-512), shared
+    /// and loaded, as the median thread CPU time (BENCHMARKS.md, matcher section):
+    /// - flat, AVX2: 1.1–1.7 ns per block and 3.1–3.5 ns per block and query hash, on
+    ///   banks of 200,000 and 1,000,000 entries. AVX-512 is taken from the 10,000,000-
+    ///   entry figures in BENCHMARKS.md (7.5 ns per block for eight query hashes, at the
+    ///   memory's pace): its lower bound is six instructions per query hash. The scalar
+    ///   kernels were not measured: one `POPCNT` per word, or a bit-count loop, per lane.
+    /// - multi-index, out of cache (1,000,000 entries): 4.7 ns per probe; per candidate
+    ///   40–73 ns far from every cluster (rejected by the lower bound: two cache misses),
+    ///   68 ns near a small cluster, 150 ns near a giant one (most candidates match,
+    ///   found once per close slot, then sorted). 60 ns is taken: the choice is close
+    ///   only for hashes near mid-sized clusters, whose candidates are mostly near ones.
+    ///   A giant cluster's hash is hundreds of times over the flat cost either way.
+    /// - multi-index, in cache (200,000 entries): 2.4 ns per probe, 21–61 ns per
+    ///   candidate; 40 ns is taken.
     pub fn calibrated(kernel: Kernel, entries: usize) -> CostModel {
-        // Flat: per block, the memory stream; per block and query, the kernel's lower
-        // bound. AVX-512 computes eight lower bounds in six instructions; AVX2 needs a
-        // nibble-table popcount over two halves; the scalar kernels one POPCNT per word.
         let (flat_block_ns, flat_block_query_ns) = match kernel {
-            Kernel::Avx512 => (6.0, 0.5),
-            Kernel::Avx2 => (6.0, 1.6),
-            Kernel::Popcnt => (6.0, 5.0),
-            Kernel::Portable => (6.0, 12.0),
+            Kernel::Avx512 => (3.5, 0.5),
+            Kernel::Avx2 => (1.5, 3.3),
+            Kernel::Popcnt => (1.5, 4.0),
+            Kernel::Portable => (1.5, 12.0),
         };
-        // Multi-index: a candidate in a cached bank costs a few loads; beyond the cache
-        // it costs its misses (overlapped, since candidates are independent).
-        let cached = entries.saturating_mul(16) <= CACHED_PLANE_BYTES;
+        let cached = entries.saturating_mul(32) <= CACHED_BANK_BYTES;
         CostModel {
             flat_block_ns,
             flat_block_query_ns,
-            probe_ns: if cached { 4.0 } else { 20.0 },
-            candidate_ns: if cached { 2.5 } else { 12.0 },
+            probe_ns: if cached { 2.5 } else { 5.0 },
+            candidate_ns: if cached { 40.0 } else { 60.0 },
         }
     }
 

@@ -4,9 +4,8 @@
 
 use guardrail_hashindex::bank::Storage;
 use guardrail_hashindex::{
-    AlignedBytes, Bank, BankBytes, BankConfig, BankKind, CostModel, Entry, Path,
-    QuarantinePolicy, Query, Reason, Strategy, UpdateDecision, check_flood, encode_bank,
-    match_upload,
+    AlignedBytes, Bank, BankBytes, BankConfig, BankKind, CostModel, Entry, Path, QuarantinePolicy,
+    Query, Reason, Strategy, UpdateDecision, check_flood, encode_bank, match_upload,
 };
 use guardrail_pdq::PdqHash;
 use proptest::prelude::*;
@@ -74,7 +73,11 @@ fn giant_clusters(rng: &mut ChaCha8Rng, count: usize) -> (Vec<PdqHash>, Vec<PdqH
     let hashes = (0..count)
         .map(|i| match i % 6 {
             0 | 1 => perturb(giants[i % 3], rng.gen_range(0..24), rng),
-            2 | 3 => perturb(small[rng.gen_range(0..small.len())], rng.gen_range(0..24), rng),
+            2 | 3 => perturb(
+                small[rng.gen_range(0..small.len())],
+                rng.gen_range(0..24),
+                rng,
+            ),
             _ => PdqHash(rng.r#gen()),
         })
         .collect();
