@@ -22,8 +22,10 @@ use guardrail_pdq::PdqHash;
 
 use crate::bank::{BankConfig, BankKind, Entry, OwnedEntries, Storage, encode_bank};
 use crate::mih::MultiIndex;
+use crate::mih::Probes;
 use crate::plan::{
-    CostModel, Path, Reason, SearchCounters, SearchPlan, SearchStats, plan_choice, plan_uniform,
+    CostModel, Path, Reason, SearchCounters, SearchPlan, SearchStats, plan_choice_probed,
+    plan_uniform,
 };
 use crate::scan::{Planes, RawMatch, best_kernel, scan};
 
@@ -260,7 +262,7 @@ impl Bank {
     /// additions since the base are always scanned flat). Reads bucket offsets only.
     pub fn explain(&self, hashes: &[PdqHash], threshold: u32, strategy: Strategy) -> SearchPlan {
         let queries: Vec<[u64; 4]> = hashes.iter().map(PdqHash::as_words).collect();
-        self.plan(&queries, threshold, strategy)
+        self.plan(&queries, threshold, strategy).0
     }
 
     /// Replaces the cost model the chooser plans with (by default the one calibrated for
@@ -275,12 +277,18 @@ impl Bank {
         self.counters.snapshot()
     }
 
-    fn plan(&self, queries: &[[u64; 4]], threshold: u32, strategy: Strategy) -> SearchPlan {
+    /// The plan, and the probes the chooser read (for the multi-index to reuse).
+    fn plan(
+        &self,
+        queries: &[[u64; 4]],
+        threshold: u32,
+        strategy: Strategy,
+    ) -> (SearchPlan, Option<Vec<Probes>>) {
         let entries = self.base.planes().count;
         let model = self
             .cost_model
             .unwrap_or_else(|| CostModel::calibrated(best_kernel(), entries));
-        let uniform = |reason| plan_uniform(queries.len(), reason, entries, &model);
+        let uniform = |reason| (plan_uniform(queries.len(), reason, entries, &model), None);
         let Some(index) = &self.multi_index else {
             return uniform(match strategy {
                 Strategy::Flat => Reason::FlatAsked,
@@ -291,7 +299,7 @@ impl Bank {
             Strategy::Flat => uniform(Reason::FlatAsked),
             _ if MultiIndex::radius(threshold) > 2 => uniform(Reason::RadiusTooLarge),
             Strategy::MultiIndexAlways => uniform(Reason::MultiIndexAsked),
-            Strategy::MultiIndex => plan_choice(index, entries, queries, threshold, &model),
+            Strategy::MultiIndex => plan_choice_probed(index, entries, queries, threshold, &model),
         }
     }
 
@@ -306,7 +314,7 @@ impl Bank {
     ) -> Vec<RawMatch> {
         let queries: Vec<[u64; 4]> = hashes.iter().map(PdqHash::as_words).collect();
         let base = self.base.planes();
-        let plan = self.plan(&queries, threshold, strategy);
+        let (plan, mut probes) = self.plan(&queries, threshold, strategy);
         self.counters.record(&plan);
         let mut matches = Vec::new();
         // Each path searches its share of the query hashes, numbered from 0; the
@@ -322,8 +330,25 @@ impl Bank {
             } else {
                 chosen.iter().map(|&i| queries[i]).collect()
             };
-            let found = match (path, &self.multi_index) {
-                (Path::MultiIndex, Some(index)) => index.search(base, &subset, threshold, threads),
+            let found = match (path, &self.multi_index, probes.as_mut()) {
+                (Path::MultiIndex, Some(index), Some(probes)) => {
+                    // The plan sends a hash whose counting stopped at its cap to the flat
+                    // scan, so these probes are complete; should rounding ever say
+                    // otherwise, the hash's buckets are read again rather than missed.
+                    let chosen_probes: Vec<Probes> = chosen
+                        .iter()
+                        .map(
+                            |&i| match std::mem::replace(&mut probes[i], Probes::empty()) {
+                                complete if complete.complete => complete,
+                                _ => index.probe(&queries[i], threshold, usize::MAX),
+                            },
+                        )
+                        .collect();
+                    index.search_probed(base, &subset, &chosen_probes, threshold, threads)
+                }
+                (Path::MultiIndex, Some(index), None) => {
+                    index.search(base, &subset, threshold, threads)
+                }
                 _ => scan(base, &subset, threshold, threads),
             };
             if whole {

@@ -111,33 +111,49 @@ impl MultiIndex {
         SLOTS * per_slot
     }
 
-    /// Candidates a search of `query` at `threshold` would verify: the sum of the
-    /// lengths of the buckets its probes read (an entry close in several slots counts
-    /// once per slot, as the search checks it once per slot). Reads only the bucket
-    /// offsets, never a hash, so it costs a small share of the search it predicts.
+    /// The buckets a search of `query` at `threshold` reads, and the candidates they
+    /// hold (an entry close in several slots counts once per slot, as the search checks
+    /// it once per slot). Reads only the bucket offsets, never a hash, so it costs a
+    /// small share of the search it predicts, and [`MultiIndex::search_probed`] reuses
+    /// it instead of reading the offsets again.
     ///
-    /// Stops counting, slot by slot, once the sum exceeds `cap`, and then returns a
-    /// number above `cap`: a caller that only needs to know the search is dearer than
-    /// some budget does not pay for counting a giant cluster to its end.
-    pub fn candidates(&self, query: &[u64; 4], threshold: u32, cap: usize) -> usize {
-        let mut probes = Vec::with_capacity(137);
-        let mut total = 0usize;
+    /// Stops, slot by slot, once the candidates exceed `cap`: a caller that only needs
+    /// to know the search is dearer than some budget does not pay for counting a giant
+    /// cluster to its end. Such probes are incomplete and cannot be searched.
+    pub fn probe(&self, query: &[u64; 4], threshold: u32, cap: usize) -> Probes {
+        let per_slot = Self::probes_per_query(threshold) / SLOTS;
+        let mut values = Vec::with_capacity(per_slot);
+        let mut ranges = Vec::with_capacity(per_slot * SLOTS);
+        let mut candidates = 0usize;
         for slot in 0..SLOTS {
-            probes.clear();
+            values.clear();
             neighbours(
                 slot_value(query, slot) as u16,
                 Self::radius(threshold),
-                &mut probes,
+                &mut values,
             );
             let offsets = &self.offsets[slot];
-            for &probe in &probes {
-                total += (offsets[probe as usize + 1] - offsets[probe as usize]) as usize;
+            for &value in &values {
+                let (start, end) = (offsets[value as usize], offsets[value as usize + 1]);
+                candidates += (end - start) as usize;
+                ranges.push((start, end));
             }
-            if total > cap {
+            if candidates > cap {
                 break;
             }
         }
-        total
+        Probes {
+            complete: ranges.len() == per_slot * SLOTS,
+            ranges,
+            per_slot,
+            candidates,
+        }
+    }
+
+    /// Candidates a search of `query` at `threshold` would verify (see
+    /// [`MultiIndex::probe`]); above `cap` once it passes it.
+    pub fn candidates(&self, query: &[u64; 4], threshold: u32, cap: usize) -> usize {
+        self.probe(query, threshold, cap).candidates
     }
 
     /// Every entry within `threshold` of any query, exactly; sorted by position, then query.
@@ -149,7 +165,36 @@ impl MultiIndex {
         threshold: u32,
         threads: bool,
     ) -> Vec<RawMatch> {
+        let probes: Vec<Probes> = queries
+            .iter()
+            .map(|query| self.probe(query, threshold, usize::MAX))
+            .collect();
+        self.search_probed(planes, queries, &probes, threshold, threads)
+    }
+
+    /// [`MultiIndex::search`] with each query hash's buckets already read by
+    /// [`MultiIndex::probe`] at the same `threshold`.
+    ///
+    /// # Panics
+    ///
+    /// If the probes are fewer than the queries, or any was stopped by its cap: a
+    /// search over part of the buckets would miss matches.
+    pub fn search_probed(
+        &self,
+        planes: Planes,
+        queries: &[[u64; 4]],
+        probes: &[Probes],
+        threshold: u32,
+        threads: bool,
+    ) -> Vec<RawMatch> {
         use rayon::prelude::*;
+        assert!(
+            probes.len() == queries.len() && probes.iter().all(|p| p.complete),
+            "multi-index search: {} queries need as many complete probes, got {} ({} complete)",
+            queries.len(),
+            probes.len(),
+            probes.iter().filter(|p| p.complete).count()
+        );
         let work: Vec<(usize, usize)> = (0..queries.len())
             .flat_map(|query| (0..SLOTS).map(move |slot| (query, slot)))
             .collect();
@@ -160,6 +205,7 @@ impl MultiIndex {
                 &queries[query_index],
                 query_index,
                 slot,
+                probes[query_index].slot(slot),
                 threshold,
                 &mut found,
             );
@@ -185,30 +231,22 @@ impl MultiIndex {
     /// only for the few candidates that may match: half the misses of a full check,
     /// and just as exact. The loop keeps no state from one candidate to the next, so
     /// the CPU overlaps their misses.
+    #[allow(clippy::too_many_arguments)]
     fn probe_slot(
         &self,
         planes: Planes,
         query: &[u64; 4],
         query_index: usize,
         slot: usize,
+        ranges: &[(u32, u32)],
         threshold: u32,
         out: &mut Vec<RawMatch>,
     ) {
         let near = slot / 4;
         let far = (near + 2) % 4;
         let (near_plane, far_plane) = (planes.words[near], planes.words[far]);
-        let mut probes = Vec::with_capacity(137);
-        neighbours(
-            slot_value(query, slot) as u16,
-            Self::radius(threshold),
-            &mut probes,
-        );
-        let offsets = &self.offsets[slot];
-        for probe in probes {
-            let (start, end) = (
-                offsets[probe as usize] as usize,
-                offsets[probe as usize + 1] as usize,
-            );
+        for &(start, end) in ranges {
+            let (start, end) = (start as usize, end as usize);
             for &position in &self.positions[slot][start..end] {
                 let position = position as usize;
                 let bound = (near_plane[position] ^ query[near]).count_ones()
@@ -226,6 +264,34 @@ impl MultiIndex {
                 }
             }
         }
+    }
+}
+
+/// The buckets one query hash's search reads: per slot, the ranges of the slot's sorted
+/// positions for every 16-bit value within the probe radius.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probes {
+    ranges: Vec<(u32, u32)>,
+    per_slot: usize,
+    /// Entries in those buckets: the candidates the search verifies.
+    pub candidates: usize,
+    /// Whether every slot was read (false when counting stopped at its cap).
+    pub complete: bool,
+}
+
+impl Probes {
+    /// No buckets read (a placeholder; incomplete, so it cannot be searched).
+    pub fn empty() -> Probes {
+        Probes {
+            ranges: Vec::new(),
+            per_slot: 0,
+            candidates: 0,
+            complete: false,
+        }
+    }
+
+    fn slot(&self, slot: usize) -> &[(u32, u32)] {
+        &self.ranges[slot * self.per_slot..(slot + 1) * self.per_slot]
     }
 }
 

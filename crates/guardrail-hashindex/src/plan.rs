@@ -21,7 +21,7 @@
 //! Pure arithmetic over bucket lengths: no clocks, no IO, no measurement at run time
 //! (a timing-based choice would make the path, and the stats, differ from run to run).
 
-use crate::mih::MultiIndex;
+use crate::mih::{MultiIndex, Probes};
 use crate::scan::{BLOCK, Kernel};
 
 /// Which of the two exact searches handles a query hash.
@@ -289,6 +289,18 @@ pub fn plan_choice(
     threshold: u32,
     model: &CostModel,
 ) -> SearchPlan {
+    plan_choice_probed(index, entries, queries, threshold, model).0
+}
+
+/// [`plan_choice`], with the probes it read for each query hash (none for a small
+/// bank), so that the multi-index search does not read the bucket offsets again.
+pub(crate) fn plan_choice_probed(
+    index: &MultiIndex,
+    entries: usize,
+    queries: &[[u64; 4]],
+    threshold: u32,
+    model: &CostModel,
+) -> (SearchPlan, Option<Vec<Probes>>) {
     let count = queries.len();
     let all_flat_ns = model.flat_ns(entries, count);
     let probes = MultiIndex::probes_per_query(threshold);
@@ -297,19 +309,23 @@ pub fn plan_choice(
     // is the cheapest split whatever the buckets hold (the per-query flat cost is then
     // below the probe cost too), so nothing is counted.
     if all_flat_ns <= count as f64 * probe_ns {
-        return SearchPlan::uniform(count, Reason::SmallBank, all_flat_ns);
+        return (
+            SearchPlan::uniform(count, Reason::SmallBank, all_flat_ns),
+            None,
+        );
     }
     // A hash whose multi-index cost exceeds a flat pass of its own goes flat in the best
     // split (moving it to the flat pass saves at least the difference), so counting
     // stops there.
     let alone_ns = model.flat_ns(entries, 1);
     let cap = ((alone_ns - probe_ns) / model.candidate_ns).max(0.0) as usize;
-    let estimates: Vec<(usize, f64)> = queries
+    let probed: Vec<Probes> = queries
         .iter()
-        .map(|query| {
-            let candidates = index.candidates(query, threshold, cap);
-            (candidates, model.multi_index_ns(probes, candidates))
-        })
+        .map(|query| index.probe(query, threshold, cap))
+        .collect();
+    let estimates: Vec<(usize, f64)> = probed
+        .iter()
+        .map(|p| (p.candidates, model.multi_index_ns(probes, p.candidates)))
         .collect();
     // Dearest first; ties by index, so the plan is the same on every run.
     let mut order: Vec<usize> = (0..count).collect();
@@ -336,11 +352,12 @@ pub fn plan_choice(
         plans[query].path = Path::Flat;
         plans[query].reason = Reason::CrowdedBuckets;
     }
-    SearchPlan {
+    let plan = SearchPlan {
         queries: plans,
         estimated_ns: Some(best_ns),
         all_flat_ns,
-    }
+    };
+    (plan, Some(probed))
 }
 
 /// A plan where every query hash takes the same path for the same reason.
