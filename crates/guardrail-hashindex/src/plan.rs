@@ -234,14 +234,14 @@ impl CostModel {
     ///
     /// Measured with `benches/chooser.rs` on an AMD EPYC with AVX2 (no AVX-512), shared
     /// and loaded, as the median thread CPU time (BENCHMARKS.md, matcher section):
-    /// - flat, AVX2: 1.1–1.7 ns per block and 3.1–3.5 ns per block and query hash, on
+    /// - flat, AVX2: 1.1–3.6 ns per block and 2.9–3.5 ns per block and query hash, on
     ///   banks of 200,000 and 1,000,000 entries. AVX-512 is taken from the 10,000,000-
     ///   entry figures in BENCHMARKS.md (7.5 ns per block for eight query hashes, at the
     ///   memory's pace): its lower bound is six instructions per query hash. The scalar
     ///   kernels were not measured: one `POPCNT` per word, or a bit-count loop, per lane.
-    /// - multi-index, out of cache (1,000,000 entries): 4.7 ns per probe; per candidate
-    ///   40–73 ns far from every cluster (rejected by the lower bound: two cache misses),
-    ///   68 ns near a small cluster, 150 ns near a giant one (most candidates match,
+    /// - multi-index, out of cache (1,000,000 entries): 3.5–7.6 ns per probe; per
+    ///   candidate 18–73 ns far from every cluster (rejected by the lower bound: two cache
+    ///   misses), 62–93 ns near a small cluster, 117–157 ns near a giant one (most match,
     ///   found once per close slot, then sorted). 60 ns is taken: the choice is close
     ///   only for hashes near mid-sized clusters, whose candidates are mostly near ones.
     ///   A giant cluster's hash is hundreds of times over the flat cost either way.
