@@ -21,8 +21,7 @@ use std::collections::BTreeSet;
 use guardrail_pdq::PdqHash;
 
 use crate::bank::{BankConfig, BankKind, Entry, OwnedEntries, Storage, encode_bank};
-use crate::mih::MultiIndex;
-use crate::mih::Probes;
+use crate::mih::{MultiIndex, Probes};
 use crate::plan::{
     CostModel, Path, Reason, SearchCounters, SearchPlan, SearchStats, plan_choice_probed,
     plan_uniform,
