@@ -73,7 +73,8 @@ struct HashArgs {
 enum StrategyArg {
     /// Flat SIMD scan.
     Flat,
-    /// Multi-index (built at load; exact).
+    /// Multi-index (built at load; exact), or the flat scan for query hashes whose
+    /// buckets are crowded by clusters of near-duplicates (chosen per hash).
     Mih,
 }
 

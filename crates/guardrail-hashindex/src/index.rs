@@ -9,6 +9,11 @@
 //! already live: quarantining a whole bank because of one bad update would silently
 //! stop matching known abuse, which is the failure this crate exists to prevent.
 //!
+//! A search picks, per query hash, the multi-index or the flat scan by an estimate of
+//! their costs from the buckets the hash would probe ([`crate::plan`]), so a query near
+//! a cluster of near-duplicates is not slowed down by the multi-index's crowded buckets;
+//! [`Bank::explain`] shows the plan and [`Bank::search_stats`] counts the choices.
+//!
 //! Pure logic: the caller passes the recent-upload window; no clocks, no IO.
 
 use std::collections::BTreeSet;
@@ -16,16 +21,25 @@ use std::collections::BTreeSet;
 use guardrail_pdq::PdqHash;
 
 use crate::bank::{BankConfig, BankKind, Entry, OwnedEntries, Storage, encode_bank};
-use crate::mih::MultiIndex;
-use crate::scan::{Planes, RawMatch, scan};
+use crate::mih::{MultiIndex, Probes};
+use crate::plan::{
+    CostModel, Path, Reason, SearchCounters, SearchPlan, SearchStats, plan_choice_probed,
+    plan_uniform,
+};
+use crate::scan::{Planes, RawMatch, best_kernel, scan};
 
-/// How a search is carried out. Both give identical results.
+/// How a search is carried out. All give identical results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Flat SIMD scan of every entry.
     Flat,
-    /// The multi-index where it is exact and cheaper, flat elsewhere.
+    /// The multi-index where it is exact and cheaper, flat elsewhere: chosen per query
+    /// hash from the sizes of the buckets it would probe ([`crate::plan`]). Flat when
+    /// no multi-index is built.
     MultiIndex,
+    /// The multi-index for every query hash wherever it is exact (a threshold below 48
+    /// and an index built), whatever it costs: for benchmarks and tests of the index.
+    MultiIndexAlways,
 }
 
 /// A query: one or more hashes of one upload (e.g. its eight dihedrals), and its quality.
@@ -88,6 +102,8 @@ pub struct Bank {
     removed: BTreeSet<usize>,
     multi_index: Option<MultiIndex>,
     held: Option<HeldUpdate>,
+    counters: SearchCounters,
+    cost_model: Option<CostModel>,
 }
 
 impl std::fmt::Debug for Bank {
@@ -113,6 +129,8 @@ impl Bank {
             removed: BTreeSet::new(),
             multi_index: None,
             held: None,
+            counters: SearchCounters::default(),
+            cost_model: None,
         }
     }
 
@@ -239,7 +257,53 @@ impl Bank {
         self.held.take()
     }
 
-    /// Raw matches of query hashes against the live entries, sorted by entry number.
+    /// Which path each query hash would take against the base entries, and why (the
+    /// additions since the base are always scanned flat). Reads bucket offsets only.
+    pub fn explain(&self, hashes: &[PdqHash], threshold: u32, strategy: Strategy) -> SearchPlan {
+        let queries: Vec<[u64; 4]> = hashes.iter().map(PdqHash::as_words).collect();
+        self.plan(&queries, threshold, strategy).0
+    }
+
+    /// Replaces the cost model the chooser plans with (by default the one calibrated for
+    /// this CPU's kernel and the bank's size), e.g. after calibrating on new hardware.
+    /// Results never change; only which path finds them.
+    pub fn set_cost_model(&mut self, model: CostModel) {
+        self.cost_model = Some(model);
+    }
+
+    /// Query hashes searched per path and reason since the bank was made.
+    pub fn search_stats(&self) -> SearchStats {
+        self.counters.snapshot()
+    }
+
+    /// The plan, and the probes the chooser read (for the multi-index to reuse).
+    fn plan(
+        &self,
+        queries: &[[u64; 4]],
+        threshold: u32,
+        strategy: Strategy,
+    ) -> (SearchPlan, Option<Vec<Probes>>) {
+        let entries = self.base.planes().count;
+        let model = self
+            .cost_model
+            .unwrap_or_else(|| CostModel::calibrated(best_kernel(), entries));
+        let uniform = |reason| (plan_uniform(queries.len(), reason, entries, &model), None);
+        let Some(index) = &self.multi_index else {
+            return uniform(match strategy {
+                Strategy::Flat => Reason::FlatAsked,
+                Strategy::MultiIndex | Strategy::MultiIndexAlways => Reason::NoIndex,
+            });
+        };
+        match strategy {
+            Strategy::Flat => uniform(Reason::FlatAsked),
+            _ if MultiIndex::radius(threshold) > 2 => uniform(Reason::RadiusTooLarge),
+            Strategy::MultiIndexAlways => uniform(Reason::MultiIndexAsked),
+            Strategy::MultiIndex => plan_choice_probed(index, entries, queries, threshold, &model),
+        }
+    }
+
+    /// Raw matches of query hashes against the live entries, sorted by entry number,
+    /// then query hash. The strategy never changes the result, only its cost.
     pub fn search(
         &self,
         hashes: &[PdqHash],
@@ -249,11 +313,59 @@ impl Bank {
     ) -> Vec<RawMatch> {
         let queries: Vec<[u64; 4]> = hashes.iter().map(PdqHash::as_words).collect();
         let base = self.base.planes();
-        let use_index = strategy == Strategy::MultiIndex && MultiIndex::radius(threshold) <= 2;
-        let mut matches = match (&self.multi_index, use_index) {
-            (Some(index), true) => index.search(base, &queries, threshold, threads),
-            _ => scan(base, &queries, threshold, threads),
-        };
+        let (plan, mut probes) = self.plan(&queries, threshold, strategy);
+        self.counters.record(&plan);
+        let mut matches = Vec::new();
+        // Each path searches its share of the query hashes, numbered from 0; the
+        // matches are renumbered back to the request's query hashes.
+        for path in [Path::Flat, Path::MultiIndex] {
+            let chosen = plan.indices(path);
+            if chosen.is_empty() {
+                continue;
+            }
+            let whole = chosen.len() == queries.len();
+            let subset: Vec<[u64; 4]> = if whole {
+                queries.clone()
+            } else {
+                chosen.iter().map(|&i| queries[i]).collect()
+            };
+            let found = match (path, &self.multi_index, probes.as_mut()) {
+                (Path::MultiIndex, Some(index), Some(probes)) => {
+                    // The plan sends a hash whose counting stopped at its cap to the flat
+                    // scan, so these probes are complete; should rounding ever say
+                    // otherwise, the hash's buckets are read again rather than missed.
+                    let chosen_probes: Vec<Probes> = chosen
+                        .iter()
+                        .map(
+                            |&i| match std::mem::replace(&mut probes[i], Probes::empty()) {
+                                complete if complete.complete => complete,
+                                _ => index.probe(&queries[i], threshold, usize::MAX),
+                            },
+                        )
+                        .collect();
+                    index.search_probed(base, &subset, &chosen_probes, threshold, threads)
+                }
+                (Path::MultiIndex, Some(index), None) => {
+                    index.search(base, &subset, threshold, threads)
+                }
+                _ => scan(base, &subset, threshold, threads),
+            };
+            if whole {
+                // One path for every hash: nothing to renumber, and near a giant cluster
+                // there are hundreds of thousands of matches not worth copying.
+                matches = found;
+                break;
+            }
+            matches.extend(found.into_iter().map(|m| RawMatch {
+                query: chosen[m.query],
+                ..m
+            }));
+        }
+        let flat = plan.indices(Path::Flat).len();
+        if flat != 0 && flat != queries.len() {
+            // The two paths' matches interleave by position; each path's are in order.
+            matches.sort_unstable();
+        }
         let offset = base.count;
         matches.extend(
             scan(self.added.planes(), &queries, threshold, false)

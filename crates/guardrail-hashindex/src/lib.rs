@@ -5,7 +5,9 @@
 //! that load by memory map with no parse step ([`bank`]), imports and exports the
 //! formats lists are exchanged in ([`formats`]), and matches exactly: a SIMD flat scan
 //! with run-time CPU dispatch ([`scan`]), and a multi-index for very large banks
-//! ([`mih`]) that returns exactly what the flat scan returns. Banks grow and shrink
+//! ([`mih`]) that returns exactly what the flat scan returns; each query hash takes
+//! whichever of the two an estimate from the multi-index's bucket sizes says is cheaper
+//! ([`plan`]), so clusters of near-duplicates never make the index slower than a scan. Banks grow and shrink
 //! without rebuilds, negative banks of known benign images suppress matches, and an
 //! update that suddenly matches a flood of uploads is held for an admin ([`index`]).
 //!
@@ -18,6 +20,7 @@ pub mod bank;
 pub mod formats;
 pub mod index;
 pub mod mih;
+pub mod plan;
 pub mod scan;
 
 pub use bank::{
@@ -28,6 +31,7 @@ pub use index::{
     Bank, BankMatch, FloodCheck, HeldUpdate, Outcome, QuarantinePolicy, Query, Strategy,
     UpdateAlreadyHeld, UpdateDecision, check_flood, match_upload,
 };
+pub use plan::{CostModel, Path, QueryPlan, Reason, SearchPlan, SearchStats};
 
 /// Opens a bank file by memory map.
 pub fn open_bank(path: &std::path::Path) -> Result<Bank, BankError> {

@@ -8,7 +8,10 @@
 //! Each slot is a CSR table: `offsets[65537]` and the bank positions sorted by slot
 //! value, built by counting sort in one pass per slot (4 bytes per entry per slot, 64
 //! bytes per entry in all). Beyond radius 2 (thresholds of 48 and more) the probes
-//! outnumber a flat scan's work, and the caller should scan instead.
+//! outnumber a flat scan's work, and the caller should scan instead. Within it, a query
+//! near a cluster of near-duplicates probes crowded buckets; [`MultiIndex::candidates`]
+//! counts them from the offsets alone, so the caller can scan instead there too
+//! ([`crate::plan`]).
 
 use crate::scan::{Planes, RawMatch, distance};
 
@@ -96,6 +99,63 @@ impl MultiIndex {
         threshold / SLOTS as u32
     }
 
+    /// Buckets one query hash reads at `threshold`: sixteen slots times the 16-bit
+    /// values within the probe radius (1 + 16 + 120 + 560 per slot for radius 0..=3).
+    pub fn probes_per_query(threshold: u32) -> usize {
+        let per_slot = match Self::radius(threshold) {
+            0 => 1,
+            1 => 1 + 16,
+            2 => 1 + 16 + 120,
+            _ => 1 + 16 + 120 + 560,
+        };
+        SLOTS * per_slot
+    }
+
+    /// The buckets a search of `query` at `threshold` reads, and the candidates they
+    /// hold (an entry close in several slots counts once per slot, as the search checks
+    /// it once per slot). Reads only the bucket offsets, never a hash, so it costs a
+    /// small share of the search it predicts, and [`MultiIndex::search_probed`] reuses
+    /// it instead of reading the offsets again.
+    ///
+    /// Stops, slot by slot, once the candidates exceed `cap`: a caller that only needs
+    /// to know the search is dearer than some budget does not pay for counting a giant
+    /// cluster to its end. Such probes are incomplete and cannot be searched.
+    pub fn probe(&self, query: &[u64; 4], threshold: u32, cap: usize) -> Probes {
+        let per_slot = Self::probes_per_query(threshold) / SLOTS;
+        let mut values = Vec::with_capacity(per_slot);
+        let mut ranges = Vec::with_capacity(per_slot * SLOTS);
+        let mut candidates = 0usize;
+        for slot in 0..SLOTS {
+            values.clear();
+            neighbours(
+                slot_value(query, slot) as u16,
+                Self::radius(threshold),
+                &mut values,
+            );
+            let offsets = &self.offsets[slot];
+            for &value in &values {
+                let (start, end) = (offsets[value as usize], offsets[value as usize + 1]);
+                candidates += (end - start) as usize;
+                ranges.push((start, end));
+            }
+            if candidates > cap {
+                break;
+            }
+        }
+        Probes {
+            complete: ranges.len() == per_slot * SLOTS,
+            ranges,
+            per_slot,
+            candidates,
+        }
+    }
+
+    /// Candidates a search of `query` at `threshold` would verify (see
+    /// [`MultiIndex::probe`]); above `cap` once it passes it.
+    pub fn candidates(&self, query: &[u64; 4], threshold: u32, cap: usize) -> usize {
+        self.probe(query, threshold, cap).candidates
+    }
+
     /// Every entry within `threshold` of any query, exactly; sorted by position, then query.
     /// With `threads`, the (query hash, slot) pairs are shared out over the thread pool.
     pub fn search(
@@ -105,7 +165,36 @@ impl MultiIndex {
         threshold: u32,
         threads: bool,
     ) -> Vec<RawMatch> {
+        let probes: Vec<Probes> = queries
+            .iter()
+            .map(|query| self.probe(query, threshold, usize::MAX))
+            .collect();
+        self.search_probed(planes, queries, &probes, threshold, threads)
+    }
+
+    /// [`MultiIndex::search`] with each query hash's buckets already read by
+    /// [`MultiIndex::probe`] at the same `threshold`.
+    ///
+    /// # Panics
+    ///
+    /// If the probes are fewer than the queries, or any was stopped by its cap: a
+    /// search over part of the buckets would miss matches.
+    pub fn search_probed(
+        &self,
+        planes: Planes,
+        queries: &[[u64; 4]],
+        probes: &[Probes],
+        threshold: u32,
+        threads: bool,
+    ) -> Vec<RawMatch> {
         use rayon::prelude::*;
+        assert!(
+            probes.len() == queries.len() && probes.iter().all(|p| p.complete),
+            "multi-index search: {} queries need as many complete probes, got {} ({} complete)",
+            queries.len(),
+            probes.len(),
+            probes.iter().filter(|p| p.complete).count()
+        );
         let work: Vec<(usize, usize)> = (0..queries.len())
             .flat_map(|query| (0..SLOTS).map(move |slot| (query, slot)))
             .collect();
@@ -116,6 +205,7 @@ impl MultiIndex {
                 &queries[query_index],
                 query_index,
                 slot,
+                probes[query_index].slot(slot),
                 threshold,
                 &mut found,
             );
@@ -141,30 +231,22 @@ impl MultiIndex {
     /// only for the few candidates that may match: half the misses of a full check,
     /// and just as exact. The loop keeps no state from one candidate to the next, so
     /// the CPU overlaps their misses.
+    #[allow(clippy::too_many_arguments)]
     fn probe_slot(
         &self,
         planes: Planes,
         query: &[u64; 4],
         query_index: usize,
         slot: usize,
+        ranges: &[(u32, u32)],
         threshold: u32,
         out: &mut Vec<RawMatch>,
     ) {
         let near = slot / 4;
         let far = (near + 2) % 4;
         let (near_plane, far_plane) = (planes.words[near], planes.words[far]);
-        let mut probes = Vec::with_capacity(137);
-        neighbours(
-            slot_value(query, slot) as u16,
-            Self::radius(threshold),
-            &mut probes,
-        );
-        let offsets = &self.offsets[slot];
-        for probe in probes {
-            let (start, end) = (
-                offsets[probe as usize] as usize,
-                offsets[probe as usize + 1] as usize,
-            );
+        for &(start, end) in ranges {
+            let (start, end) = (start as usize, end as usize);
             for &position in &self.positions[slot][start..end] {
                 let position = position as usize;
                 let bound = (near_plane[position] ^ query[near]).count_ones()
@@ -182,6 +264,34 @@ impl MultiIndex {
                 }
             }
         }
+    }
+}
+
+/// The buckets one query hash's search reads: per slot, the ranges of the slot's sorted
+/// positions for every 16-bit value within the probe radius.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probes {
+    ranges: Vec<(u32, u32)>,
+    per_slot: usize,
+    /// Entries in those buckets: the candidates the search verifies.
+    pub candidates: usize,
+    /// Whether every slot was read (false when counting stopped at its cap).
+    pub complete: bool,
+}
+
+impl Probes {
+    /// No buckets read (a placeholder; incomplete, so it cannot be searched).
+    pub fn empty() -> Probes {
+        Probes {
+            ranges: Vec::new(),
+            per_slot: 0,
+            candidates: 0,
+            complete: false,
+        }
+    }
+
+    fn slot(&self, slot: usize) -> &[(u32, u32)] {
+        &self.ranges[slot * self.per_slot..(slot + 1) * self.per_slot]
     }
 }
 

@@ -1,10 +1,11 @@
-//! The multi-index and the incremental bank against brute force, bank files round-trip,
-//! negative banks and flood quarantine.
+//! The multi-index, the per-query choice between it and the flat scan, and the
+//! incremental bank against brute force; bank files round-trip, negative banks and
+//! flood quarantine.
 
 use guardrail_hashindex::bank::Storage;
 use guardrail_hashindex::{
-    AlignedBytes, Bank, BankBytes, BankConfig, BankKind, Entry, QuarantinePolicy, Query, Strategy,
-    UpdateDecision, check_flood, encode_bank, match_upload,
+    AlignedBytes, Bank, BankBytes, BankConfig, BankKind, CostModel, Entry, Path, QuarantinePolicy,
+    Query, Reason, Strategy, UpdateDecision, check_flood, encode_bank, match_upload,
 };
 use guardrail_pdq::PdqHash;
 use proptest::prelude::*;
@@ -61,6 +62,39 @@ fn clustered(rng: &mut ChaCha8Rng, count: usize) -> Vec<PdqHash> {
         .collect()
 }
 
+/// A bank shaped to crowd the multi-index: a few giant clusters (a third of the bank
+/// between them), many small ones, and uniform hashes. Returns the hashes and the
+/// giant clusters' centres.
+fn giant_clusters(rng: &mut ChaCha8Rng, count: usize) -> (Vec<PdqHash>, Vec<PdqHash>) {
+    let giants: Vec<PdqHash> = (0..3).map(|_| PdqHash(rng.r#gen())).collect();
+    let small: Vec<PdqHash> = (0..(count / 10).max(1))
+        .map(|_| PdqHash(rng.r#gen()))
+        .collect();
+    let hashes = (0..count)
+        .map(|i| match i % 6 {
+            0 | 1 => perturb(giants[i % 3], rng.gen_range(0..24), rng),
+            2 | 3 => perturb(
+                small[rng.gen_range(0..small.len())],
+                rng.gen_range(0..24),
+                rng,
+            ),
+            _ => PdqHash(rng.r#gen()),
+        })
+        .collect();
+    (hashes, giants)
+}
+
+/// A cost model that makes a flat scan of a test-sized bank dear (as it is on a bank of
+/// millions), so that the chooser splits requests between the paths on small banks.
+fn splitting_model() -> CostModel {
+    CostModel {
+        flat_block_ns: 100.0,
+        flat_block_query_ns: 10.0,
+        probe_ns: 1.0,
+        candidate_ns: 10.0,
+    }
+}
+
 fn brute_force(
     hashes: &[Option<PdqHash>],
     queries: &[PdqHash],
@@ -109,6 +143,48 @@ proptest! {
     }
 
     #[test]
+    fn every_strategy_and_every_split_returns_what_brute_force_returns(seed in any::<u64>(), count in 1usize..3_000, threshold in 0u32..48, giant in any::<bool>(), split in any::<bool>()) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (hashes, centres) = if giant {
+            giant_clusters(&mut rng, count)
+        } else {
+            ((0..count).map(|_| PdqHash(rng.r#gen())).collect(), vec![PdqHash(rng.r#gen())])
+        };
+        let mut bank = Bank::from_entries(BankConfig::positive("p"), hashes.iter().enumerate().map(|(i, h)| entry(*h, i)));
+        if split {
+            bank.set_cost_model(splitting_model());
+        }
+        // Near a giant cluster's centre, near single entries, at the threshold, and far.
+        let mut queries: Vec<PdqHash> = centres.iter().map(|c| perturb(*c, rng.gen_range(0..(threshold as usize + 3)), &mut rng)).collect();
+        queries.extend((0..3).map(|_| perturb(hashes[rng.gen_range(0..count)], rng.gen_range(0..(threshold as usize + 3)), &mut rng)));
+        queries.push(spread_flips(hashes[rng.gen_range(0..count)], threshold as usize));
+        queries.extend((0..2).map(|_| PdqHash(rng.r#gen())));
+        let expected = brute_force(&hashes.iter().map(|h| Some(*h)).collect::<Vec<_>>(), &queries, threshold);
+        let check = |bank: &Bank, strategy: Strategy, threads: bool| -> Vec<(usize, usize, u32)> {
+            bank.search(&queries, threshold, strategy, threads).iter().map(|m| (m.position, m.query, m.distance)).collect()
+        };
+        // Before the index exists, the chooser scans.
+        prop_assert_eq!(&check(&bank, Strategy::MultiIndex, false), &expected);
+        prop_assert_eq!(bank.search_stats().count(Reason::NoIndex), queries.len() as u64);
+        bank.build_multi_index().expect("builds");
+        for strategy in [Strategy::Flat, Strategy::MultiIndexAlways, Strategy::MultiIndex] {
+            for threads in [false, true] {
+                prop_assert_eq!(&check(&bank, strategy, threads), &expected, "{:?}, threads {}", strategy, threads);
+            }
+        }
+        // Every single-path plan and the chooser's own: forced per query hash, one by one.
+        let plan = bank.explain(&queries, threshold, Strategy::MultiIndex);
+        prop_assert_eq!(plan.queries.len(), queries.len());
+        for (index, query) in queries.iter().enumerate() {
+            let alone: Vec<(usize, u32)> = bank.search(std::slice::from_ref(query), threshold, Strategy::MultiIndex, false).iter().map(|m| (m.position, m.distance)).collect();
+            let wanted: Vec<(usize, u32)> = expected.iter().filter(|m| m.1 == index).map(|m| (m.0, m.2)).collect();
+            prop_assert_eq!(alone, wanted);
+        }
+        let stats = bank.search_stats();
+        prop_assert_eq!(stats.queries(Path::Flat) + stats.queries(Path::MultiIndex), (queries.len() * (1 + 6 + 1)) as u64);
+    }
+
+    #[test]
     fn adds_and_removes_match_a_brute_force_model(seed in any::<u64>(), operations in proptest::collection::vec((any::<bool>(), any::<u16>()), 1..200)) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let base = clustered(&mut rng, 300);
@@ -128,7 +204,8 @@ proptest! {
             }
         }
         let queries: Vec<PdqHash> = (0..4).map(|_| perturb(base[rng.gen_range(0..base.len())], rng.gen_range(0..35), &mut rng)).collect();
-        for strategy in [Strategy::Flat, Strategy::MultiIndex] {
+        bank.set_cost_model(splitting_model());
+        for strategy in [Strategy::Flat, Strategy::MultiIndex, Strategy::MultiIndexAlways] {
             let found: Vec<(usize, usize, u32)> = bank.search(&queries, 31, strategy, false).iter().map(|m| (m.position, m.query, m.distance)).collect();
             prop_assert_eq!(&found, &brute_force(&model, &queries, 31));
         }
@@ -311,4 +388,78 @@ fn all_dihedrals_are_matched_in_one_pass() {
     );
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].entry_number, found[0].query_hash), (123, 4));
+}
+
+/// The chooser with the model calibrated for this CPU: a query near a giant cluster of a
+/// bank too large for the cache scans, a query far from every cluster probes, a small
+/// bank scans without counting, and the stats count each choice with its reason.
+#[test]
+fn the_chooser_scans_near_giant_clusters_and_probes_elsewhere() {
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let (hashes, centres) = giant_clusters(&mut rng, 300_000);
+    let mut bank = Bank::from_entries(
+        BankConfig::positive("p"),
+        hashes.iter().enumerate().map(|(i, h)| entry(*h, i)),
+    );
+    bank.build_multi_index().expect("builds");
+    let near = perturb(centres[0], 6, &mut rng);
+    let far = PdqHash(rng.r#gen());
+    let plan = bank.explain(&[near, far], 31, Strategy::MultiIndex);
+    assert_eq!(
+        (plan.queries[0].reason, plan.queries[1].reason),
+        (Reason::CrowdedBuckets, Reason::FewCandidates),
+        "{plan:#?}"
+    );
+    assert!(plan.queries[0].candidates > Some(10_000), "{plan:#?}");
+    assert!(plan.queries[1].candidates < Some(5_000), "{plan:#?}");
+    let expected = brute_force(
+        &hashes.iter().map(|h| Some(*h)).collect::<Vec<_>>(),
+        &[near, far],
+        31,
+    );
+    let found: Vec<(usize, usize, u32)> = bank
+        .search(&[near, far], 31, Strategy::MultiIndex, false)
+        .iter()
+        .map(|m| (m.position, m.query, m.distance))
+        .collect();
+    assert_eq!(found, expected);
+    assert!(found.len() > 1_000, "the near query meets its cluster");
+    let stats = bank.search_stats();
+    assert_eq!(
+        (
+            stats.count(Reason::CrowdedBuckets),
+            stats.count(Reason::FewCandidates)
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        (stats.queries(Path::Flat), stats.queries(Path::MultiIndex)),
+        (1, 1)
+    );
+    // Forced strategies and a threshold beyond radius 2 are counted as such.
+    bank.search(&[far], 31, Strategy::MultiIndexAlways, false);
+    bank.search(&[far], 31, Strategy::Flat, false);
+    bank.search(&[far], 48, Strategy::MultiIndex, false);
+    let stats = bank.search_stats();
+    assert_eq!(
+        [
+            stats.count(Reason::MultiIndexAsked),
+            stats.count(Reason::FlatAsked),
+            stats.count(Reason::RadiusTooLarge)
+        ],
+        [1, 1, 1]
+    );
+
+    let mut small = Bank::from_entries(
+        BankConfig::positive("s"),
+        hashes[..500].iter().enumerate().map(|(i, h)| entry(*h, i)),
+    );
+    small.build_multi_index().expect("builds");
+    let plan = small.explain(&[near, far], 31, Strategy::MultiIndex);
+    assert!(
+        plan.queries
+            .iter()
+            .all(|q| q.reason == Reason::SmallBank && q.candidates.is_none()),
+        "{plan:#?}"
+    );
 }
