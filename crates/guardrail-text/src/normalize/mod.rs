@@ -25,6 +25,7 @@
 mod chars;
 pub(crate) mod compact;
 pub(crate) mod decode;
+mod entities;
 pub(crate) mod fold;
 mod unit;
 
