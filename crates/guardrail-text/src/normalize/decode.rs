@@ -1,7 +1,10 @@
 //! Stage 1: from raw bytes to characters, undoing the encodings people use to slip
-//! words past filters: invalid UTF-8 (repaired), HTML entities, percent-encoding and
-//! emoji shortcodes. Decoding repeats until nothing changes (bounded), so doubly
-//! encoded text (`&amp;#112;`) decodes fully and normalising twice equals once.
+//! words past filters: invalid UTF-8 (repaired), HTML character references (every
+//! HTML5 name, see `entities.rs`), percent-encoding and emoji shortcodes. Decoding
+//! repeats until nothing changes (bounded), so doubly encoded text (`&amp;#112;`)
+//! decodes fully and normalising twice equals once. Also here: the display order of
+//! text that explicit bidi controls reorder ([`display_order`]). Decoding must never
+//! read past its bounds (names, digits, shortcodes and passes are all capped).
 
 use super::chars::{PADDING_REPORT_THRESHOLD, is_invisible};
 use super::entities;
@@ -13,9 +16,56 @@ const MAX_DECODE_PASSES: usize = 4;
 const MAX_REFERENCE_DIGITS: usize = 8;
 const MAX_SHORTCODE_LEN: usize = 48;
 
+#[cfg(test)]
 pub(crate) fn decode(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
     let units = repair_utf8(input, diagnostics);
     decode_units(units, diagnostics).0
+}
+
+/// Explicit bidi controls that reorder what follows them: embeddings and overrides
+/// (`LRE RLE PDF LRO RLO`) and isolates (`LRI RLI FSI PDI`).
+fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The units in the order a reader sees them, when explicit bidi controls change it
+/// (`\u{202E}tiabodep\u{202C}` is displayed `pedobait`), else `None`. Reordering
+/// follows the Unicode Bidirectional Algorithm (UAX #9, rules X1-L2 via
+/// `unicode-bidi`) per paragraph, with a left-to-right base direction: the direction
+/// of the interface the text is shown in. Mirroring of brackets (L4) is not applied;
+/// it does not change letters. Each unit keeps its own span, so a match found in
+/// display order still points at the bytes that hold it.
+pub(crate) fn display_order(units: &[Unit]) -> Option<Vec<Unit>> {
+    if !units.iter().any(|u| is_bidi_control(u.ch)) {
+        return None;
+    }
+    let text: String = units.iter().map(|u| u.ch).collect();
+    // Byte offset of each unit's character in `text`, to map paragraphs back to units.
+    let mut unit_at_byte = Vec::with_capacity(units.len());
+    let mut offset = 0;
+    for unit in units {
+        unit_at_byte.push(offset);
+        offset += unit.ch.len_utf8();
+    }
+    let info = unicode_bidi::BidiInfo::new(&text, Some(unicode_bidi::Level::ltr()));
+    if !info.has_rtl() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(units.len());
+    for paragraph in &info.paragraphs {
+        let first = unit_at_byte.partition_point(|&b| b < paragraph.range.start);
+        let last = unit_at_byte.partition_point(|&b| b < paragraph.range.end);
+        let levels = info.reordered_levels_per_char(paragraph, paragraph.range.clone());
+        let levels = &levels[first..last];
+        for logical in unicode_bidi::BidiInfo::reorder_visual(levels) {
+            let mut unit = units[first + logical];
+            if levels[logical].is_rtl() {
+                unit.stages.insert(Stage::DisplayOrder);
+            }
+            out.push(unit);
+        }
+    }
+    Some(out)
 }
 
 /// Decodes characters that are already units: invisible characters go first, so that
@@ -71,7 +121,7 @@ fn strip_invisible(units: Vec<Unit>, count: &mut usize) -> Vec<Unit> {
     out
 }
 
-fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+pub(crate) fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
     if input.is_ascii() {
         // The common case: every byte is a character.
         return input
