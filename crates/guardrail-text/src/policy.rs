@@ -501,7 +501,11 @@ impl Policy {
     pub fn memory_usage(&self) -> usize {
         self.automaton.memory_usage()
             + self.variant_rule.len() * 4
-            + self.variant_runs.iter().map(|r| r.len() + 16).sum::<usize>()
+            + self
+                .variant_runs
+                .iter()
+                .map(|r| r.len() + 16)
+                .sum::<usize>()
             + self.lexicon.memory_usage()
     }
 }
@@ -514,7 +518,12 @@ fn ambiguous_variants(view: &TermView) -> Vec<(Vec<u8>, Vec<u8>)> {
     let chars: Vec<(&[u8], u8)> = view
         .chars
         .iter()
-        .map(|c| (&view.bytes[c.byte_start as usize..c.byte_end as usize], c.run))
+        .map(|c| {
+            (
+                &view.bytes[c.byte_start as usize..c.byte_end as usize],
+                c.run,
+            )
+        })
         .collect();
     let positions: Vec<usize> = chars
         .iter()
@@ -545,7 +554,10 @@ fn ambiguous_variants(view: &TermView) -> Vec<(Vec<u8>, Vec<u8>)> {
             }
             merged.push((bytes, run, substituted));
         }
-        let variant: Vec<u8> = merged.iter().flat_map(|(b, _, _)| b.iter().copied()).collect();
+        let variant: Vec<u8> = merged
+            .iter()
+            .flat_map(|(b, _, _)| b.iter().copied())
+            .collect();
         let runs: Vec<u8> = merged.iter().map(|(_, run, _)| *run).collect();
         if !variants.iter().any(|(v, _)| *v == variant) {
             variants.push((variant, runs));

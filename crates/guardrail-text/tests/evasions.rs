@@ -33,8 +33,12 @@ fn check_row(
                 ));
             }
             for found in &verdict.matches {
-                if found.span.end > input.len() || found.reasons().len() != found.stages.iter().count() {
-                    return Some(format!("{what}: span or reasons wrong for {input:?}: {found:?}"));
+                if found.span.end > input.len()
+                    || found.reasons().len() != found.stages.iter().count()
+                {
+                    return Some(format!(
+                        "{what}: span or reasons wrong for {input:?}: {found:?}"
+                    ));
                 }
             }
             None

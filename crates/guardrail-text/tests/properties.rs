@@ -62,7 +62,9 @@ category = "t.d"
 
 /// Invented ordinary words for the false-hit properties. Some end with the letter the
 /// next begins with (`sutt tika`), so repeats collapse across the space too.
-const WORDS: &[&str] = &["blor", "vex", "nop", "pral", "sutt", "tika", "ka", "zee", "am"];
+const WORDS: &[&str] = &[
+    "blor", "vex", "nop", "pral", "sutt", "tika", "ka", "zee", "am",
+];
 
 /// A policy whose `anywhere` terms are every two of [`WORDS`] run together: text made
 /// of the words with spaces between them must never match it.

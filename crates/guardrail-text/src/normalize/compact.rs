@@ -284,12 +284,8 @@ fn read_split_spellings(
         chain.clear();
         *letters = 0;
     };
-    let is_token = |unit: &Unit| {
-        matches!(
-            classify(unit),
-            Class::Letter | Class::Digit | Class::Symbol
-        )
-    };
+    let is_token =
+        |unit: &Unit| matches!(classify(unit), Class::Letter | Class::Digit | Class::Symbol);
     let mut index = 0;
     let mut gap_ok = true;
     while index < units.len() {

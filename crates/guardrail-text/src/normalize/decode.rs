@@ -243,7 +243,10 @@ fn decode_entity(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
         }
     };
     let template = merged(units, at, consumed, Stage::HtmlEntity);
-    Some((text.chars().map(|ch| Unit { ch, ..template }).collect(), consumed))
+    Some((
+        text.chars().map(|ch| Unit { ch, ..template }).collect(),
+        consumed,
+    ))
 }
 
 fn lookup(table: &'static [(&'static str, &'static str)], name: &str) -> Option<&'static str> {
@@ -402,7 +405,10 @@ mod tests {
             ("&Pscredo", "&Pscredo"),
             ("&#1121234567890;", "&#1121234567890;"),
             ("&#;&#x;&;", "&#;&#x;&;"),
-            ("&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;", "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;"),
+            (
+                "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;",
+                "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(decoded(input), expected, "input {input:?}");

@@ -89,8 +89,8 @@ fn regional_run_as_letters(units: &[Unit], start: usize, end: usize) -> bool {
         .map(|u| u.ch)
         .filter(|&ch| is_regional_indicator(ch))
         .collect();
-    let touches_letter = (start > 0 && spells(units[start - 1].ch))
-        || units.get(end).is_some_and(|u| spells(u.ch));
+    let touches_letter =
+        (start > 0 && spells(units[start - 1].ch)) || units.get(end).is_some_and(|u| spells(u.ch));
     if indicators.len() != 2 || touches_letter {
         return true;
     }

@@ -154,7 +154,9 @@ impl Stage {
             Stage::Shortcode => "emoji shortcode read as its emoji",
             Stage::Emoji => "emoji recognised",
             Stage::Invisible => "invisible characters removed",
-            Stage::Compatibility => "fullwidth, mathematical or circled letters read as plain letters",
+            Stage::Compatibility => {
+                "fullwidth, mathematical or circled letters read as plain letters"
+            }
             Stage::CombiningMark => "accents and overlay marks removed",
             Stage::CaseFold => "upper case read as lower case",
             Stage::Confusable => "look-alike letters from other scripts read as Latin",
