@@ -110,7 +110,12 @@ enum Class {
     Separator,
 }
 
+#[inline]
 fn classify(unit: &Unit, emoji_separates: bool) -> Class {
+    if unit.ch.is_ascii_lowercase() && unit.emoji.is_none() {
+        // The common case first: folded text is mostly lower-case ASCII letters.
+        return Class::Letter;
+    }
     if unit.emoji.is_some() {
         // `©` and `®` are emoji too, but between letters they are letters.
         if symbol_letter(unit.ch).is_some() {
@@ -192,13 +197,17 @@ enum Reading {
     Separator,
 }
 
-/// Decides, for every folded unit, how the term view reads it.
+/// Decides, for every folded unit, how the term view reads it. Classes are computed
+/// once; the passes below only look them up.
 fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
-    let classify = |unit: &Unit| classify(unit, emoji_separates);
-    let class_at = |i: usize| units.get(i).map(classify);
-    let mut readings: Vec<Reading> = units
+    let classes: Vec<Class> = units
         .iter()
-        .map(|unit| match classify(unit) {
+        .map(|unit| classify(unit, emoji_separates))
+        .collect();
+    let class_at = |i: usize| classes.get(i).copied();
+    let mut readings: Vec<Reading> = classes
+        .iter()
+        .map(|class| match class {
             Class::Letter => Reading::Letter,
             Class::Emoji => Reading::Emoji,
             Class::Separator => Reading::Separator,
@@ -206,12 +215,15 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
         })
         .collect();
     let is_letter = |i: usize| class_at(i) == Some(Class::Letter);
+    // Whether some digit or symbol stayed a number or separator: only then can a split
+    // spelling (`v.3.x`) change anything.
+    let mut unread_symbol = false;
     let mut index = 0;
     while index < units.len() {
-        match classify(&units[index]) {
+        match classes[index] {
             Class::Digit => {
                 let run_start = index;
-                while index < units.len() && class_at(index) == Some(Class::Digit) {
+                while index < units.len() && classes[index] == Class::Digit {
                     index += 1;
                 }
                 let run_len = index - run_start;
@@ -225,6 +237,7 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
                 // runs are numbers (`pedobait2024`, `chapter 14`).
                 let leet = mappable
                     && ((run_len == 1 && (left || right)) || (run_len <= 3 && left && right));
+                unread_symbol |= !leet && run_len == 1;
                 for position in run_start..index {
                     readings[position] = match (leet, leet_letter(units[position].ch)) {
                         (true, Some(letter)) => Reading::Leet(letter),
@@ -242,6 +255,7 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
                 let starts_word = is_letter(index + 1)
                     || (class_at(index + 1) == Some(Class::Digit) && is_letter(index + 2));
                 let leet = (before && after) || (is_currency(ch) && at_word_start && starts_word);
+                unread_symbol |= !leet;
                 readings[index] = match (leet, leet_letter(ch)) {
                     (true, Some(letter)) => Reading::Leet(letter),
                     // `©` alone stays the emoji it is.
@@ -253,7 +267,9 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
             _ => index += 1,
         }
     }
-    read_split_spellings(units, &classify, &mut readings);
+    if unread_symbol {
+        read_split_spellings(units, &classes, &mut readings);
+    }
     readings
 }
 
@@ -262,20 +278,17 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
 /// single characters, each gap at most [`MAX_SPLIT_GAP`] separators without a line
 /// break, at least two of them letters. A lone number between words (`chapter 3 of`)
 /// is not such a run. One pass over the units.
-fn read_split_spellings(
-    units: &[Unit],
-    classify: &dyn Fn(&Unit) -> Class,
-    readings: &mut [Reading],
-) {
-    // Tokens: maximal runs of non-separators, as (start, len).
-    let mut chain: Vec<usize> = Vec::new(); // starts of the single-character tokens
+fn read_split_spellings(units: &[Unit], classes: &[Class], readings: &mut [Reading]) {
+    let is_token = |at: usize| matches!(classes[at], Class::Letter | Class::Digit | Class::Symbol);
+    // Starts of the single-character tokens of the current run, and its letters.
+    let mut chain: Vec<usize> = Vec::new();
     let mut letters = 0;
     let flush = |chain: &mut Vec<usize>, letters: &mut usize, readings: &mut [Reading]| {
         if chain.len() >= MIN_SPLIT_SPELLING && *letters >= 2 {
             for &at in chain.iter() {
                 if matches!(readings[at], Reading::Number | Reading::Separator)
+                    && matches!(classes[at], Class::Digit | Class::Symbol)
                     && let Some(letter) = leet_letter(units[at].ch)
-                    && matches!(classify(&units[at]), Class::Digit | Class::Symbol)
                 {
                     readings[at] = Reading::Leet(letter);
                 }
@@ -284,15 +297,13 @@ fn read_split_spellings(
         chain.clear();
         *letters = 0;
     };
-    let is_token =
-        |unit: &Unit| matches!(classify(unit), Class::Letter | Class::Digit | Class::Symbol);
     let mut index = 0;
     let mut gap_ok = true;
     while index < units.len() {
-        if !is_token(&units[index]) {
+        if !is_token(index) {
             let gap_start = index;
             let mut line_break = false;
-            while index < units.len() && !is_token(&units[index]) {
+            while index < units.len() && !is_token(index) {
                 line_break |= matches!(units[index].ch, '\n' | '\r');
                 index += 1;
             }
@@ -303,7 +314,7 @@ fn read_split_spellings(
             continue;
         }
         let start = index;
-        while index < units.len() && is_token(&units[index]) {
+        while index < units.len() && is_token(index) {
             index += 1;
         }
         if index - start == 1 {
@@ -311,7 +322,7 @@ fn read_split_spellings(
                 flush(&mut chain, &mut letters, readings);
             }
             chain.push(start);
-            letters += usize::from(classify(&units[start]) == Class::Letter);
+            letters += usize::from(classes[start] == Class::Letter);
         } else {
             flush(&mut chain, &mut letters, readings);
         }
@@ -324,11 +335,11 @@ fn camel_boundary(units: &[Unit], readings: &[Reading], index: usize) -> bool {
     if index == 0 || readings[index] != Reading::Letter || readings[index - 1] != Reading::Letter {
         return false;
     }
-    let here = units[index].upper;
-    let previous = units[index - 1].upper;
+    let here = units[index].upper();
+    let previous = units[index - 1].upper();
     let next_lower = units
         .get(index + 1)
-        .is_some_and(|u| !u.upper && readings[index + 1] == Reading::Letter);
+        .is_some_and(|u| !u.upper() && readings[index + 1] == Reading::Letter);
     here && (!previous || next_lower)
 }
 
@@ -376,7 +387,7 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions, emoji_separates:
         }
         previous_reading = reading;
 
-        let mut stages = unit.stages;
+        let mut stages = unit.stages.stages_only();
         let mut leet = false;
         let mut encoded = [0u8; 4];
         let bytes: Vec<u8>;
@@ -481,46 +492,55 @@ pub(crate) fn build(units: &[Unit], options: &NormalizeOptions, emoji_separates:
 /// Whether some emoji stands between letters the way a separator does: touching a
 /// letter or digit on both sides (`pedo🍕bait`), or with a single character on a side
 /// across spaces (`p 🍕 e`). Only then is the view with emoji as separators worth
-/// building; `pizza 🍕 night` is two words with a picture between them. One pass.
+/// building; `pizza 🍕 night` is two words with a picture between them. Looks at most
+/// [`EMOJI_GAP_LOOKAROUND`] units to each side of each emoji, so it stays linear.
 pub(crate) fn emoji_between_letters(units: &[Unit]) -> bool {
-    if !units.iter().any(|u| u.emoji.is_some()) {
-        return false;
-    }
     let is_token = |unit: &Unit| {
-        matches!(
-            classify(unit, true),
-            Class::Letter | Class::Digit | Class::Symbol
-        )
+        unit.emoji.is_none()
+            && matches!(
+                classify(unit, true),
+                Class::Letter | Class::Digit | Class::Symbol
+            )
     };
-    // (length of the previous token, whether the gap since held an emoji, a space)
-    let mut previous_token: Option<usize> = None;
-    let mut index = 0;
-    while index < units.len() {
-        if is_token(&units[index]) {
-            let start = index;
-            while index < units.len() && is_token(&units[index]) {
-                index += 1;
+    // From `at` stepping by `step`: the first token within reach, whether a space lay
+    // before it, and whether that token is a single character.
+    let reach = |at: usize, backwards: bool| -> Option<(bool, bool)> {
+        let mut space = false;
+        let mut cursor = at;
+        for _ in 0..EMOJI_GAP_LOOKAROUND {
+            cursor = if backwards {
+                cursor.checked_sub(1)?
+            } else {
+                cursor + 1
+            };
+            let unit = units.get(cursor)?;
+            if is_token(unit) {
+                let beyond = if backwards {
+                    cursor.checked_sub(1)
+                } else {
+                    Some(cursor + 1)
+                };
+                let single = beyond
+                    .and_then(|b| units.get(b))
+                    .is_none_or(|u| !is_token(u));
+                return Some((space, single));
             }
-            previous_token = Some(index - start);
-            continue;
+            space |= unit.ch.is_whitespace();
         }
-        let (mut emoji, mut space) = (false, false);
-        while index < units.len() && !is_token(&units[index]) {
-            emoji |= units[index].emoji.is_some();
-            space |= units[index].ch.is_whitespace();
-            index += 1;
-        }
-        let next_token = units[index..].iter().take_while(|u| is_token(u)).count();
-        if let Some(previous) = previous_token
-            && emoji
-            && next_token > 0
-            && (!space || previous == 1 || next_token == 1)
-        {
-            return true;
-        }
-    }
-    false
+        None
+    };
+    units.iter().enumerate().any(|(at, unit)| {
+        unit.emoji.is_some()
+            && matches!(
+                (reach(at, true), reach(at, false)),
+                (Some((left_space, left_single)), Some((right_space, right_single)))
+                    if !(left_space || right_space) || left_single || right_single
+            )
+    })
 }
+
+/// How far [`emoji_between_letters`] looks past an emoji for the letters it separates.
+const EMOJI_GAP_LOOKAROUND: usize = 8;
 
 /// For each character, the first and last character of its word, found in two linear
 /// passes so that matching inside very long words stays linear.

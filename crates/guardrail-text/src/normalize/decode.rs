@@ -201,7 +201,7 @@ fn merged(units: &[Unit], from: usize, len: usize, stage: Stage) -> Unit {
         unit.stages = unit.stages.union(other.stages);
     }
     unit.stages.insert(stage);
-    unit.upper = false;
+    unit.set_upper(false);
     unit.emoji = None;
     unit
 }

@@ -76,6 +76,20 @@ fn spells(ch: char) -> bool {
     ch.is_alphabetic() || is_regional_indicator(ch) || letter_like(ch).is_some()
 }
 
+/// Whether the character before `units[start..end]` or the one after it spells.
+/// Combining marks are looked past (they are dropped; `🅿\u{301}p` must read as
+/// `🅿p` reads, or folding would not be idempotent). Each scan stops at the first
+/// character that is not a mark, so every mark is looked past at most twice (once
+/// from each side) and the whole fold stays linear.
+fn neighbour_spells(units: &[Unit], start: usize, end: usize) -> bool {
+    let before = units[..start]
+        .iter()
+        .rev()
+        .find(|u| !is_combining_mark(u.ch));
+    let after = units[end..].iter().find(|u| !is_combining_mark(u.ch));
+    before.is_some_and(|u| spells(u.ch)) || after.is_some_and(|u| spells(u.ch))
+}
+
 /// Whether the run of regional indicators `units[start..end]` is read as letters
 /// rather than flags. A flag is exactly two indicators that name a region; so a single
 /// indicator, a pair that names none, or a run of three or more (`🇵🇪🇩🇴` renders as
@@ -89,8 +103,7 @@ fn regional_run_as_letters(units: &[Unit], start: usize, end: usize) -> bool {
         .map(|u| u.ch)
         .filter(|&ch| is_regional_indicator(ch))
         .collect();
-    let touches_letter =
-        (start > 0 && spells(units[start - 1].ch)) || units.get(end).is_some_and(|u| spells(u.ch));
+    let touches_letter = neighbour_spells(units, start, end);
     if indicators.len() != 2 || touches_letter {
         return true;
     }
@@ -111,7 +124,7 @@ pub(crate) fn plain_ascii(input: &[u8]) -> Option<Vec<Unit>> {
             .map(|(index, &byte)| {
                 let mut unit = Unit::new(char::from(byte.to_ascii_lowercase()), index, index + 1);
                 if byte.is_ascii_uppercase() {
-                    unit.upper = true;
+                    unit.set_upper(true);
                     unit.stages.insert(Stage::CaseFold);
                 }
                 unit
@@ -127,7 +140,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
         for unit in &mut units {
             if unit.ch.is_ascii_uppercase() {
                 unit.ch = unit.ch.to_ascii_lowercase();
-                unit.upper = true;
+                unit.set_upper(true);
                 unit.stages.insert(Stage::CaseFold);
             }
         }
@@ -150,7 +163,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             pending_stages = StageSet::EMPTY;
             if ch.is_ascii_uppercase() {
                 folded.ch = ch.to_ascii_lowercase();
-                folded.upper = true;
+                folded.set_upper(true);
                 folded.stages.insert(Stage::CaseFold);
             }
             out.push(folded);
@@ -178,8 +191,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
         let reading = if is_regional_indicator(ch) && at < regional_letters_until {
             Some((offset_letter(ch, '\u{1F1E6}'), Stage::RegionalIndicator))
         } else if is_emoji_letter(ch) {
-            let neighbour_spells = (at > 0 && spells(units[at - 1].ch))
-                || units.get(index).is_some_and(|u| spells(u.ch));
+            let neighbour_spells = neighbour_spells(&units, at, at + 1);
             neighbour_spells.then(|| (offset_letter(ch, '\u{1F170}'), Stage::EnclosedLetter))
         } else {
             letter_like(ch)
@@ -192,7 +204,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             folded.stages.insert(stage);
             // Regional indicators and enclosed letters are capitals; small capitals
             // are lower-case letters that only look like capitals.
-            folded.upper = stage != Stage::SmallCapital;
+            folded.set_upper(stage != Stage::SmallCapital);
             out.push(folded);
             continue;
         }
@@ -232,7 +244,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
                 folded.stages = stages;
                 if lower != part {
                     folded.stages.insert(Stage::CaseFold);
-                    folded.upper = true;
+                    folded.set_upper(true);
                 }
                 folded.ch = lower;
                 push_with_prototype(&mut out, folded);

@@ -118,9 +118,10 @@ pub(crate) fn range_origin(
         if unit_start >= end {
             break;
         }
+        let unit_stages = unit.stages.stages_only();
         origin = Some(match origin {
-            None => (unit.span(), unit.stages),
-            Some((span, stages)) => (span.union(unit.span()), stages.union(unit.stages)),
+            None => (unit.span(), unit_stages),
+            Some((span, stages)) => (span.union(unit.span()), stages.union(unit_stages)),
         });
     }
     origin

@@ -212,7 +212,12 @@ impl StageSet {
 
     /// Whether no stage is present.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.0 & !UPPER_BIT == 0
+    }
+
+    /// The stages alone, without the flag a [`Unit`] keeps in the spare bit.
+    pub(crate) fn stages_only(self) -> StageSet {
+        StageSet(self.0 & !UPPER_BIT)
     }
 
     /// The stages' reasons in pipeline order, for reviewers.
@@ -247,18 +252,29 @@ pub struct Diagnostic {
     pub span: Option<Span>,
 }
 
+/// A bit no [`Stage`] uses: a [`Unit`] keeps its upper-case flag there, so that a unit
+/// stays 24 bytes (a separate `bool` would pad it to 32, and every stage copies units).
+/// [`StageSet::stages_only`] clears it before stages leave the units.
+const UPPER_BIT: u32 = 1 << 31;
+const _: () = assert!(
+    Stage::ALL.len() < 31,
+    "stages would reach the upper-case bit"
+);
+
 /// One character of a view, tied back to the original bytes it came from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Unit {
     pub ch: char,
     pub start: u32,
     pub end: u32,
+    /// The stages that acted on the character, and (in a spare bit) whether it was
+    /// upper case before folding: see [`Unit::upper`].
     pub stages: StageSet,
-    /// The character was upper case before folding (for CamelCase splits).
-    pub upper: bool,
     /// The unit is a recognised emoji (its shortcode is written into the folded view).
     pub emoji: Option<&'static emojis::Emoji>,
 }
+
+const _: () = assert!(std::mem::size_of::<Unit>() == 24);
 
 impl Unit {
     pub(crate) fn new(ch: char, start: usize, end: usize) -> Unit {
@@ -267,8 +283,20 @@ impl Unit {
             start: start as u32,
             end: end as u32,
             stages: StageSet::EMPTY,
-            upper: false,
             emoji: None,
+        }
+    }
+
+    /// The character was upper case before folding (for CamelCase splits).
+    pub(crate) fn upper(&self) -> bool {
+        self.stages.0 & UPPER_BIT != 0
+    }
+
+    pub(crate) fn set_upper(&mut self, upper: bool) {
+        if upper {
+            self.stages.0 |= UPPER_BIT;
+        } else {
+            self.stages.0 &= !UPPER_BIT;
         }
     }
 
