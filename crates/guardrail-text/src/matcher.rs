@@ -126,19 +126,29 @@ fn find_terms(
             continue;
         }
         let covered = &chars[first..=last];
-        if rule.requires_leet && !covered.iter().any(|c| c.leet) {
+        // One pass over the match for everything the checks below need.
+        let mut stages = StageSet::EMPTY;
+        let (mut leet, mut repeated, mut gap, mut emoji_gap) = (false, false, false, false);
+        for (index, ch) in covered.iter().enumerate() {
+            stages = stages.union(ch.stages);
+            leet |= ch.leet;
+            repeated |= ch.run > 1;
+            if index > 0 {
+                gap |= ch.gap_before;
+                emoji_gap |= ch.emoji_gap_before;
+            }
+        }
+        if rule.requires_leet && !leet {
             continue;
         }
-        if !runs_fit(&policy.variant_runs[variant], covered) {
+        let term_runs = policy.variant_runs[variant].as_deref();
+        if (repeated || term_runs.is_some()) && !runs_fit(term_runs, covered) {
             continue;
         }
-        let mut stages = covered
-            .iter()
-            .fold(StageSet::EMPTY, |acc, c| acc.union(c.stages));
-        if covered.iter().skip(1).any(|c| c.gap_before) {
+        if gap {
             stages.insert(Stage::Separator);
         }
-        if covered.iter().skip(1).any(|c| c.emoji_gap_before) {
+        if emoji_gap {
             stages.insert(Stage::EmojiSeparator);
         }
         match rule.mode {
@@ -217,7 +227,7 @@ fn find_patterns(
 }
 
 /// Whether the letters repeated in the text fit the term's own (`term_runs`, one per
-/// character of the match). Collapsing repeats must not make two words collide:
+/// character of the match, `None` for all ones). Collapsing repeats must not make two words collide:
 /// - a letter the term doubles must be at least doubled in the text (`s3ller` is not
 ///   `s3ler`);
 /// - a letter the term writes once matches it once, stretched (three or more:
@@ -225,10 +235,12 @@ fn find_patterns(
 ///   (`p e e d o`) or with other letters of the match repeated too (`ppeeddoo`). A
 ///   single doubled letter in an otherwise plain spelling is another word (`bitter`
 ///   is not `biter`, `peddo` is not `pedo`).
-fn runs_fit(term_runs: &[u8], covered: &[TermChar]) -> bool {
+fn runs_fit(term_runs: Option<&[u8]>, covered: &[TermChar]) -> bool {
     let mut excess = 0usize;
     let mut lone_double = false;
-    for (&wanted, ch) in term_runs.iter().zip(covered) {
+    for (index, ch) in covered.iter().enumerate() {
+        // `None`: every character of the term is one letter.
+        let wanted = term_runs.map_or(1, |runs| runs.get(index).copied().unwrap_or(1));
         if ch.run < wanted {
             return false;
         }

@@ -127,8 +127,9 @@ pub struct Policy {
     /// For each automaton pattern, the term it spells.
     pub(crate) variant_rule: Vec<u32>,
     /// For each automaton pattern, how many letters each of its characters stands for
-    /// in the term as written (2 for the `ll` of `seller`), for the matcher's repeat rule.
-    pub(crate) variant_runs: Vec<Box<[u8]>>,
+    /// in the term as written (2 for the `ll` of `seller`), for the matcher's repeat rule;
+    /// `None` when every character stands for one letter (most terms: no allocation).
+    pub(crate) variant_runs: Vec<Option<Box<[u8]>>>,
     pub(crate) pattern_set: RegexSet,
     pub(crate) lexicon: Lexicon,
     pub(crate) scoring: Scoring,
@@ -369,7 +370,11 @@ impl Policy {
                 }
                 variants.push(variant);
                 variant_rule.push(rule_index);
-                variant_runs.push(runs.into_boxed_slice());
+                variant_runs.push(
+                    runs.iter()
+                        .any(|&r| r != 1)
+                        .then(|| runs.into_boxed_slice()),
+                );
             }
             terms.push(TermRule {
                 id: id.into(),
@@ -504,7 +509,7 @@ impl Policy {
             + self
                 .variant_runs
                 .iter()
-                .map(|r| r.len() + 16)
+                .map(|r| 16 + r.as_ref().map_or(0, |r| r.len()))
                 .sum::<usize>()
             + self.lexicon.memory_usage()
     }
