@@ -197,17 +197,13 @@ enum Reading {
     Separator,
 }
 
-/// Decides, for every folded unit, how the term view reads it. Classes are computed
-/// once; the passes below only look them up.
+/// Decides, for every folded unit, how the term view reads it.
 fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
-    let classes: Vec<Class> = units
+    let class_of = |index: usize| classify(&units[index], emoji_separates);
+    let class_at = |i: usize| units.get(i).map(|unit| classify(unit, emoji_separates));
+    let mut readings: Vec<Reading> = units
         .iter()
-        .map(|unit| classify(unit, emoji_separates))
-        .collect();
-    let class_at = |i: usize| classes.get(i).copied();
-    let mut readings: Vec<Reading> = classes
-        .iter()
-        .map(|class| match class {
+        .map(|unit| match classify(unit, emoji_separates) {
             Class::Letter => Reading::Letter,
             Class::Emoji => Reading::Emoji,
             Class::Separator => Reading::Separator,
@@ -220,10 +216,10 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
     let mut unread_symbol = false;
     let mut index = 0;
     while index < units.len() {
-        match classes[index] {
+        match class_of(index) {
             Class::Digit => {
                 let run_start = index;
-                while index < units.len() && classes[index] == Class::Digit {
+                while index < units.len() && class_of(index) == Class::Digit {
                     index += 1;
                 }
                 let run_len = index - run_start;
@@ -268,6 +264,8 @@ fn readings(units: &[Unit], emoji_separates: bool) -> Vec<Reading> {
         }
     }
     if unread_symbol {
+        // Rare (a digit or symbol left alone): classes are worth keeping for this pass.
+        let classes: Vec<Class> = (0..units.len()).map(class_of).collect();
         read_split_spellings(units, &classes, &mut readings);
     }
     readings

@@ -152,9 +152,12 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
         });
     }
     let mut alternates = Vec::new();
+    // Plain ASCII has no emoji, so no emoji can separate letters.
+    let mut may_hold_emoji = false;
     let folded_units = match fold::plain_ascii(evaluated) {
         Some(units) => units,
         None => {
+            may_hold_emoji = true;
             let repaired = decode::repair_utf8(evaluated, &mut diagnostics);
             if let Some(displayed) = decode::display_order(&repaired) {
                 // Diagnostics describe the input once; the second reading's are the same.
@@ -172,7 +175,7 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
     };
     let folded = fold::render(&folded_units);
     let terms = compact::build(&folded_units, options, false);
-    if compact::emoji_between_letters(&folded_units) {
+    if may_hold_emoji && compact::emoji_between_letters(&folded_units) {
         alternates.push(Alternate {
             folded: None,
             terms: compact::build(&folded_units, options, true),
