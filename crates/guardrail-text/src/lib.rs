@@ -2,9 +2,12 @@
 //! bio, caption, comment or username may be shown, suggested or searched.
 //!
 //! People who trade in child sexual exploitation disguise their words: separators
-//! (`p.e.d.o`), digits for letters (`s3ller`), look-alike letters from other scripts,
-//! fullwidth and mathematical alphabets, zero-width characters, combining marks, emoji
-//! codes, CamelCase and concatenated hashtags. The guard undoes all of that in a staged
+//! (`p.e.d.o`, also emoji and symbols: `p🍕e🍕d🍕o`), digits and symbols for letters
+//! (`s3ller`, `p€do`, `v.3.x.n.0.r`), look-alike letters from other scripts,
+//! fullwidth and mathematical alphabets, small capitals, negative enclosed letters and
+//! regional indicators (`ᴘᴇᴅᴏ`, `🅿🅴🅳🅾`, `🇵🇪🇩🇴`), zero-width characters, combining
+//! marks, HTML character references, text reversed inside right-to-left overrides,
+//! emoji codes, CamelCase and concatenated hashtags. The guard undoes all of that in a staged
 //! [`normalize`] pipeline that keeps, for every character, the bytes of the original
 //! input it came from; a [`Policy`] (terms and patterns as TOML data, compiled once)
 //! then finds every rule in the normalised views, and [`check`] turns the matches into
@@ -14,7 +17,11 @@
 //! Two things the guard must never do: fail on content (bad input gets a verdict and a
 //! [`Diagnostic`], never an error or a panic), and flag a word for merely containing a
 //! term (`torpedo` is not `pedo`: word terms match whole words, or parts of
-//! concatenated hashtags whose other parts are known words).
+//! concatenated hashtags whose other parts are known words; an `anywhere` term never
+//! spans the space between two ordinary words; a term's doubled letter is never
+//! matched by a single one, nor one lone doubled letter by a term that has it once).
+//! Every match carries the [`Stage`]s that revealed it, with [`Stage::reason`] in
+//! words a reviewer reads.
 //!
 //! ```
 //! use guardrail_text::{Policy, TextDecision, TextPlace, check};

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::lexicon::{BUILTIN_WORDS, Lexicon};
-use crate::normalize::{NormalizeOptions, normalize};
+use crate::normalize::{NormalizeOptions, TermView, normalize};
 
 /// How severe a rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -126,6 +126,10 @@ pub struct Policy {
     pub(crate) automaton: AhoCorasick,
     /// For each automaton pattern, the term it spells.
     pub(crate) variant_rule: Vec<u32>,
+    /// For each automaton pattern, how many letters each of its characters stands for
+    /// in the term as written (2 for the `ll` of `seller`), for the matcher's repeat rule;
+    /// `None` when every character stands for one letter (most terms: no allocation).
+    pub(crate) variant_runs: Vec<Option<Box<[u8]>>>,
     pub(crate) pattern_set: RegexSet,
     pub(crate) lexicon: Lexicon,
     pub(crate) scoring: Scoring,
@@ -311,6 +315,7 @@ impl Policy {
         let mut terms = Vec::with_capacity(file.term.len());
         let mut variants: Vec<Vec<u8>> = Vec::new();
         let mut variant_rule = Vec::new();
+        let mut variant_runs = Vec::new();
         let mut lexicon_words: Vec<Vec<u8>> = Vec::new();
         for (index, spanned) in file.term.iter().enumerate() {
             let spec = spanned.get_ref();
@@ -359,12 +364,17 @@ impl Policy {
                 }
             };
             let rule_index = terms.len() as u32;
-            for variant in ambiguous_variants(view.bytes()) {
+            for (variant, runs) in ambiguous_variants(view) {
                 if mode == MatchMode::Word {
                     lexicon_words.push(variant.clone());
                 }
                 variants.push(variant);
                 variant_rule.push(rule_index);
+                variant_runs.push(
+                    runs.iter()
+                        .any(|&r| r != 1)
+                        .then(|| runs.into_boxed_slice()),
+                );
             }
             terms.push(TermRule {
                 id: id.into(),
@@ -456,6 +466,7 @@ impl Policy {
             patterns,
             automaton,
             variant_rule,
+            variant_runs,
             pattern_set,
             lexicon,
             scoring,
@@ -493,42 +504,68 @@ impl Policy {
 
     /// Approximate heap memory held by the compiled automata, in bytes.
     pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage() + self.variant_rule.len() * 4 + self.lexicon.memory_usage()
+        self.automaton.memory_usage()
+            + self.variant_rule.len() * 4
+            + self
+                .variant_runs
+                .iter()
+                .map(|r| 16 + r.as_ref().map_or(0, |r| r.len()))
+                .sum::<usize>()
+            + self.lexicon.memory_usage()
     }
 }
 
 /// The term view of a term and its variants for ambiguous leetspeak: input `1`, `!`
-/// and `|` are read as `i`, so each `l` of a term may also appear as `i`.
-fn ambiguous_variants(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let positions: Vec<usize> = bytes
+/// and `|` are read as `i`, so each `l` of a term may also appear as `i`. Each variant
+/// comes with the run length of each of its characters (how many letters of the term
+/// it stands for).
+fn ambiguous_variants(view: &TermView) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let chars: Vec<(&[u8], u8)> = view
+        .chars
+        .iter()
+        .map(|c| {
+            (
+                &view.bytes[c.byte_start as usize..c.byte_end as usize],
+                c.run,
+            )
+        })
+        .collect();
+    let positions: Vec<usize> = chars
         .iter()
         .enumerate()
-        .filter(|(_, b)| **b == b'l')
+        .filter(|(_, (bytes, _))| *bytes == b"l")
         .map(|(i, _)| i)
         .take(MAX_AMBIGUOUS_POSITIONS)
         .collect();
-    let mut variants = Vec::with_capacity(1 << positions.len());
+    let mut variants: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(1 << positions.len());
     for mask in 0u32..(1 << positions.len()) {
-        let mut substituted = bytes.to_vec();
-        let mut changed = vec![false; bytes.len()];
-        for (bit, &position) in positions.iter().enumerate() {
-            if mask & (1 << bit) != 0 {
-                substituted[position] = b'i';
-                changed[position] = true;
-            }
-        }
-        // Input repeats collapse (`la11ia` reads `laia`), so a substitution that makes
-        // two equal neighbours must collapse them too.
-        let mut variant: Vec<u8> = Vec::with_capacity(substituted.len());
-        for (index, &byte) in substituted.iter().enumerate() {
-            let repeat = index > 0 && substituted[index - 1] == byte;
-            if repeat && (changed[index] || changed[index - 1]) {
+        // (bytes, run, substituted) per character, neighbours merged as input repeats
+        // are: `la11ia` reads `laia`, so a substitution that makes two equal neighbours
+        // merges them, and the merged character stands for both runs.
+        let mut merged: Vec<(&[u8], u8, bool)> = Vec::with_capacity(chars.len());
+        for (index, &(bytes, run)) in chars.iter().enumerate() {
+            let substituted = positions
+                .iter()
+                .position(|&p| p == index)
+                .is_some_and(|bit| mask & (1 << bit) != 0);
+            let bytes: &[u8] = if substituted { b"i" } else { bytes };
+            if let Some(last) = merged.last_mut()
+                && last.0 == bytes
+                && (substituted || last.2)
+            {
+                last.1 = last.1.saturating_add(run);
+                last.2 = true;
                 continue;
             }
-            variant.push(byte);
+            merged.push((bytes, run, substituted));
         }
-        if !variants.contains(&variant) {
-            variants.push(variant);
+        let variant: Vec<u8> = merged
+            .iter()
+            .flat_map(|(b, _, _)| b.iter().copied())
+            .collect();
+        let runs: Vec<u8> = merged.iter().map(|(_, run, _)| *run).collect();
+        if !variants.iter().any(|(v, _)| *v == variant) {
+            variants.push((variant, runs));
         }
     }
     variants

@@ -1,5 +1,8 @@
 //! Invariants of the normaliser and the matcher, checked on generated input that mixes
-//! ASCII, look-alikes, invisible characters, combining marks, emoji and raw bytes.
+//! ASCII, look-alikes, invisible characters, combining marks, emoji, letter-like
+//! symbols, bidi controls and raw bytes; and the two rules against false hits: an
+//! `anywhere` term never spans the space between ordinary words, and a term's doubled
+//! letter is never matched by a single one.
 
 use guardrail_text::{NormalizeOptions, Policy, TextPlace, check_bytes, normalize, normalize_str};
 use proptest::prelude::*;
@@ -18,6 +21,11 @@ fn tricky_char() -> impl Strategy<Value = char> {
             '\u{440}', '\u{435}', '\u{43E}', '\u{3C1}', '\u{FF50}', '\u{1D429}', '\u{24DF}',
             '\u{1F5FA}', '\u{1F355}', '\u{E9}', '\u{1F1FA}', '\u{1F1F8}', '\u{FB01}', '\u{130}',
             '\u{DF}', '\u{3A3}', '日', '\u{FFFD}',
+        ]),
+        1 => proptest::sample::select(vec![
+            '\u{1D18}', '\u{1D07}', '\u{1F15F}', '\u{1F17F}', '\u{1F170}', '\u{1F1F5}',
+            '\u{1F1EA}', '\u{20AC}', '\u{A3}', '\u{A9}', '\u{2202}', '\u{2067}', '\u{2069}',
+            '\u{202C}', '\u{5D0}', '\u{2605}', '\u{2665}',
         ]),
     ]
 }
@@ -50,6 +58,52 @@ category = "t.d"
         "prop.toml",
     )
     .expect("policy loads")
+}
+
+/// Invented ordinary words for the false-hit properties. Some end with the letter the
+/// next begins with (`sutt tika`), so repeats collapse across the space too.
+const WORDS: &[&str] = &[
+    "blor", "vex", "nop", "pral", "sutt", "tika", "ka", "zee", "am",
+];
+
+/// A policy whose `anywhere` terms are every two of [`WORDS`] run together: text made
+/// of the words with spaces between them must never match it.
+fn joined_words_policy() -> Policy {
+    let mut toml = String::new();
+    for (i, first) in WORDS.iter().enumerate() {
+        for (j, second) in WORDS.iter().enumerate() {
+            if i != j {
+                toml.push_str(&format!(
+                    "[[term]]\ntext = \"{first}{second}\"\ntier = \"block\"\ncategory = \"t.a\"\nmatch = \"anywhere\"\n"
+                ));
+            }
+        }
+    }
+    Policy::from_toml(&toml, "joined.toml").expect("policy loads")
+}
+
+/// Terms with a doubled letter, for the repeat property.
+const DOUBLED: &[&str] = &["tallix", "zoggle", "mippor", "quorrex"];
+
+fn doubled_policy() -> Policy {
+    let toml: String = DOUBLED
+        .iter()
+        .map(|t| format!("[[term]]\ntext = \"{t}\"\ntier = \"block\"\ncategory = \"t.a\"\n"))
+        .collect();
+    Policy::from_toml(&toml, "doubled.toml").expect("policy loads")
+}
+
+/// The letters of `word` with a separator from `separators` (cycled) after each of
+/// the first `split` letters; nothing is dropped or added but separators.
+fn interleave(word: &str, separators: &[char], split: usize) -> String {
+    let mut out = String::new();
+    for (index, ch) in word.chars().enumerate() {
+        out.push(ch);
+        if index + 1 < word.chars().count() && index < split && !separators.is_empty() {
+            out.push(separators[index % separators.len()]);
+        }
+    }
+    out
 }
 
 proptest! {
@@ -100,5 +154,62 @@ proptest! {
         let normalized = normalize(&bytes, &NormalizeOptions::default());
         prop_assert!(normalized.input_len() == bytes.len());
         let _ = check_bytes(&policy(), TextPlace::Search, &bytes);
+    }
+
+    #[test]
+    fn ordinary_words_apart_never_spell_an_anywhere_term(
+        words in proptest::collection::vec(proptest::sample::select(WORDS.to_vec()), 1..7),
+        gaps in proptest::collection::vec(proptest::sample::select(vec![" ", "  ", "\t", " \n", " \u{1F338} ", ", "]), 6),
+    ) {
+        let policy = joined_words_policy();
+        let mut text = String::new();
+        for (index, word) in words.iter().enumerate() {
+            if index > 0 {
+                text.push_str(gaps[index - 1]);
+            }
+            text.push_str(word);
+        }
+        let verdict = check_bytes(&policy, TextPlace::Comment, text.as_bytes());
+        prop_assert!(verdict.matches.is_empty(), "{:?} matched {:?}", text, verdict.matches);
+        // The same words run together are a hit (the property can fail).
+        if words.len() >= 2 && words[0] != words[1] {
+            let joined = format!("{}{}", words[0], words[1]);
+            let verdict = check_bytes(&policy, TextPlace::Comment, joined.as_bytes());
+            prop_assert!(!verdict.matches.is_empty(), "{:?} should match", joined);
+        }
+    }
+
+    #[test]
+    fn a_doubled_letter_is_never_matched_by_a_single_one(
+        term in proptest::sample::select(DOUBLED.to_vec()),
+        separators in proptest::collection::vec(proptest::sample::select(vec!['.', '-', '_', ' ', '*', '\u{200B}']), 0..4),
+        split in 0usize..8,
+        upper in any::<bool>(),
+    ) {
+        let policy = doubled_policy();
+        // The term with its doubled letter written once.
+        let single: String = {
+            let chars: Vec<char> = term.chars().collect();
+            let doubled = chars.windows(2).position(|w| w[0] == w[1]).expect("a doubled letter");
+            chars.iter().enumerate().filter(|(i, _)| *i != doubled).map(|(_, c)| *c).collect()
+        };
+        let case = |s: String| if upper { s.to_uppercase() } else { s };
+        let disguised_single = case(interleave(&single, &separators, split));
+        let verdict = check_bytes(&policy, TextPlace::Search, disguised_single.as_bytes());
+        prop_assert!(verdict.matches.is_empty(), "{:?} matched {:?}", disguised_single, verdict.matches);
+        let disguised_term = case(interleave(term, &separators, split));
+        let verdict = check_bytes(&policy, TextPlace::Search, disguised_term.as_bytes());
+        prop_assert!(!verdict.matches.is_empty(), "{:?} should match {}", disguised_term, term);
+    }
+
+    #[test]
+    fn text_without_bidi_controls_reads_the_same_in_display_order(text in tricky_text()) {
+        // Only explicit controls make a second reading; without them matches are the
+        // ones the logical order gives, and none says `display_order`.
+        let text: String = text.chars().filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')).collect();
+        let verdict = check_bytes(&policy(), TextPlace::Search, text.as_bytes());
+        for found in &verdict.matches {
+            prop_assert!(!found.stages.contains(guardrail_text::Stage::DisplayOrder), "{:?}", found);
+        }
     }
 }

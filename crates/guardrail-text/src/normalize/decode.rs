@@ -1,19 +1,71 @@
 //! Stage 1: from raw bytes to characters, undoing the encodings people use to slip
-//! words past filters: invalid UTF-8 (repaired), HTML entities, percent-encoding and
-//! emoji shortcodes. Decoding repeats until nothing changes (bounded), so doubly
-//! encoded text (`&amp;#112;`) decodes fully and normalising twice equals once.
+//! words past filters: invalid UTF-8 (repaired), HTML character references (every
+//! HTML5 name, see `entities.rs`), percent-encoding and emoji shortcodes. Decoding
+//! repeats until nothing changes (bounded), so doubly encoded text (`&amp;#112;`)
+//! decodes fully and normalising twice equals once. Also here: the display order of
+//! text that explicit bidi controls reorder ([`display_order`]). Decoding must never
+//! read past its bounds (names, digits, shortcodes and passes are all capped).
 
 use super::chars::{PADDING_REPORT_THRESHOLD, is_invisible};
+use super::entities;
 use super::unit::{Diagnostic, DiagnosticKind, Span, Stage, Unit};
 
 /// Passes of entity/percent/shortcode decoding; more nesting than this is left as is.
 const MAX_DECODE_PASSES: usize = 4;
-const MAX_ENTITY_LEN: usize = 12;
+/// Digits of a numeric character reference (`&#x10FFFF;` has six).
+const MAX_REFERENCE_DIGITS: usize = 8;
 const MAX_SHORTCODE_LEN: usize = 48;
 
+#[cfg(test)]
 pub(crate) fn decode(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
     let units = repair_utf8(input, diagnostics);
     decode_units(units, diagnostics).0
+}
+
+/// Explicit bidi controls that reorder what follows them: embeddings and overrides
+/// (`LRE RLE PDF LRO RLO`) and isolates (`LRI RLI FSI PDI`).
+fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The units in the order a reader sees them, when explicit bidi controls change it
+/// (`\u{202E}tiabodep\u{202C}` is displayed `pedobait`), else `None`. Reordering
+/// follows the Unicode Bidirectional Algorithm (UAX #9, rules X1-L2 via
+/// `unicode-bidi`) per paragraph, with a left-to-right base direction: the direction
+/// of the interface the text is shown in. Mirroring of brackets (L4) is not applied;
+/// it does not change letters. Each unit keeps its own span, so a match found in
+/// display order still points at the bytes that hold it.
+pub(crate) fn display_order(units: &[Unit]) -> Option<Vec<Unit>> {
+    if !units.iter().any(|u| is_bidi_control(u.ch)) {
+        return None;
+    }
+    let text: String = units.iter().map(|u| u.ch).collect();
+    // Byte offset of each unit's character in `text`, to map paragraphs back to units.
+    let mut unit_at_byte = Vec::with_capacity(units.len());
+    let mut offset = 0;
+    for unit in units {
+        unit_at_byte.push(offset);
+        offset += unit.ch.len_utf8();
+    }
+    let info = unicode_bidi::BidiInfo::new(&text, Some(unicode_bidi::Level::ltr()));
+    if !info.has_rtl() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(units.len());
+    for paragraph in &info.paragraphs {
+        let first = unit_at_byte.partition_point(|&b| b < paragraph.range.start);
+        let last = unit_at_byte.partition_point(|&b| b < paragraph.range.end);
+        let levels = info.reordered_levels_per_char(paragraph, paragraph.range.clone());
+        let levels = &levels[first..last];
+        for logical in unicode_bidi::BidiInfo::reorder_visual(levels) {
+            let mut unit = units[first + logical];
+            if levels[logical].is_rtl() {
+                unit.stages.insert(Stage::DisplayOrder);
+            }
+            out.push(unit);
+        }
+    }
+    Some(out)
 }
 
 /// Decodes characters that are already units: invisible characters go first, so that
@@ -69,7 +121,7 @@ fn strip_invisible(units: Vec<Unit>, count: &mut usize) -> Vec<Unit> {
     out
 }
 
-fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+pub(crate) fn repair_utf8(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
     if input.is_ascii() {
         // The common case: every byte is a character.
         return input
@@ -149,69 +201,91 @@ fn merged(units: &[Unit], from: usize, len: usize, stage: Stage) -> Unit {
         unit.stages = unit.stages.union(other.stages);
     }
     unit.stages.insert(stage);
-    unit.upper = false;
+    unit.set_upper(false);
     unit.emoji = None;
     unit
 }
 
+/// Decodes the character reference at `at` the way a browser reads it in text: a
+/// numeric reference (`&#112;`, `&#x70;`, with or without `;`), any HTML5 name
+/// written with `;` (`&eacute;`, `&Pscr;`), or, without `;`, the longest of the
+/// legacy names a browser also accepts bare (`&eacutedo` reads `édo`). Look-ahead
+/// is bounded by the longest name, so decoding stays linear; anything else stays
+/// literal (`AT&T`, `&unknown;`).
 fn decode_entity(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
-    let mut body = String::new();
-    let mut end = None;
-    for (offset, unit) in units.iter().enumerate().skip(at + 1).take(MAX_ENTITY_LEN) {
-        if unit.ch == ';' {
-            end = Some(offset);
-            break;
-        }
-        body.push(unit.ch);
+    let next = units.get(at + 1)?.ch;
+    if next == '#' {
+        return decode_numeric_reference(units, at);
     }
-    let end = end?;
-    let ch = if let Some(number) = body.strip_prefix('#') {
-        let value = match number.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => number.parse::<u32>().ok()?,
-        };
-        char::from_u32(value)?
-    } else {
-        named_entity(&body)?
+    // The name: ASCII letters and digits, at most one longer than the longest name.
+    let mut name = String::new();
+    let mut cursor = at + 1;
+    while cursor < units.len()
+        && name.len() <= entities::MAX_NAME_LEN
+        && units[cursor].ch.is_ascii_alphanumeric()
+    {
+        name.push(units[cursor].ch);
+        cursor += 1;
+    }
+    if name.is_empty() {
+        return None;
+    }
+    let terminated = units.get(cursor).is_some_and(|u| u.ch == ';');
+    let (text, consumed) = match lookup(entities::NAMED, &name).filter(|_| terminated) {
+        Some(text) => (text, name.len() + 2),
+        None => {
+            let longest = name.len().min(entities::MAX_LEGACY_LEN);
+            let (text, len) = (2..=longest)
+                .rev()
+                .find_map(|len| lookup(entities::LEGACY, &name[..len]).map(|text| (text, len)))?;
+            let semicolon = usize::from(len == name.len() && terminated);
+            (text, len + 1 + semicolon)
+        }
     };
-    let consumed = end - at + 1;
+    let template = merged(units, at, consumed, Stage::HtmlEntity);
+    Some((
+        text.chars().map(|ch| Unit { ch, ..template }).collect(),
+        consumed,
+    ))
+}
+
+fn lookup(table: &'static [(&'static str, &'static str)], name: &str) -> Option<&'static str> {
+    table
+        .binary_search_by(|(key, _)| key.cmp(&name))
+        .ok()
+        .map(|index| table[index].1)
+}
+
+/// `&#112;` and `&#x70;`; digits are bounded, so a long run of them stays literal.
+fn decode_numeric_reference(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
+    let mut cursor = at + 2;
+    let hex = units.get(cursor).is_some_and(|u| matches!(u.ch, 'x' | 'X'));
+    if hex {
+        cursor += 1;
+    }
+    let radix = if hex { 16 } else { 10 };
+    let digits_start = cursor;
+    let mut value: u32 = 0;
+    while cursor < units.len() && cursor - digits_start < MAX_REFERENCE_DIGITS {
+        let Some(digit) = units[cursor].ch.to_digit(radix) else {
+            break;
+        };
+        value = value * radix + digit;
+        cursor += 1;
+    }
+    if cursor == digits_start {
+        return None;
+    }
+    // Browsers accept a missing `;`; they do not accept a longer run of digits.
+    if units.get(cursor).is_some_and(|u| u.ch.is_digit(radix)) {
+        return None;
+    }
+    let ch = char::from_u32(value)?;
+    let terminated = units.get(cursor).is_some_and(|u| u.ch == ';');
+    let consumed = cursor - at + usize::from(terminated);
     let mut unit = merged(units, at, consumed, Stage::HtmlEntity);
     unit.ch = ch;
     Some((vec![unit], consumed))
-}
-
-/// The named entities that appear in scraped text; an unknown name stays literal.
-fn named_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{A0}',
-        "shy" => '\u{AD}',
-        "zwj" => '\u{200D}',
-        "zwnj" => '\u{200C}',
-        "lrm" => '\u{200E}',
-        "rlm" => '\u{200F}',
-        "hellip" => '\u{2026}',
-        "ndash" => '\u{2013}',
-        "mdash" => '\u{2014}',
-        "middot" => '\u{B7}',
-        "bull" => '\u{2022}',
-        "period" => '.',
-        "comma" => ',',
-        "colon" => ':',
-        "lowbar" => '_',
-        "hyphen" => '-',
-        "num" => '#',
-        "commat" => '@',
-        "dollar" => '$',
-        "excl" => '!',
-        "vert" => '|',
-        "plus" => '+',
-        _ => return None,
-    })
 }
 
 fn hex_value(ch: char) -> Option<u8> {
@@ -316,6 +390,25 @@ mod tests {
             ("time: 10:30", "time: 10:30"),
             ("&unknown; 100%", "&unknown; 100%"),
             ("%zz %", "%zz %"),
+            // Every HTML5 name, with `;`; the legacy ones also without, as browsers do.
+            ("p&eacute;do", "p\u{E9}do"),
+            ("p&eacutedo", "p\u{E9}do"),
+            ("&Pscr;edo", "\u{1D4AB}edo"),
+            ("&NotEqualTilde;", "\u{2242}\u{338}"),
+            ("&CounterClockwiseContourIntegral;", "\u{2233}"),
+            ("&pfr;&efr;", "\u{1D52D}\u{1D522}"),
+            ("&notes", "\u{AC}es"),
+            ("&AMP;", "&"),
+            ("&#112edo", "pedo"),
+            // Not references: stay literal.
+            ("AT&T R&D Q&A", "AT&T R&D Q&A"),
+            ("&Pscredo", "&Pscredo"),
+            ("&#1121234567890;", "&#1121234567890;"),
+            ("&#;&#x;&;", "&#;&#x;&;"),
+            (
+                "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;",
+                "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(decoded(input), expected, "input {input:?}");

@@ -2,8 +2,12 @@
 //! characters, applies compatibility decomposition (fullwidth, mathematical and circled
 //! letters become plain ones), drops combining marks, folds case, maps look-alike
 //! letters from other scripts to their Latin prototype (UTS #39 confusables) and
-//! recognises emoji. Each output character keeps the span of the input character it
-//! came from, so folding never loses track of where a match really is.
+//! recognises emoji. Letter-like symbols that neither NFKC nor UTS #39 map to Latin
+//! are read by a table here: small capitals (`ᴘᴇᴅᴏ`), negative circled and negative
+//! squared letters (`🅟`, `🅿`), and regional indicators (`🇵`) when they do not form
+//! a flag. Each output character keeps the span of the input character it came from,
+//! so folding never loses track of where a match really is; folding must never read
+//! an ordinary flag or a lone emoji as letters (see `regional_run_as_letters`).
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
@@ -12,6 +16,99 @@ use super::unit::{Diagnostic, DiagnosticKind, Stage, StageSet, Unit};
 
 fn is_regional_indicator(ch: char) -> bool {
     ('\u{1F1E6}'..='\u{1F1FF}').contains(&ch)
+}
+
+/// Small capitals that neither NFKD nor the UTS #39 prototypes turn into ASCII (checked
+/// against `unicode-security` 0.1: `ᴄ ᴏ ᴜ ᴠ ᴡ ᴢ ɪ ʏ ꜱ` already map there and are not
+/// listed). Sorted by code point.
+const SMALL_CAPITALS: &[(char, char)] = &[
+    ('\u{0262}', 'g'), // ɢ
+    ('\u{0274}', 'n'), // ɴ
+    ('\u{0280}', 'r'), // ʀ
+    ('\u{0299}', 'b'), // ʙ
+    ('\u{029C}', 'h'), // ʜ
+    ('\u{029F}', 'l'), // ʟ
+    ('\u{1D00}', 'a'), // ᴀ
+    ('\u{1D03}', 'b'), // ᴃ (barred)
+    ('\u{1D05}', 'd'), // ᴅ
+    ('\u{1D06}', 'd'), // ᴆ (eth)
+    ('\u{1D07}', 'e'), // ᴇ
+    ('\u{1D09}', 'i'), // ᴉ (turned i)
+    ('\u{1D0A}', 'j'), // ᴊ
+    ('\u{1D0B}', 'k'), // ᴋ
+    ('\u{1D0C}', 'l'), // ᴌ (with stroke)
+    ('\u{1D0D}', 'm'), // ᴍ
+    ('\u{1D0E}', 'n'), // ᴎ (reversed)
+    ('\u{1D18}', 'p'), // ᴘ
+    ('\u{1D19}', 'r'), // ᴙ (reversed)
+    ('\u{1D1A}', 'r'), // ᴚ (turned)
+    ('\u{1D1B}', 't'), // ᴛ
+    ('\u{1D29}', 'p'), // ᴩ (Greek rho)
+    ('\u{A730}', 'f'), // ꜰ
+    ('\u{A7AF}', 'q'), // ꞯ
+];
+
+/// Negative squared letters that are also emoji (`🅰 🅱 🅾 🅿`): alone they are emoji
+/// (blood type, parking), next to other letters they spell.
+fn is_emoji_letter(ch: char) -> bool {
+    matches!(ch, '\u{1F170}' | '\u{1F171}' | '\u{1F17E}' | '\u{1F17F}')
+}
+
+/// A letter-like symbol read as a letter regardless of its neighbours, and the stage
+/// that names the reading. Regional indicators and the emoji letters need context and
+/// are decided by the caller.
+fn letter_like(ch: char) -> Option<(char, Stage)> {
+    match ch {
+        // Negative circled (🅐-🅩) and negative squared (🅰-🆉) capitals: no decomposition.
+        '\u{1F150}'..='\u{1F169}' => Some((offset_letter(ch, '\u{1F150}'), Stage::EnclosedLetter)),
+        _ if is_emoji_letter(ch) => None,
+        '\u{1F170}'..='\u{1F189}' => Some((offset_letter(ch, '\u{1F170}'), Stage::EnclosedLetter)),
+        '\u{0262}'..='\u{A7AF}' => SMALL_CAPITALS
+            .binary_search_by_key(&ch, |(capital, _)| *capital)
+            .ok()
+            .map(|index| (SMALL_CAPITALS[index].1, Stage::SmallCapital)),
+        _ => None,
+    }
+}
+
+/// Whether a character spells: a letter, or a symbol that reads as one here.
+fn spells(ch: char) -> bool {
+    ch.is_alphabetic() || is_regional_indicator(ch) || letter_like(ch).is_some()
+}
+
+/// Whether the character before `units[start..end]` or the one after it spells.
+/// Combining marks are looked past (they are dropped; `🅿\u{301}p` must read as
+/// `🅿p` reads, or folding would not be idempotent). Each scan stops at the first
+/// character that is not a mark, so every mark is looked past at most twice (once
+/// from each side) and the whole fold stays linear.
+fn neighbour_spells(units: &[Unit], start: usize, end: usize) -> bool {
+    let before = units[..start]
+        .iter()
+        .rev()
+        .find(|u| !is_combining_mark(u.ch));
+    let after = units[end..].iter().find(|u| !is_combining_mark(u.ch));
+    before.is_some_and(|u| spells(u.ch)) || after.is_some_and(|u| spells(u.ch))
+}
+
+/// Whether the run of regional indicators `units[start..end]` is read as letters
+/// rather than flags. A flag is exactly two indicators that name a region; so a single
+/// indicator, a pair that names none, or a run of three or more (`🇵🇪🇩🇴` renders as
+/// two flags only where fonts draw them, and as `PEDO` where they do not) spells
+/// letters, as does a run that touches a letter (`pe🇩🇴`). The cost: a post that
+/// puts flags side by side with no space reads as letters; a term spelt by two real
+/// flags (Peru and the Dominican Republic) is then a hit, which is the evasion.
+fn regional_run_as_letters(units: &[Unit], start: usize, end: usize) -> bool {
+    let indicators: Vec<char> = units[start..end]
+        .iter()
+        .map(|u| u.ch)
+        .filter(|&ch| is_regional_indicator(ch))
+        .collect();
+    let touches_letter = neighbour_spells(units, start, end);
+    if indicators.len() != 2 || touches_letter {
+        return true;
+    }
+    let pair: String = indicators.iter().collect();
+    emojis::get(&pair).is_none()
 }
 
 /// The common case in one pass: ASCII input with nothing to decode (no `&`, `%` or
@@ -27,7 +124,7 @@ pub(crate) fn plain_ascii(input: &[u8]) -> Option<Vec<Unit>> {
             .map(|(index, &byte)| {
                 let mut unit = Unit::new(char::from(byte.to_ascii_lowercase()), index, index + 1);
                 if byte.is_ascii_uppercase() {
-                    unit.upper = true;
+                    unit.set_upper(true);
                     unit.stages.insert(Stage::CaseFold);
                 }
                 unit
@@ -43,7 +140,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
         for unit in &mut units {
             if unit.ch.is_ascii_uppercase() {
                 unit.ch = unit.ch.to_ascii_lowercase();
-                unit.upper = true;
+                unit.set_upper(true);
                 unit.stages.insert(Stage::CaseFold);
             }
         }
@@ -53,6 +150,8 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
     let mut dropped_invisible = 0usize;
     let mut dropped_marks = 0usize;
     let mut pending_stages = StageSet::EMPTY;
+    // Regional indicators before this index are read as letters (decided per run).
+    let mut regional_letters_until = 0;
     let mut index = 0;
     while index < units.len() {
         let unit = units[index];
@@ -64,7 +163,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             pending_stages = StageSet::EMPTY;
             if ch.is_ascii_uppercase() {
                 folded.ch = ch.to_ascii_lowercase();
-                folded.upper = true;
+                folded.set_upper(true);
                 folded.stages.insert(Stage::CaseFold);
             }
             out.push(folded);
@@ -74,6 +173,39 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             dropped_invisible += 1;
             // The next visible character carries the evidence that something was hidden.
             pending_stages.insert(Stage::Invisible);
+            continue;
+        }
+        let at = index - 1;
+        if is_regional_indicator(ch) && at >= regional_letters_until {
+            // The start of a run (combining marks inside it are dropped later).
+            let mut end = at;
+            while end < units.len()
+                && (is_regional_indicator(units[end].ch) || is_combining_mark(units[end].ch))
+            {
+                end += 1;
+            }
+            if regional_run_as_letters(&units, at, end) {
+                regional_letters_until = end;
+            }
+        }
+        let reading = if is_regional_indicator(ch) && at < regional_letters_until {
+            Some((offset_letter(ch, '\u{1F1E6}'), Stage::RegionalIndicator))
+        } else if is_emoji_letter(ch) {
+            let neighbour_spells = neighbour_spells(&units, at, at + 1);
+            neighbour_spells.then(|| (offset_letter(ch, '\u{1F170}'), Stage::EnclosedLetter))
+        } else {
+            letter_like(ch)
+        };
+        if let Some((letter, stage)) = reading {
+            let mut folded = unit;
+            folded.ch = letter;
+            folded.stages = folded.stages.union(pending_stages);
+            pending_stages = StageSet::EMPTY;
+            folded.stages.insert(stage);
+            // Regional indicators and enclosed letters are capitals; small capitals
+            // are lower-case letters that only look like capitals.
+            folded.set_upper(stage != Stage::SmallCapital);
+            out.push(folded);
             continue;
         }
         if let Some(emoji) = recognise_emoji(&units, index - 1) {
@@ -112,7 +244,7 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
                 folded.stages = stages;
                 if lower != part {
                     folded.stages.insert(Stage::CaseFold);
-                    folded.upper = true;
+                    folded.set_upper(true);
                 }
                 folded.ch = lower;
                 push_with_prototype(&mut out, folded);
@@ -132,6 +264,11 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
         });
     }
     out
+}
+
+/// The ASCII letter `ch` stands for in an alphabet of 26 symbols starting at `base`.
+fn offset_letter(ch: char, base: char) -> char {
+    char::from(b'a' + (ch as u32 - base as u32) as u8)
 }
 
 /// Maps a non-ASCII letter to its ASCII prototype when UTS #39 says it is confusable

@@ -3,17 +3,28 @@
 //! input it came from.
 //!
 //! Stages, in order:
-//! 1. [`decode`]: UTF-8 repair, HTML entities, percent-encoding, emoji shortcodes;
+//! 1. [`decode`]: UTF-8 repair, HTML character references (all HTML5 names),
+//!    percent-encoding, emoji shortcodes;
 //! 2. [`fold`]: invisible and bidi characters dropped, NFKD compatibility decomposition,
-//!    combining marks dropped, case folding, UTS #39 confusable prototypes, emoji recognised;
-//! 3. [`compact`]: the *term view*: leetspeak resolved by context, separators removed
-//!    (their positions kept as word boundaries), CamelCase and number boundaries,
-//!    repeated letters collapsed.
+//!    combining marks dropped, case folding, UTS #39 confusable prototypes, letter-like
+//!    symbols read by table (small capitals, negative enclosed letters, regional
+//!    indicators), emoji recognised;
+//! 3. [`compact`]: the *term view*: leetspeak and symbol letters resolved by context
+//!    (also inside split spellings), separators removed (their positions kept as word
+//!    boundaries), CamelCase and number boundaries, repeated letters collapsed (their
+//!    counts kept).
 //!
 //! The *folded view* (after stage 2, emoji written as `:shortcode:`) is what policy
 //! regular expressions run over; the *term view* (stage 3) is what term matching runs
 //! over. Neither view ever loses the link back to the original bytes, so every match can
 //! be reported as a byte span of the input that really contains it.
+//!
+//! Two readings need a second view, built only when the input calls for it (so the
+//! common input pays nothing): the *display order* of text that explicit bidi controls
+//! reorder (a reader sees `\u{202E}tiabodep` as `pedobait`; the logical order is
+//! still read too), and the term view with *emoji as separators* (`p🍕e🍕d🍕o`; emoji
+//! terms are still found in the ordinary view). Each is an [`Alternate`] naming the
+//! [`Stage`] that revealed it.
 //!
 //! The normaliser never fails: malformed input is repaired and reported as a
 //! [`Diagnostic`], and its work is linear in the input length.
@@ -25,11 +36,12 @@
 mod chars;
 pub(crate) mod compact;
 pub(crate) mod decode;
+mod entities;
 pub(crate) mod fold;
 mod unit;
 
 pub use compact::TermView;
-use unit::Unit;
+pub(crate) use unit::Unit;
 pub use unit::{Diagnostic, DiagnosticKind, NormalizeOptions, Span, Stage, StageSet};
 
 /// The result of normalising one input: both views and what was wrong with the input.
@@ -38,8 +50,20 @@ pub struct NormalizedText {
     pub(crate) folded_units: Vec<Unit>,
     pub(crate) folded: String,
     pub(crate) terms: TermView,
+    pub(crate) alternates: Vec<Alternate>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) input_len: usize,
+}
+
+/// Another reading of the same input, matched besides the ordinary one.
+#[derive(Debug, Clone)]
+pub(crate) struct Alternate {
+    /// The folded units and text, when they differ from the ordinary reading (patterns
+    /// run over them too).
+    pub folded: Option<(Vec<Unit>, String)>,
+    pub terms: TermView,
+    /// What this reading undoes; added to the stages of matches only it finds.
+    pub revealed_by: Stage,
 }
 
 impl NormalizedText {
@@ -65,31 +89,42 @@ impl NormalizedText {
         self.input_len
     }
 
-    /// The original span and stages behind a byte range of the folded view. Walks the
-    /// units (linear), which is only done for the rare pattern match.
-    pub(crate) fn folded_range_origin(&self, start: usize, end: usize) -> Option<(Span, StageSet)> {
-        if start >= end || end > self.folded.len() {
-            return None;
-        }
-        let mut offset = 0;
-        let mut origin: Option<(Span, StageSet)> = None;
-        for unit in &self.folded_units {
-            let width = fold::rendered_len(unit);
-            let (unit_start, unit_end) = (offset, offset + width);
-            offset = unit_end;
-            if unit_end <= start {
-                continue;
-            }
-            if unit_start >= end {
-                break;
-            }
-            origin = Some(match origin {
-                None => (unit.span(), unit.stages),
-                Some((span, stages)) => (span.union(unit.span()), stages.union(unit.stages)),
-            });
-        }
-        origin
+    /// The other readings (display order, emoji as separators), usually none.
+    pub(crate) fn alternates(&self) -> &[Alternate] {
+        &self.alternates
     }
+}
+
+/// The original span and stages behind a byte range of a folded view. Walks the units
+/// (linear), which is only done for the rare pattern match.
+pub(crate) fn range_origin(
+    units: &[Unit],
+    folded: &str,
+    start: usize,
+    end: usize,
+) -> Option<(Span, StageSet)> {
+    if start >= end || end > folded.len() {
+        return None;
+    }
+    let mut offset = 0;
+    let mut origin: Option<(Span, StageSet)> = None;
+    for unit in units {
+        let width = fold::rendered_len(unit);
+        let (unit_start, unit_end) = (offset, offset + width);
+        offset = unit_end;
+        if unit_end <= start {
+            continue;
+        }
+        if unit_start >= end {
+            break;
+        }
+        let unit_stages = unit.stages.stages_only();
+        origin = Some(match origin {
+            None => (unit.span(), unit_stages),
+            Some((span, stages)) => (span.union(unit.span()), stages.union(unit_stages)),
+        });
+    }
+    origin
 }
 
 /// Normalises raw input bytes (which need not be UTF-8).
@@ -116,16 +151,42 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
             }),
         });
     }
+    let mut alternates = Vec::new();
+    // Plain ASCII has no emoji, so no emoji can separate letters.
+    let mut may_hold_emoji = false;
     let folded_units = match fold::plain_ascii(evaluated) {
         Some(units) => units,
-        None => decode_and_fold(evaluated, &mut diagnostics),
+        None => {
+            may_hold_emoji = true;
+            let repaired = decode::repair_utf8(evaluated, &mut diagnostics);
+            if let Some(displayed) = decode::display_order(&repaired) {
+                // Diagnostics describe the input once; the second reading's are the same.
+                let units = decode_and_fold(displayed, &mut Vec::new());
+                let folded = fold::render(&units);
+                let terms = compact::build(&units, options, false);
+                alternates.push(Alternate {
+                    folded: Some((units, folded)),
+                    terms,
+                    revealed_by: Stage::DisplayOrder,
+                });
+            }
+            decode_and_fold(repaired, &mut diagnostics)
+        }
     };
     let folded = fold::render(&folded_units);
-    let terms = compact::build(&folded_units, options);
+    let terms = compact::build(&folded_units, options, false);
+    if may_hold_emoji && compact::emoji_between_letters(&folded_units) {
+        alternates.push(Alternate {
+            folded: None,
+            terms: compact::build(&folded_units, options, true),
+            revealed_by: Stage::EmojiSeparator,
+        });
+    }
     NormalizedText {
         folded_units,
         folded,
         terms,
+        alternates,
         diagnostics,
         input_len: input.len(),
     }
@@ -135,8 +196,9 @@ pub fn normalize(input: &[u8], options: &NormalizeOptions) -> NormalizedText {
 /// mark or a fullwidth character hid (`%<combining mark>70`, `％70`).
 const MAX_FOLD_ROUNDS: usize = 3;
 
-fn decode_and_fold(input: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
-    let mut units = fold::fold(decode::decode(input, diagnostics), diagnostics);
+fn decode_and_fold(repaired: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Unit> {
+    let decoded = decode::decode_units(repaired, diagnostics).0;
+    let mut units = fold::fold(decoded, diagnostics);
     for _ in 1..MAX_FOLD_ROUNDS {
         if !units.iter().any(|u| matches!(u.ch, '&' | '%' | ':')) {
             break;
