@@ -22,7 +22,7 @@ pub mod experiments;
 mod guarded;
 pub mod series;
 
-use std::fmt;
+use std::collections::HashSet;
 
 use guardrail_types::{AccountId, PostId};
 use serde::Serialize;
@@ -220,16 +220,17 @@ impl Progress for Quiet {
     fn step(&mut self, _stage: &str, _done: usize, _total: usize) {}
 }
 
-impl fmt::Display for ContractEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ContractEvent::Follow(a, t) => write!(f, "follow {} -> {}", a.0, t.0),
-            ContractEvent::View(a, t) => write!(f, "view {} -> {}", a.0, t.0),
-            ContractEvent::Like(a, p) => write!(f, "like {} -> post {}", a.0, p.0),
-            ContractEvent::Report(a, t) => write!(f, "report {} -> {}", a.0, t.0),
-            ContractEvent::Block(a, t) => write!(f, "block {} -> {}", a.0, t.0),
-            ContractEvent::Search(a, q) => write!(f, "search {} {q:?}", a.0),
-            ContractEvent::Post { account, .. } => write!(f, "post by {}", account.0),
-        }
-    }
+/// The top ten `account` is shown once the platform has taken `removed` down: the system is
+/// asked for enough more that the harness can drop the removed accounts itself.
+pub(crate) fn visible_suggestions(
+    system: &mut dyn DiscoverySystem,
+    account: AccountId,
+    removed: &HashSet<AccountId>,
+) -> Result<Vec<AccountId>, SystemError> {
+    Ok(system
+        .suggestions(account, 10 + removed.len().min(40))?
+        .into_iter()
+        .filter(|a| !removed.contains(a))
+        .take(10)
+        .collect())
 }

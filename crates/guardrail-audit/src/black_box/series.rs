@@ -22,7 +22,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
-use super::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError};
+use super::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError, visible_suggestions};
 use crate::experiments::{cast, primary_sellers, rng_for, share};
 
 /// Network share of suggestions after each of a new account's first follows.
@@ -219,11 +219,6 @@ pub fn longitudinal(
                         posts_supported = false;
                         coined.clear();
                     }
-                    Err(SystemError::Refused { status: 400, .. }) if week == 1 => {
-                        // A system without the extension refuses the event type.
-                        posts_supported = false;
-                        coined.clear();
-                    }
                     Err(other) => return Err(other),
                 }
             }
@@ -246,9 +241,7 @@ pub fn longitudinal(
             let probe =
                 system.create_persona(&Persona::adult_probe(format!("probe-w{week}-{number}")))?;
             system.send_events(&[ContractEvent::View(probe, seller)])?;
-            let suggestions = system.suggestions(probe, 10 + removed.len().min(40))?;
-            let visible = suggestions.iter().filter(|a| !removed.contains(a)).take(10);
-            for &account in visible {
+            for account in visible_suggestions(system, probe, &removed)? {
                 shown += 1;
                 network += usize::from(
                     returned_accounts.contains(&account)
@@ -259,8 +252,7 @@ pub fn longitudinal(
         let (mut returned_shown, mut buyer_shown) = (0, 0);
         let mut follows = Vec::new();
         for &buyer in buyers.choose_multiple(&mut rng, plan.buyers_per_week) {
-            let suggestions = system.suggestions(buyer, 10 + removed.len().min(40))?;
-            for &account in suggestions.iter().filter(|a| !removed.contains(a)).take(10) {
+            for account in visible_suggestions(system, buyer, &removed)? {
                 buyer_shown += 1;
                 if returned_accounts.contains(&account) {
                     returned_shown += 1;

@@ -15,7 +15,9 @@ use guardrail_world::World;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use crate::black_box::{ContractEvent, DiscoverySystem, Persona, Progress, SystemError};
+use crate::black_box::{
+    ContractEvent, DiscoverySystem, Persona, Progress, SystemError, visible_suggestions,
+};
 use crate::experiments::{ExperimentConfig, cast, primary_sellers, rng_for, share};
 use crate::metrics::{Metric, Metrics};
 
@@ -109,13 +111,7 @@ pub fn e3(
             if !rng.gen_bool(0.5) {
                 continue;
             }
-            // Asked for more than shown: the taken-down accounts are removed by the harness.
-            let suggestions: Vec<AccountId> = system
-                .suggestions(buyer, 10 + removed.len().min(40))?
-                .into_iter()
-                .filter(|a| !removed_set.contains(a))
-                .take(10)
-                .collect();
+            let suggestions = visible_suggestions(system, buyer, &removed_set)?;
             let mut follows = Vec::new();
             for &account in &suggestions {
                 if backups_used.contains(&account) {
