@@ -119,7 +119,10 @@ fn fixture() -> &'static Fixture {
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
-            assert!(service.fresh_guard().is_ok(), "the service never became ready");
+            assert!(
+                service.fresh_guard().is_ok(),
+                "the service never became ready"
+            );
             (service, token.token)
         });
         // Path parameters: the seeds' report (its id comes from its client key), accounts,
@@ -171,8 +174,9 @@ fuzz_target!(|data: &[u8]| {
                 "{what} answered {status}: {text}"
             );
             if status.is_client_error() && what.contains(" /v1/") {
-                let value: serde_json::Value = serde_json::from_slice(&body)
-                    .unwrap_or_else(|e| panic!("{what} answered {status} without JSON ({e}): {text}"));
+                let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+                    panic!("{what} answered {status} without JSON ({e}): {text}")
+                });
                 assert!(
                     value["error"]["code"].is_string() && value["error"]["message"].is_string(),
                     "{what} answered {status} outside the error shape: {text}"

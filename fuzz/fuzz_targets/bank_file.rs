@@ -68,7 +68,11 @@ fn entries_from(data: &[u8]) -> (BankConfig, Vec<Entry>) {
     let name = String::from_utf8_lossy(take(name_len)).into_owned();
     let config = BankConfig {
         name,
-        kind: if flags & 1 == 0 { BankKind::Positive } else { BankKind::Negative },
+        kind: if flags & 1 == 0 {
+            BankKind::Positive
+        } else {
+            BankKind::Negative
+        },
         threshold: u32::from(flags >> 1),
         quality_floor: u32::from(flags >> 4),
     };

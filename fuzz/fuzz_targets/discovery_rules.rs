@@ -80,8 +80,9 @@ fuzz_target!(|data: &[u8]| {
     match RuleSet::from_toml(source, "fuzz.toml") {
         Ok(rules) => {
             let written = to_toml(&rules);
-            let again = RuleSet::from_toml(&written, "again.toml")
-                .unwrap_or_else(|e| panic!("a loaded rule set written back does not load: {e}\n{written}"));
+            let again = RuleSet::from_toml(&written, "again.toml").unwrap_or_else(|e| {
+                panic!("a loaded rule set written back does not load: {e}\n{written}")
+            });
             assert_eq!(rules, again, "round trip changed the rules:\n{written}");
             let engine = Engine::new(rules, text_policy().clone());
             let viewer = AccountSignals::clean_adult(AccountId(1));

@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
             .split(|&b| b == b'\n')
             .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
             .count();
-        assert_eq!(batch.events.len() + batch.errors.len(), lines, "one outcome per line");
+        assert_eq!(
+            batch.events.len() + batch.errors.len(),
+            lines,
+            "one outcome per line"
+        );
         for error in &batch.errors {
             let line = error.line.expect("NDJSON errors name their line");
             assert!(line >= 1 && line <= data.split(|&b| b == b'\n').count());
@@ -45,18 +49,34 @@ fuzz_target!(|data: &[u8]| {
     for (_, event) in &batch.events {
         let stored = Event::from_body(&event.body)
             .unwrap_or_else(|e| panic!("a stored body does not read back: {e}"));
-        assert_eq!(&stored, event, "the stored body reads back as another event");
-        assert_eq!(canonical_body(&serde_json::from_slice(&event.body).expect("JSON")), event.body);
+        assert_eq!(
+            &stored, event,
+            "the stored body reads back as another event"
+        );
+        assert_eq!(
+            canonical_body(&serde_json::from_slice(&event.body).expect("JSON")),
+            event.body
+        );
         let line = serde_json::to_vec(event).expect("an event as JSON");
         let again = parse_batch(&line, &LIMITS);
-        assert!(again.errors.is_empty(), "a serialised event is refused: {:?}", again.errors);
+        assert!(
+            again.errors.is_empty(),
+            "a serialised event is refused: {:?}",
+            again.errors
+        );
         assert_eq!(again.events.len(), 1);
-        assert_eq!(&again.events[0].1, event, "serialise then parse changed the event");
+        assert_eq!(
+            &again.events[0].1, event,
+            "serialise then parse changed the event"
+        );
         let rebuilt = Event::new(event.id.clone(), event.at, event.payload.clone());
         assert_eq!(rebuilt.payload, event.payload);
         let reread = Event::from_body(&rebuilt.body)
             .unwrap_or_else(|e| panic!("a rebuilt event's body does not read back: {e}"));
-        assert_eq!(reread.payload, event.payload, "the payload does not survive its own body");
+        assert_eq!(
+            reread.payload, event.payload,
+            "the payload does not survive its own body"
+        );
     }
     let _ = LedgerState::from_events(batch.events.iter().map(|(_, e)| e));
 });

@@ -52,7 +52,15 @@ const ROUTES: &[Route] = &[
 ];
 
 /// Path parameters: bank and exchange names, content ids, then hostile values.
-const NAMES: [&str; 7] = ["FUZZ_BANK", "TEST_BANK", "1", "2", "EX_ONE", "sample", "ncmec"];
+const NAMES: [&str; 7] = [
+    "FUZZ_BANK",
+    "TEST_BANK",
+    "1",
+    "2",
+    "EX_ONE",
+    "sample",
+    "ncmec",
+];
 
 struct Fixture {
     params: Vec<&'static str>,
@@ -101,8 +109,8 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let journal = Arc::new(Recorder::default());
         let state = HmaState::new(config(), journal.clone()).expect("an HMA state");
-        let replayed = HmaState::new(config(), Arc::new(guardrail_hma::NoJournal))
-            .expect("an HMA state");
+        let replayed =
+            HmaState::new(config(), Arc::new(guardrail_hma::NoJournal)).expect("an HMA state");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -151,7 +159,10 @@ fuzz_target!(|data: &[u8]| {
     for change in &changes {
         let json = serde_json::to_string(change).expect("a change as JSON");
         let back: BankChange = serde_json::from_str(&json).expect("JSON back");
-        assert_eq!(&back, change, "a journal change does not survive JSON: {json}");
+        assert_eq!(
+            &back, change,
+            "a journal change does not survive JSON: {json}"
+        );
     }
     fixture
         .replayed

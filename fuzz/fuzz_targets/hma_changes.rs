@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
     match first.replay(changes.clone()) {
         Ok(replayed) => {
             assert_eq!(replayed, count);
-            assert_eq!(second.replay(changes).ok(), Some(count), "a replay is not repeatable");
+            assert_eq!(
+                second.replay(changes).ok(),
+                Some(count),
+                "a replay is not repeatable"
+            );
             assert_eq!(
                 (first.bank_count(), first.pdq_count()),
                 (second.bank_count(), second.pdq_count()),
@@ -46,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         Err(error) => {
-            assert!(error.position < count, "refused at {} of {count}", error.position);
+            assert!(
+                error.position < count,
+                "refused at {} of {count}",
+                error.position
+            );
         }
     }
 });

@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
     let decoded = decode_rgb(data, &OPTIONS);
     match &decoded {
         Ok(image) => {
-            assert!(image.width > 0 && image.height > 0, "an empty image decoded");
+            assert!(
+                image.width > 0 && image.height > 0,
+                "an empty image decoded"
+            );
             assert!(
                 (image.width as u64) * (image.height as u64) <= OPTIONS.max_pixels,
                 "{}×{} decoded past the pixel limit",

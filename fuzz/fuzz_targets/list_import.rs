@@ -86,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
                         kind,
                     },
                 )
-                .unwrap_or_else(|e| panic!("our {other:?} export does not import: {e:?}\n{written}"));
+                .unwrap_or_else(|e| {
+                    panic!("our {other:?} export does not import: {e:?}\n{written}")
+                });
                 assert!(
                     imported
                         .entries

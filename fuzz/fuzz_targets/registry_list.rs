@@ -88,7 +88,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(count >= lines.len() && !lines.is_empty());
             let total = text.lines().count();
             for bad in &lines {
-                assert!(bad.line >= 1 && bad.line <= total, "bad line {} of {total}", bad.line);
+                assert!(
+                    bad.line >= 1 && bad.line <= total,
+                    "bad line {} of {total}",
+                    bad.line
+                );
             }
             assert!(registry.is_empty(), "a refused list changed the registry");
         }

@@ -6,7 +6,9 @@ use guardrail_text::{Policy, Surface, check};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(source) = std::str::from_utf8(data) else { return };
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
     match Policy::from_toml(source, "fuzz.toml") {
         Ok(policy) => {
             let _ = check(&policy, Surface::Search, source);

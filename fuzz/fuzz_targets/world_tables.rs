@@ -42,7 +42,10 @@ fn table<R: Record + PartialEq + std::fmt::Debug>(data: &[u8]) {
     let records: Vec<R> = match read_records(Cursor::new(data), "fuzz") {
         Ok(records) => records,
         Err(LoadError::Invalid { line, .. }) => {
-            assert!(line >= 1 && line <= lines, "error on line {line} of {lines}");
+            assert!(
+                line >= 1 && line <= lines,
+                "error on line {line} of {lines}"
+            );
             return;
         }
         Err(LoadError::Io { .. }) => return, // not UTF-8
@@ -100,7 +103,11 @@ fn folder(data: &[u8]) {
     }
     if let Ok(world) = load_world(dir) {
         for (i, account) in world.accounts.iter().enumerate() {
-            assert_eq!(account.id.index(), i, "a loaded world has sparse account ids");
+            assert_eq!(
+                account.id.index(),
+                i,
+                "a loaded world has sparse account ids"
+            );
         }
         for (i, post) in world.posts.iter().enumerate() {
             assert_eq!(post.id.index(), i, "a loaded world has sparse post ids");
