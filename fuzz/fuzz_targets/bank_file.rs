@@ -54,20 +54,34 @@ fn check_bank(bank_bytes: BankBytes<AlignedBytes>) {
     }
 }
 
-/// Entries cut out of the input: 32 bytes of hash, a length-prefixed source and id, and
-/// a time.
-fn entries_from(data: &[u8]) -> (BankConfig, Vec<Entry>) {
-    let mut rest = data;
-    let mut take = |n: usize| -> &[u8] {
-        let (head, tail) = rest.split_at(n.min(rest.len()));
-        rest = tail;
+/// Reads the input front to back; past its end, reads give zeros and empty slices.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.0.split_at(n.min(self.0.len()));
+        self.0 = tail;
         head
-    };
-    let flags = take(1).first().copied().unwrap_or(0);
-    let name_len = take(1).first().copied().unwrap_or(0) as usize % 24;
-    let name = String::from_utf8_lossy(take(name_len)).into_owned();
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.take(1).first().copied().unwrap_or(0)
+    }
+
+    /// A short string (lossy UTF-8, as the reader gives strings back).
+    fn text(&mut self) -> String {
+        let len = self.byte() as usize % 24;
+        String::from_utf8_lossy(self.take(len)).into_owned()
+    }
+}
+
+/// Entries cut out of the input: 32 bytes of hash, a length-prefixed source and id, and
+/// eight bytes of time.
+fn entries_from(data: &[u8]) -> (BankConfig, Vec<Entry>) {
+    let mut input = Bytes(data);
+    let flags = input.byte();
     let config = BankConfig {
-        name,
+        name: input.text(),
         kind: if flags & 1 == 0 {
             BankKind::Positive
         } else {
@@ -77,15 +91,13 @@ fn entries_from(data: &[u8]) -> (BankConfig, Vec<Entry>) {
         quality_floor: u32::from(flags >> 4),
     };
     let mut entries = Vec::new();
-    while rest.len() >= 32 && entries.len() < 64 {
+    while input.0.len() >= 32 && entries.len() < 64 {
         let mut hash = [0u8; 32];
-        hash.copy_from_slice(take(32));
-        let source_len = take(1).first().copied().unwrap_or(0) as usize % 24;
-        let source = String::from_utf8_lossy(take(source_len)).into_owned();
-        let id_len = take(1).first().copied().unwrap_or(0) as usize % 24;
-        let entry_id = String::from_utf8_lossy(take(id_len)).into_owned();
+        hash.copy_from_slice(input.take(32));
+        let source = input.text();
+        let entry_id = input.text();
         let mut time = [0u8; 8];
-        let bytes = take(8);
+        let bytes = input.take(8);
         time[..bytes.len()].copy_from_slice(bytes);
         entries.push(Entry {
             hash: PdqHash(hash),
