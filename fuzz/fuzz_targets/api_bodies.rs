@@ -90,7 +90,7 @@ fn fixture() -> &'static Fixture {
             .or_else(|_| tempfile::tempdir())
             .expect("a scratch directory");
         let url = DbUrl::sqlite(dir.path().join("ledger.db"));
-        let (service, token) = runtime.block_on(async {
+        let (service, token, app) = runtime.block_on(async {
             let store = Store::open(&url, StoreOptions::default())
                 .await
                 .expect("a new ledger");
@@ -123,7 +123,8 @@ fn fixture() -> &'static Fixture {
                 service.fresh_guard().is_ok(),
                 "the service never became ready"
             );
-            (service, token.token)
+            let app = router(service.clone());
+            (service, token.token, app)
         });
         // Path parameters: the seeds' report (its id comes from its client key), accounts,
         // a rule, an ad, then hostile values.
@@ -140,7 +141,7 @@ fn fixture() -> &'static Fixture {
                 .chain(HOSTILE.iter().map(|h| h.to_string()))
                 .collect(),
             runtime,
-            app: router(service.clone()),
+            app,
             authorization: HeaderValue::from_str(&format!("Bearer {token}")).expect("a header"),
             _dir: dir,
             _service: service,

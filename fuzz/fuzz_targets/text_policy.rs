@@ -2,7 +2,7 @@
 //! column inside the text; it never panics.
 #![no_main]
 
-use guardrail_text::{Policy, Surface, check};
+use guardrail_text::{Policy, TextPlace, check};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match Policy::from_toml(source, "fuzz.toml") {
         Ok(policy) => {
-            let _ = check(&policy, Surface::Search, source);
+            let _ = check(&policy, TextPlace::Search, source);
         }
         Err(error) => {
             assert!(error.line >= 1 && error.line <= source.lines().count().max(1) + 1);
