@@ -33,11 +33,12 @@ pub enum Input {
 pub type Route = (Method, &'static str, Input);
 
 /// Hostile values every target adds to its own path parameters.
-pub const HOSTILE: [&str; 6] = [
+pub const HOSTILE: [&str; 7] = [
     "%2E%2E",
     "18446744073709551616",
     "-1",
     "a%00b",
+    "a%FFb",
     "x%20y",
     "0",
 ];
