@@ -2,9 +2,11 @@
 # Runs the cargo-fuzz targets (fuzz/) for a time budget each and reports, per target, the
 # executions, the time and the crashes; exits non-zero if any target crashed.
 #
-#   bash scripts/fuzz.sh [--budget SECONDS] [--update-seeds] [--summary FILE] [TARGET...]
+#   bash scripts/fuzz.sh [--budget SECONDS] [--update-seeds] [--summary FILE]
+#                        [--bin-dir DIR] [TARGET[=SECONDS]...]
 #
-# No TARGET runs them all. The fuzz crate is built once (nightly, release with debug
+# No TARGET runs them all; TARGET=SECONDS gives one target its own budget. --bin-dir runs
+# binaries built earlier (copied out of the target directory) instead of building. The fuzz crate is built once (nightly, release with debug
 # assertions and AddressSanitizer, in $CARGO_TARGET_DIR when set, else fuzz/target); each
 # target then starts from its committed seeds (fuzz/corpus/<target>/) in a temporary
 # working corpus. The image target's seeds are generated at run time
@@ -22,13 +24,15 @@ root=$(pwd)
 budget=60
 update_seeds=0
 summary=""
+bin_dir_given=""
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --budget) budget="$2"; shift 2 ;;
     --update-seeds) update_seeds=1; shift ;;
     --summary) summary="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --bin-dir) bin_dir_given="$2"; shift 2 ;;
+    -h|--help) sed -n "2,20p" "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -50,10 +54,14 @@ if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
 fi
 
-echo "== building the fuzz targets (once)"
-(cd fuzz && cargo +nightly fuzz build)
-triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
-bin_dir="${CARGO_TARGET_DIR:-$root/fuzz/target}/$triple/release"
+if [ -n "$bin_dir_given" ]; then
+  bin_dir="$bin_dir_given"
+else
+  echo "== building the fuzz targets (once)"
+  (cd fuzz && cargo +nightly fuzz build)
+  triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
+  bin_dir="${CARGO_TARGET_DIR:-$root/fuzz/target}/$triple/release"
+fi
 
 artifacts="${FUZZ_ARTIFACTS:-/tmp/guardrail-fuzz-artifacts}"
 mkdir -p "$artifacts"
@@ -63,7 +71,10 @@ trap 'rm -rf "$work"' EXIT
 crashed=0
 total_execs=0
 results=()
-for target in "${targets[@]}"; do
+for spec in "${targets[@]}"; do
+  target="${spec%%=*}"
+  seconds_for="$budget"
+  [ "$spec" = "$target" ] || seconds_for="${spec#*=}"
   binary="$bin_dir/$target"
   if [ ! -x "$binary" ]; then
     echo "fuzz.sh: no target $target (built: $(ls "$bin_dir" 2>/dev/null | tr '\n' ' '))" >&2
@@ -83,11 +94,11 @@ for target in "${targets[@]}"; do
     extra+=(-malloc_limit_mb=256)
   fi
   log="$work/$target/log"
-  echo "== $target: ${budget} s"
+  echo "== $target: ${seconds_for} s"
   start=$(date +%s)
   touch "$work/$target/started"
   status=0
-  "$binary" "$corpus" "$seeds" -max_total_time="$budget" -timeout=30 -rss_limit_mb=2048 \
+  "$binary" "$corpus" "$seeds" -max_total_time="$seconds_for" -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/$target/" "${extra[@]}" >"$log" 2>&1 || status=$?
   seconds=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
