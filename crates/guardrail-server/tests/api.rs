@@ -492,8 +492,18 @@ async fn query_and_path_rejections_answer_in_the_error_shape() {
     harness.ready().await;
     for (method, path, scope, status) in [
         // The fuzzer's reproducer: an unknown query parameter.
-        ("GET", "/v1/reports/check?now=1764400000", Scope::Reviewer, 400),
-        ("GET", "/v1/network/map?limit=many", Scope::Investigator, 400),
+        (
+            "GET",
+            "/v1/reports/check?now=1764400000",
+            Scope::Reviewer,
+            400,
+        ),
+        (
+            "GET",
+            "/v1/network/map?limit=many",
+            Scope::Investigator,
+            400,
+        ),
         // A path segment that is not UTF-8 once percent-decoded.
         ("GET", "/v1/reports/r-%FF/", Scope::Reviewer, 404),
         ("GET", "/v1/entities/a%FFb", Scope::Reviewer, 400),
