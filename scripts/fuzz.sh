@@ -14,6 +14,8 @@
 # new coverage back into fuzz/corpus/<target>/, only small UTF-8 text files and never for
 # the image target. --summary appends the per-target figures as Markdown table rows.
 #
+# FUZZ_FLAGS adds libFuzzer flags to every run (e.g. FUZZ_FLAGS=-max_len=1024).
+#
 # What it must never do: copy crash inputs or any binary file into the repository (crash
 # reproducers stay in $FUZZ_ARTIFACTS, default /tmp/guardrail-fuzz-artifacts), or run two
 # targets at once (the machines it runs on are shared).
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
     --update-seeds) update_seeds=1; shift ;;
     --summary) summary="$2"; shift 2 ;;
     --bin-dir) bin_dir_given="$2"; shift 2 ;;
-    -h|--help) sed -n "2,20p" "$0"; exit 0 ;;
+    -h|--help) sed -n "2,21p" "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -86,7 +88,8 @@ for spec in "${targets[@]}"; do
   if [ -d "fuzz/corpus/$target" ]; then
     cp -r "fuzz/corpus/$target/." "$seeds/"
   fi
-  extra=()
+  # shellcheck disable=SC2206
+  extra=(${FUZZ_FLAGS:-})
   if [ "$target" = image_decode ]; then
     python3 scripts/fuzz_seed_images.py "$seeds" >/dev/null
     # A decoder that allocates for a header's declared size before checking the limits
