@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use guardrail_text::{Policy, Surface, check_bytes, normalize_str};
+use guardrail_text::{Policy, TextPlace, check_bytes, normalize_str};
 use libfuzzer_sys::fuzz_target;
 
 fn policy() -> &'static Policy {
@@ -13,8 +13,8 @@ fn policy() -> &'static Policy {
 }
 
 fuzz_target!(|data: &[u8]| {
-    for surface in Surface::ALL {
-        let verdict = check_bytes(policy(), surface, data);
+    for place in TextPlace::ALL {
+        let verdict = check_bytes(policy(), place, data);
         for found in &verdict.matches {
             assert!(found.span.start < found.span.end && found.span.end <= data.len());
         }

@@ -2,14 +2,16 @@
 //! column inside the text; it never panics.
 #![no_main]
 
-use guardrail_text::{Policy, Surface, check};
+use guardrail_text::{Policy, TextPlace, check};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(source) = std::str::from_utf8(data) else { return };
+    let Ok(source) = std::str::from_utf8(data) else {
+        return;
+    };
     match Policy::from_toml(source, "fuzz.toml") {
         Ok(policy) => {
-            let _ = check(&policy, Surface::Search, source);
+            let _ = check(&policy, TextPlace::Search, source);
         }
         Err(error) => {
             assert!(error.line >= 1 && error.line <= source.lines().count().max(1) + 1);

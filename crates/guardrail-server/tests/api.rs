@@ -483,3 +483,37 @@ async fn the_openapi_description_lists_every_route() {
         "the docs page loads from a CDN"
     );
 }
+
+/// Found by the `api_bodies` fuzz target: a query string or path segment that axum's
+/// extractors refuse was answered in plain text, outside the API's error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_and_path_rejections_answer_in_the_error_shape() {
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    for (method, path, scope, status) in [
+        // The fuzzer's reproducer: an unknown query parameter.
+        (
+            "GET",
+            "/v1/reports/check?now=1764400000",
+            Scope::Reviewer,
+            400,
+        ),
+        (
+            "GET",
+            "/v1/network/map?limit=many",
+            Scope::Investigator,
+            400,
+        ),
+        // A path segment that is not UTF-8 once percent-decoded.
+        ("GET", "/v1/reports/r-%FF/", Scope::Reviewer, 404),
+        ("GET", "/v1/entities/a%FFb", Scope::Reviewer, 400),
+        ("GET", "/v1/events", Scope::Service, 405),
+    ] {
+        let (got, body) = harness.call(method, path, Some(scope), None).await;
+        assert_eq!(got.as_u16(), status, "{method} {path}: {body}");
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "{method} {path} answered {got} outside the error shape: {body}"
+        );
+    }
+}

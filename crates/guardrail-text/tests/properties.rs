@@ -213,3 +213,22 @@ proptest! {
         }
     }
 }
+
+/// Found by the `text_normalize` fuzz target: U+21AE (left right arrow with stroke) folds
+/// to U+2194 once its mark is dropped, and U+2194 is an emoji, so folding the folded text
+/// again wrote it as `:left_right_arrow:`: folding was not idempotent.
+#[test]
+fn a_character_that_decomposes_to_an_emoji_folds_to_that_emoji() {
+    // The fuzzer's input, as it found it.
+    let input = "\u{F5B3}\u{FF43}\u{FF48}\u{FF4F}\u{FF4F}\u{FF4C}  s.c.h3o.o.!2.olch00\u{200B}school\u{21AE}";
+    let once = normalize_str(input);
+    let twice = normalize_str(once.folded());
+    assert_eq!(twice.folded(), once.folded());
+    assert!(
+        once.folded().ends_with(":left_right_arrow:"),
+        "{}",
+        once.folded()
+    );
+    let arrow = normalize_str("\u{21AE}");
+    assert_eq!(arrow.folded(), normalize_str("\u{2194}").folded());
+}

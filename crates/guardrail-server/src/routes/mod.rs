@@ -105,6 +105,48 @@ pub fn router(service: Arc<Service>) -> Router {
         ))
 }
 
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json")
+}
+
+/// A 4xx answered in plain text (or empty), re-answered in the API's error shape with the
+/// same status, its text as the message, and its `Allow` header kept.
+async fn in_error_shape(response: Response) -> Response {
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "client_error",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_string()
+    } else {
+        text
+    };
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    answer
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route; the API is described at /openapi.json")
 }
@@ -117,15 +159,11 @@ async fn count(State(service): Shared, request: Request, next: Next) -> Response
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = request.method().as_str().to_string();
+    let api_route = request.uri().path().starts_with("/v1/");
     let mut response = next.run(request).await;
     // A body over the limit surfaces as a bare 413 from the limit layer; answer it in the
     // API's error shape.
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && response
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .is_none_or(|v| v.as_bytes() != b"application/json")
-    {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
         response = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
@@ -135,6 +173,11 @@ async fn count(State(service): Shared, request: Request, next: Next) -> Response
             ),
         )
         .into_response();
+    } else if api_route && response.status().is_client_error() && !is_json(&response) {
+        // axum's query-string and path rejections (and its bare 405) answer plain text;
+        // an API caller gets the error shape whatever refused the request (found by the
+        // `api_bodies` fuzz target).
+        response = in_error_shape(response).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();

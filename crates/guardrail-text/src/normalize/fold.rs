@@ -238,6 +238,19 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
             let mut stages = unit.stages.union(pending_stages);
             if part != ch {
                 stages.insert(Stage::Compatibility);
+                // A character that decomposes to an emoji (U+21AE, an arrow with a stroke,
+                // is U+2194 and a mark) is that emoji, or folding the folded text again
+                // would find it: folding must be idempotent (found by fuzzing).
+                let mut buffer = [0u8; 4];
+                if let Some(emoji) = emojis::get(part.encode_utf8(&mut buffer)) {
+                    let mut folded = unit;
+                    folded.ch = part;
+                    folded.emoji = Some(emoji);
+                    folded.stages = stages;
+                    folded.stages.insert(Stage::Emoji);
+                    out.push(folded);
+                    return;
+                }
             }
             for lower in part.to_lowercase() {
                 let mut folded = unit;
