@@ -28,8 +28,11 @@ export GUARDRAIL_REQUIRE_HMA_REPLAY="${GUARDRAIL_REQUIRE_HMA_REPLAY:-1}"
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
+  # Fault injection: the failpoints compiled in for this test only (docs/faults.md).
+  cargo nextest run -p guardrail-server --features failpoints --test faults --no-fail-fast
 else
   cargo test --workspace --no-fail-fast --lib --bins --tests
+  cargo test -p guardrail-server --features failpoints --test faults --no-fail-fast
 fi
 # nextest does not run doctests; the examples in the docs are tests too.
 cargo test --workspace --doc

@@ -91,6 +91,8 @@ fn payment_handles(bio: &str) -> impl Iterator<Item = &str> {
 
 /// The map over a world (the budget is unbounded: every account gets its score).
 pub fn map_world(sources: &MapSources, version: u64) -> MapOutcome {
+    // Fault injection (tests only): the map builder faults.
+    fail::fail_point!("map::build");
     MapOutcome {
         map: sources.map(&MapConfig {
             budget: usize::MAX,
@@ -149,6 +151,8 @@ impl Deriver {
         policy: &Policy,
         map: Option<Arc<MapOutcome>>,
     ) -> Deriver {
+        // Fault injection (tests only): deriving the snapshot faults.
+        fail::fail_point!("snapshot::load");
         let world = state.world();
         let sources = MapSources::read(&world, policy, None);
         let map = map.unwrap_or_else(|| Arc::new(map_world(&sources, state.last_seq)));

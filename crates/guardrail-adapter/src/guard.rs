@@ -116,6 +116,8 @@ impl Guard {
     /// writer's lock: it waits for a write in progress (a re-map included), so call it off
     /// the async workers.
     pub fn signup_probe(&self, signup: &Signup<'_>) -> SignupProbe {
+        // Fault injection (tests only): the entity check faults.
+        fail::fail_point!("guard::signup");
         let deriver = match self.writer.lock() {
             Ok(deriver) => deriver,
             Err(poisoned) => poisoned.into_inner(),
@@ -281,6 +283,8 @@ impl GuardView<'_> {
     /// Decides with the engine, counts the verdict, and offers it to the sink (the request
     /// is copied only when the sink keeps it: the serving path reads signals in place).
     fn decide_and_record(&self, context: &Context, candidate: &Candidate) -> Verdict {
+        // Fault injection (tests only): the decision engine faults mid-decision.
+        fail::fail_point!("guard::decide");
         let guard = self.guard;
         let verdict = guard.engine.decide(context, candidate);
         guard.counters.decisions.fetch_add(1, Ordering::Relaxed);

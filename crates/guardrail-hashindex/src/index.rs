@@ -311,6 +311,8 @@ impl Bank {
         strategy: Strategy,
         threads: bool,
     ) -> Vec<RawMatch> {
+        // Fault injection (tests only): the matcher faults mid-request.
+        fail::fail_point!("matcher::search");
         let queries: Vec<[u64; 4]> = hashes.iter().map(PdqHash::as_words).collect();
         let base = self.base.planes();
         let (plan, mut probes) = self.plan(&queries, threshold, strategy);

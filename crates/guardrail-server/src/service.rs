@@ -220,11 +220,19 @@ impl Service {
     pub fn start(self: &Arc<Service>) {
         let service = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = service.load().await {
-                tracing::error!(%error, "cannot load the ledger; decisions fail closed");
+            // A database that is down at start, or a snapshot that fails to derive, is
+            // retried with backoff; decisions fail closed, with the reason, until it loads.
+            let mut wait = Duration::from_millis(200);
+            while let Err(error) = service.load().await {
+                tracing::error!(%error, retry_in_ms = wait.as_millis() as u64, "cannot load the ledger; decisions fail closed until it loads");
                 *lock(&service.load_error) = Some(error.to_string());
-                return;
+                tokio::time::sleep(wait).await;
+                if service.shutting_down.load(Ordering::Acquire) {
+                    return;
+                }
+                wait = (wait * 2).min(Duration::from_secs(30));
             }
+            *lock(&service.load_error) = None;
             tokio::spawn(service.clone().follow_forever());
             tokio::spawn(service.clone().write_decision_log());
             if let Some(every) = service.config.remap_every {

@@ -95,6 +95,29 @@ impl StoreError {
         }
     }
 
+    /// Whether the database refused a write because it is full or read-only: the
+    /// operator must act, and nothing of the write was stored.
+    pub fn is_out_of_space_or_read_only(&self) -> bool {
+        let StoreError::Database { source, .. } = self else {
+            return false;
+        };
+        match source.as_ref() {
+            sqlx::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::ReadOnlyFilesystem
+            ),
+            sqlx::Error::Database(db) => {
+                let message = db.message().to_ascii_lowercase();
+                // SQLite's SQLITE_FULL and SQLITE_READONLY; PostgreSQL's disk_full (53100)
+                // and read_only_sql_transaction (25006).
+                message.contains("database or disk is full")
+                    || message.contains("readonly database")
+                    || matches!(db.code().as_deref(), Some("53100") | Some("25006"))
+            }
+            _ => false,
+        }
+    }
+
     /// The refusal, if the database was refused at open.
     pub fn refusal(&self) -> Option<&Refusal> {
         match self {
@@ -181,4 +204,37 @@ impl VerifyError {
             VerifyError::Store(_) => None,
         }
     }
+}
+
+/// The error a failpoint injects (tests only, through the `fail` crate): `full` is a full
+/// disk, `read-only` a read-only database, anything else an I/O error carrying that text.
+#[allow(
+    dead_code,
+    reason = "called only from failpoints, which compile only with the fail crate's `failpoints` feature"
+)]
+pub(crate) fn injected_fault(
+    db: &str,
+    operation: &'static str,
+    fault: Option<String>,
+) -> StoreError {
+    let fault = fault.unwrap_or_default();
+    let (kind, what) = match fault.as_str() {
+        "full" => (
+            std::io::ErrorKind::StorageFull,
+            "no space left on device".to_string(),
+        ),
+        "read-only" => (
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "read-only file system".to_string(),
+        ),
+        other => (
+            std::io::ErrorKind::Other,
+            format!("injected fault: {other}"),
+        ),
+    };
+    StoreError::database(
+        db,
+        operation,
+        sqlx::Error::Io(std::io::Error::new(kind, what)),
+    )
 }

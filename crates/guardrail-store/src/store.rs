@@ -324,6 +324,11 @@ impl Store {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<RawRecord>, StoreError> {
+        fail::fail_point!("store::read", |fault| Err(crate::error::injected_fault(
+            &self.db,
+            "read records",
+            fault
+        )));
         let rows = sqlx::query(sql::READ_PAGE)
             .bind(after_seq)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))

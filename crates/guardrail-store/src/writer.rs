@@ -333,6 +333,13 @@ impl Writer {
             return Err(error);
         }
         debug_assert_eq!(next_chain.next_seq(), first_seq + to_store.len() as u64);
+        // Fault injection (tests only): the commit fails as a full disk or a read-only
+        // database fails it; the transaction is rolled back by the drop.
+        fail::fail_point!("store::append", |fault| Err(crate::error::injected_fault(
+            &db,
+            "append: commit",
+            fault
+        )));
         tx.commit()
             .await
             .map_err(|error| StoreError::database(&db, "append: commit", error))?;

@@ -95,6 +95,8 @@ pub fn check(policy: &Policy, place: TextPlace, text: &str) -> TextVerdict {
 
 /// Checks raw input bytes (which need not be valid UTF-8) in a place.
 pub fn check_bytes(policy: &Policy, place: TextPlace, input: &[u8]) -> TextVerdict {
+    // Fault injection (tests only): the text guard faults mid-check.
+    fail::fail_point!("text::check");
     let normalized = normalize(input, &normalize_options(place));
     let mut matches = Vec::new();
     let mut diagnostics = normalized.diagnostics().to_vec();

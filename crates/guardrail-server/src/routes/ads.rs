@@ -28,7 +28,7 @@ use guardrail_policy::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Shared, caller, loaded_ledger};
+use super::{Shared, caller, contained, loaded_ledger};
 use crate::auth::Scope;
 use crate::error::{ApiError, JsonBody};
 
@@ -229,12 +229,14 @@ pub async fn deliver(
                 let group = Group::of(record.gender, AgeRange::of_age(record.declared_age));
                 let risk = match &view {
                     Some(view) => {
-                        let verdict = view.decide_delivery(account, delivery.features_minor);
-                        (verdict.action == Action::Drop).then(|| {
-                            verdict
-                                .decided_by
-                                .unwrap_or_else(|| "guardrail".to_string())
-                        })
+                        match contained(|| view.decide_delivery(account, delivery.features_minor)) {
+                            Ok(verdict) => (verdict.action == Action::Drop).then(|| {
+                                verdict
+                                    .decided_by
+                                    .unwrap_or_else(|| "guardrail".to_string())
+                            }),
+                            Err(reason) => Some(reason),
+                        }
                     }
                     None if delivery.features_minor => Some(
                         "fail closed: no fresh snapshot to say the viewer carries no risk"

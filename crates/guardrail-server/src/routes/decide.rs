@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{Shared, caller};
+use super::{Shared, caller, contained};
 use crate::auth::Scope;
 use crate::error::{ApiError, JsonBody};
 use crate::registry::RegistryCheck;
@@ -107,18 +107,30 @@ fn answer(candidate: String, verdict: &Verdict) -> CandidateVerdict {
 }
 
 fn fail_closed(surface: Surface, candidate: String, reason: &str) -> CandidateVerdict {
+    fail_closed_on(surface, candidate, "snapshot_fresh", "snapshot", reason)
+}
+
+/// The safe verdict when `condition` could not be established (`missing` names what was
+/// not there): drop, with the reason as its evidence.
+fn fail_closed_on(
+    surface: Surface,
+    candidate: String,
+    condition: &str,
+    missing: &str,
+    reason: &str,
+) -> CandidateVerdict {
     CandidateVerdict {
         candidate,
         surface: surface.name().to_string(),
         action: Action::Drop.name().to_string(),
         decided_by: Some("fail_closed".to_string()),
         conditions: vec![json!({
-            "condition": "snapshot_fresh",
+            "condition": condition,
             "value": "false",
             "evidence": [reason],
         })],
         fail_closed: true,
-        missing: vec!["snapshot".to_string()],
+        missing: vec![missing.to_string()],
         shadow: Vec::new(),
         help_resources: false,
     }
@@ -229,27 +241,33 @@ pub fn decide_on(service: &Service, surface: Surface, request: &DecideRequest) -
     let viewer = viewer_name.map(|name| resolve(&view, name));
     let query = request.query.as_deref().unwrap_or("");
     let mut verdicts = Vec::with_capacity(request.candidates.len().max(1));
+    // Each decision is contained on its own: a fault fails that candidate closed.
+    let decided = |candidate: &str, decide: &dyn Fn() -> Verdict| match contained(decide) {
+        Ok(verdict) => answer(candidate.to_string(), &verdict),
+        Err(reason) => fail_closed_on(
+            surface,
+            candidate.to_string(),
+            "engine_ran",
+            "decision",
+            &reason,
+        ),
+    };
     if is_text_surface(surface) {
         for text in &request.candidates {
-            verdicts.push(answer(
-                text.clone(),
-                &view.decide_text(surface, query, text),
-            ));
+            verdicts.push(decided(text, &|| view.decide_text(surface, query, text)));
         }
     } else {
         if surface == Surface::Search {
-            verdicts.push(answer("query".to_string(), &view.decide_query(query)));
+            verdicts.push(decided("query", &|| view.decide_query(query)));
         }
         for name in &request.candidates {
-            let account = resolve(&view, name);
-            verdicts.push(answer(
-                name.clone(),
-                &view.decide_account(surface, viewer, account),
-            ));
+            verdicts.push(decided(name, &|| {
+                view.decide_account(surface, viewer, resolve(&view, name))
+            }));
         }
     }
     if verdicts.is_empty() {
-        verdicts.push(answer("query".to_string(), &view.decide_query(query)));
+        verdicts.push(decided("query", &|| view.decide_query(query)));
     }
     DecideAnswer {
         verdicts,
@@ -343,7 +361,17 @@ pub async fn text_check(
             })],
         }));
     };
-    Ok(Json(text_answer(&check(policy, place, &request.text))))
+    match contained(|| check(policy, place, &request.text)) {
+        Ok(verdict) => Ok(Json(text_answer(&verdict))),
+        Err(reason) => Ok(Json(TextCheckAnswer {
+            decision: TextDecision::Block.name().to_string(),
+            place: place.name().to_string(),
+            decided_by: "fail_closed".to_string(),
+            risk_score: 0.0,
+            matches: Vec::new(),
+            diagnostics: vec![json!({ "kind": "fail_closed", "message": reason })],
+        })),
+    }
 }
 
 /// Autocomplete suggestions to filter.
@@ -613,7 +641,17 @@ pub async fn signup_decide(
             if value.is_empty() {
                 continue;
             }
-            let verdict = check(policy, place, value);
+            let verdict = match contained(|| check(policy, place, value)) {
+                Ok(verdict) => verdict,
+                Err(reason) => {
+                    // Like every other fail-closed path at sign-up: a person reviews.
+                    if action == "allow" {
+                        action = "review";
+                    }
+                    reasons.push(format!("{} not checked: {reason}", place.name()));
+                    continue;
+                }
+            };
             match verdict.decision {
                 TextDecision::Block => {
                     action = "block";

@@ -138,7 +138,18 @@ pub async fn post_events(
     let outcomes = service
         .append(events)
         .await
-        .map_err(|e| ApiError::unavailable(format!("the ledger did not store the batch: {e}")))?;
+        .map_err(|e| {
+            if e.is_out_of_space_or_read_only() {
+                tracing::error!(error = %e, "the ledger's database refuses writes (full or read-only)");
+                ApiError::unavailable(format!(
+                    "the ledger's database refuses writes (full or read-only): nothing of this batch was stored; send it again once the operator has freed space or made it writable ({e})"
+                ))
+            } else {
+                ApiError::unavailable(format!(
+                    "the ledger did not store the batch: it is not acknowledged; send it again (a retry is idempotent: events already stored answer `duplicate`) ({e})"
+                ))
+            }
+        })?;
     if !identifier_events.is_empty() {
         let cases = match service.ledger() {
             Some(state) => service.registry.cases(

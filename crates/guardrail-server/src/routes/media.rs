@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{Shared, caller};
+use super::{Shared, caller, contained};
 use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::service::unix_now;
@@ -160,6 +160,10 @@ pub struct HashMatches {
     /// Banked content within the threshold, nearest first.
     #[schema(value_type = Vec<Object>)]
     pub matches: Vec<Value>,
+    /// Present when the matcher faulted on this hash: no match result was computed, so
+    /// the media must be held for review (never treated as unmatched). Says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_closed: Option<String>,
 }
 
 /// The answer: per hash, its matches.
@@ -221,20 +225,31 @@ pub async fn match_media(
     let results = hashes
         .into_iter()
         .map(|(pdq, quality)| {
-            let matches = if quality.is_some_and(|q| q < MIN_QUALITY) {
-                Vec::new()
+            let found = if quality.is_some_and(|q| q < MIN_QUALITY) {
+                Ok(Vec::new())
             } else {
-                hma.match_pdq(&pdq)
-                    .into_iter()
-                    .map(|(bank, content, distance)| {
-                        json!({"bank": bank, "content_id": content, "distance": distance})
-                    })
-                    .collect()
+                contained(|| hma.match_pdq(&pdq))
+            };
+            let (matches, fail_closed) = match found {
+                Ok(found) => (
+                    found
+                        .into_iter()
+                        .map(|(bank, content, distance)| {
+                            json!({"bank": bank, "content_id": content, "distance": distance})
+                        })
+                        .collect(),
+                    None,
+                ),
+                Err(reason) => (
+                    Vec::new(),
+                    Some(format!("{reason}: hold this media for review")),
+                ),
             };
             HashMatches {
                 pdq,
                 quality,
                 matches,
+                fail_closed,
             }
         })
         .collect();

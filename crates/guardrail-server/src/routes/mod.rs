@@ -58,6 +58,39 @@ pub fn loaded_ledger(
         .ok_or_else(|| ApiError::unavailable("the ledger is still loading"))
 }
 
+/// What a caught panic carried, in words.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// Runs one decision and contains a fault in it: a panic becomes `Err` with the reason in
+/// words, which the route turns into its safe verdict (a decision route never answers
+/// 5xx, and one faulty candidate never takes the others' verdicts with it).
+pub(crate) fn contained<T>(decide: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)).map_err(|payload| {
+        let what = panic_message(payload.as_ref());
+        tracing::error!(fault = %what, "a decision faulted; it fails closed");
+        format!("fail closed: the decision engine faulted ({what})")
+    })
+}
+
+/// The answer to a request whose handler panicked outside a decision: 500 in the API's
+/// error shape, and the service goes on serving.
+fn internal_fault(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic_message(payload.as_ref());
+    tracing::error!(fault = %what, "a request handler faulted");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("an internal fault stopped this request ({what}); the service is still up, and nothing the request stored is lost"),
+    )
+    .into_response()
+}
+
 /// The API's router over a service.
 pub fn router(service: Arc<Service>) -> Router {
     let api = Router::new()
@@ -97,6 +130,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .fallback(not_found)
         .with_state(service.clone())
         .merge(hma)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            internal_fault,
+        ))
         .layer(middleware::from_fn_with_state(service.clone(), count))
         .layer(RequestBodyLimitLayer::new(service.config.body_limit))
         .layer(TimeoutLayer::with_status_code(

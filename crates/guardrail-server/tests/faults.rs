@@ -1,0 +1,474 @@
+//! Fault injection: failpoints in the store, the snapshot loader, the map builder, the
+//! matcher and every guardrail path, and what the service does when each fires.
+//!
+//! Each test proves three things for its fault: the request it hits fails closed (the safe
+//! verdict, with its reason in words), the service stays up (health, and the next request
+//! after the fault is cleared is answered normally), and no acknowledged write is lost
+//! (every event answered `stored` is in the ledger afterwards, and a batch that was
+//! refused was not half-stored).
+//!
+//! Built only with `--features failpoints` (the `fail` crate's macros are empty without
+//! it): `cargo nextest run -p guardrail-server --features failpoints --test faults`. The
+//! failpoint registry is process-global; nextest runs every test in its own process, and
+//! `FailScenario` serialises them under `cargo test`.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::{Harness, Scope, ServeConfig};
+use fail::FailScenario;
+use serde_json::{Value, json};
+
+/// Events a platform sends while a fault is in force: two new accounts.
+fn new_accounts(tag: &str) -> Value {
+    let at = common::T0 + 100;
+    json!([
+        {"id": format!("{tag}-1"), "type": "account_created", "at": at, "account": format!("{tag}-acct-1"), "handle": format!("{tag}_one"), "declared_age": 30},
+        {"id": format!("{tag}-2"), "type": "account_created", "at": at + 1, "account": format!("{tag}-acct-2"), "handle": format!("{tag}_two"), "declared_age": 31},
+    ])
+}
+
+async fn records(harness: &Harness) -> u64 {
+    let (status, verified) = harness
+        .call("GET", "/v1/ledger/verify", Some(Scope::Admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["ok"], true, "the chain holds: {verified}");
+    verified["records"].as_u64().expect("a record count")
+}
+
+async fn alive(harness: &Harness) {
+    let (status, body) = harness.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "the service stays up: {body}");
+}
+
+/// Every verdict of a decision answer: dropped, failed closed, with `words` in its reason.
+fn all_failed_closed(answer: &Value, words: &str) {
+    let verdicts = answer["verdicts"].as_array().expect("verdicts");
+    assert!(!verdicts.is_empty(), "{answer}");
+    for verdict in verdicts {
+        assert_eq!(verdict["action"], "drop", "{verdict}");
+        assert_eq!(verdict["fail_closed"], true, "{verdict}");
+        assert_eq!(verdict["decided_by"], "fail_closed", "{verdict}");
+        let evidence = verdict["conditions"][0]["evidence"].to_string();
+        assert!(
+            evidence.contains(words),
+            "reason {evidence} lacks {words:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_or_read_only_database_at_intake_acknowledges_nothing() {
+    let scenario = FailScenario::setup();
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    let before = records(&harness).await;
+
+    for (fault, words) in [("full", "no space left"), ("read-only", "read-only")] {
+        fail::cfg("store::append", &format!("return({fault})")).expect("a failpoint");
+        let (status, refused) = harness
+            .post("/v1/events", Scope::Service, new_accounts(fault))
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("full or read-only"), "{message}");
+        assert!(message.contains(words), "{message}");
+        assert!(
+            message.contains("nothing of this batch was stored"),
+            "{message}"
+        );
+        // Decisions go on while intake is refused.
+        let (status, decided) = harness
+            .post(
+                "/v1/decide/account_suggestions",
+                Scope::Service,
+                json!({"viewer": "101", "candidates": ["102"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{decided}");
+        alive(&harness).await;
+        assert_eq!(
+            records(&harness).await,
+            before,
+            "nothing of the refused batch"
+        );
+    }
+
+    fail::remove("store::append");
+    for fault in ["full", "read-only"] {
+        let (status, stored) = harness
+            .post("/v1/events", Scope::Service, new_accounts(fault))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{stored}");
+        // Stored now, not `duplicate`: the refused attempt left nothing behind.
+        assert_eq!(stored["stored"], 2, "{stored}");
+    }
+    assert_eq!(records(&harness).await, before + 4);
+    scenario.teardown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_that_cannot_read_the_ledger_serves_on_and_catches_up() {
+    let scenario = FailScenario::setup();
+    // Stale after one second without catching up, so the fault shows within the test.
+    let harness = Harness::start(ServeConfig {
+        stale_after: Duration::from_secs(1),
+        ..ServeConfig::default()
+    })
+    .await;
+    harness.ready().await;
+
+    fail::cfg("store::read", "return(connection reset)").expect("a failpoint");
+    let (status, stored) = harness
+        .post("/v1/events", Scope::Service, new_accounts("late"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "intake writes, the follower reads: {stored}"
+    );
+    let seq = stored["events"][1]["seq"]
+        .as_u64()
+        .expect("a sequence number");
+    // The follower fails on its next turn; readiness says why.
+    let mut said = Value::Null;
+    for _ in 0..200 {
+        let (_, ready) = harness.call("GET", "/readyz", None, None).await;
+        if ready.to_string().contains("connection reset") {
+            said = ready;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(said.to_string().contains("read records"), "{said}");
+    let (status, decided) = harness
+        .post(
+            "/v1/decide/account_suggestions",
+            Scope::Service,
+            json!({"viewer": "101", "candidates": ["102"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    all_failed_closed(&decided, "connection reset");
+    alive(&harness).await;
+
+    fail::remove("store::read");
+    assert!(
+        harness
+            .service
+            .wait_folded(seq, Duration::from_secs(10))
+            .await,
+        "the follower catches up once the database answers"
+    );
+    let (status, decided) = harness
+        .post(
+            "/v1/decide/account_suggestions",
+            Scope::Service,
+            json!({"viewer": "late-acct-1", "candidates": ["late-acct-2"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    // Decided by the engine on a fresh snapshot that knows the new account (new accounts
+    // are not mapped until the next re-map, and the engine drops them for that: its own
+    // fail-closed rule, not the stale snapshot's).
+    assert_ne!(
+        decided["verdicts"][0]["decided_by"], "fail_closed",
+        "{decided}"
+    );
+    assert!(decided["snapshot"].is_u64(), "{decided}");
+    scenario.teardown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_that_fails_to_load_fails_closed_until_a_retry_loads_it() {
+    let scenario = FailScenario::setup();
+    fail::cfg("snapshot::load", "panic(snapshot derivation fault)").expect("a failpoint");
+    let harness = Harness::start(ServeConfig::default()).await;
+    // Wait until the first load has failed.
+    let mut ready = Value::Null;
+    for _ in 0..200 {
+        let (status, body) = harness.call("GET", "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        if body.to_string().contains("snapshot derivation fault") {
+            ready = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        ready.to_string().contains("deriving the first snapshot"),
+        "{ready}"
+    );
+    let (status, decided) = harness
+        .post(
+            "/v1/decide/account_suggestions",
+            Scope::Service,
+            json!({"viewer": "101", "candidates": ["102", "103"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    all_failed_closed(&decided, "snapshot derivation fault");
+    alive(&harness).await;
+
+    fail::remove("snapshot::load");
+    harness.ready().await;
+    let (_, decided) = harness
+        .post(
+            "/v1/decide/account_suggestions",
+            Scope::Service,
+            json!({"viewer": "101", "candidates": ["102"]}),
+        )
+        .await;
+    assert_eq!(decided["verdicts"][0]["fail_closed"], false, "{decided}");
+    let (status, _) = harness.call("GET", "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    scenario.teardown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_build_that_faults_keeps_the_last_snapshot_serving() {
+    let scenario = FailScenario::setup();
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    let decide = || {
+        harness.post(
+            "/v1/decide/account_suggestions",
+            Scope::Service,
+            json!({"viewer": "101", "candidates": ["105", "102"]}),
+        )
+    };
+    let (_, before) = decide().await;
+
+    fail::cfg("map::build", "panic(map builder fault)").expect("a failpoint");
+    let (status, refused) = harness
+        .call("POST", "/v1/admin/remap", Some(Scope::Admin), None)
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("map builder fault"),
+        "{refused}"
+    );
+    // The last snapshot serves on, unchanged: same version, same verdicts.
+    let (status, during) = decide().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(during, before, "the failed re-map published nothing");
+    alive(&harness).await;
+
+    fail::remove("map::build");
+    let (status, remapped) = harness
+        .call("POST", "/v1/admin/remap", Some(Scope::Admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{remapped}");
+    assert!(
+        remapped["snapshot"].as_u64() > before["snapshot"].as_u64(),
+        "{remapped} after {before}"
+    );
+    scenario.teardown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matcher_fault_holds_the_media_and_never_reads_as_no_match() {
+    let scenario = FailScenario::setup();
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    let hash = "f".repeat(64);
+    let ask = json!({"hashes": [hash]});
+
+    fail::cfg("matcher::search", "panic(matcher fault)").expect("a failpoint");
+    let (status, held) = harness
+        .post("/v1/media/match", Scope::Service, ask.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let reason = held["results"][0]["fail_closed"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("matcher fault"), "{held}");
+    assert!(reason.contains("hold this media for review"), "{held}");
+    // HMA's own routes are not decision routes: a fault there is a 500 in the API's
+    // error shape, and the service answers the next request.
+    let (status, fault) = harness
+        .call(
+            "GET",
+            &format!("/m/raw_lookup?signal={hash}&signal_type=pdq"),
+            Some(Scope::Service),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{fault}");
+    assert_eq!(fault["error"]["code"], "internal", "{fault}");
+    alive(&harness).await;
+
+    fail::remove("matcher::search");
+    let (status, clean) = harness.post("/v1/media/match", Scope::Service, ask).await;
+    assert_eq!(status, StatusCode::OK, "{clean}");
+    assert!(clean["results"][0].get("fail_closed").is_none(), "{clean}");
+    scenario.teardown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_decision_path_fails_closed_when_the_engine_faults() {
+    let scenario = FailScenario::setup();
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    let (status, ad) = harness
+        .post(
+            "/v1/ads/family-photo",
+            Scope::Service,
+            json!({"target_interests": ["cooking"], "declared_features_minor": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ad}");
+    let before = records(&harness).await;
+
+    // (surface, body): every account and text surface of the decision engine.
+    let surfaces = [
+        (
+            "account_suggestions",
+            json!({"viewer": "101", "candidates": ["102", "103"]}),
+        ),
+        (
+            "similar_accounts",
+            json!({"viewer": "102", "candidates": ["103"]}),
+        ),
+        ("feed", json!({"viewer": "101", "candidates": ["102"]})),
+        (
+            "search",
+            json!({"viewer": "101", "query": "games", "candidates": ["102"]}),
+        ),
+        (
+            "related_hashtags",
+            json!({"query": "foo", "candidates": ["food"]}),
+        ),
+        (
+            "autocomplete",
+            json!({"query": "fo", "candidates": ["food"]}),
+        ),
+        (
+            "message_requests",
+            json!({"sender": "102", "candidates": ["101"]}),
+        ),
+    ];
+    fail::cfg("guard::decide", "panic(engine fault)").expect("a failpoint");
+    for (surface, body) in &surfaces {
+        let (status, decided) = harness
+            .post(
+                &format!("/v1/decide/{surface}"),
+                Scope::Service,
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{surface}: {decided}");
+        all_failed_closed(&decided, "engine fault");
+    }
+    let (status, filtered) = harness
+        .post(
+            "/v1/autocomplete/filter",
+            Scope::Service,
+            json!({"prefix": "fo", "suggestions": ["food", "football"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{filtered}");
+    assert_eq!(filtered["kept"], json!([]), "{filtered}");
+    let (status, delivered) = harness
+        .post(
+            "/v1/ads/family-photo/deliver",
+            Scope::Service,
+            json!({"impressions": ["102", "103"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{delivered}");
+    assert_eq!(delivered["delivered"], 0, "{delivered}");
+    assert!(
+        delivered["decisions"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("engine fault"),
+        "{delivered}"
+    );
+    fail::remove("guard::decide");
+
+    fail::cfg("text::check", "panic(text guard fault)").expect("a failpoint");
+    let (status, text) = harness
+        .post(
+            "/v1/text/check",
+            Scope::Service,
+            json!({"text": "cooking", "place": "bio"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text["decision"], "block", "{text}");
+    assert_eq!(text["decided_by"], "fail_closed", "{text}");
+    assert!(
+        text["diagnostics"].to_string().contains("text guard fault"),
+        "{text}"
+    );
+    let (status, signup) = harness
+        .post(
+            "/v1/signup/decide",
+            Scope::Service,
+            json!({"handle": "fresh_start", "bio": "cooking"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signup}");
+    assert_eq!(signup["action"], "review", "{signup}");
+    assert!(
+        signup["reasons"].to_string().contains("text guard fault"),
+        "{signup}"
+    );
+    fail::remove("text::check");
+
+    fail::cfg("guard::signup", "panic(entity check fault)").expect("a failpoint");
+    let (status, signup) = harness
+        .post(
+            "/v1/signup/decide",
+            Scope::Service,
+            json!({"handle": "fresh_start", "bio": "cooking"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{signup}");
+    assert_eq!(signup["action"], "review", "{signup}");
+    assert!(
+        signup["reasons"]
+            .to_string()
+            .contains("entity check failed"),
+        "{signup}"
+    );
+    fail::remove("guard::signup");
+    alive(&harness).await;
+
+    // Cleared, the same requests are decided on their merits again: the faults above
+    // were what dropped them.
+    let (_, decided) = harness
+        .post(
+            "/v1/decide/related_hashtags",
+            Scope::Service,
+            json!({"query": "foo", "candidates": ["food"]}),
+        )
+        .await;
+    assert_eq!(decided["verdicts"][0]["action"], "allow", "{decided}");
+    let (_, text) = harness
+        .post(
+            "/v1/text/check",
+            Scope::Service,
+            json!({"text": "cooking", "place": "bio"}),
+        )
+        .await;
+    assert_eq!(text["decision"], "allow", "{text}");
+    let (_, signup) = harness
+        .post(
+            "/v1/signup/decide",
+            Scope::Service,
+            json!({"handle": "fresh_start", "bio": "cooking"}),
+        )
+        .await;
+    assert_eq!(signup["action"], "allow", "{signup}");
+    // Decisions store nothing synchronously; the ledger is as it was, and whole.
+    assert!(records(&harness).await >= before);
+    scenario.teardown();
+}
