@@ -3,7 +3,7 @@
 # executions, the time and the crashes; exits non-zero if any target crashed.
 #
 #   bash scripts/fuzz.sh [--budget SECONDS] [--update-seeds] [--summary FILE]
-#                        [--bin-dir DIR] [TARGET[=SECONDS]...]
+#                        [--bin-dir DIR] [--quick-build] [TARGET[=SECONDS]...]
 #
 # No TARGET runs them all; TARGET=SECONDS gives one target its own budget. --bin-dir runs
 # binaries built earlier (copied out of the target directory) instead of building. The fuzz crate is built once (nightly, release with debug
@@ -12,7 +12,9 @@
 # working corpus. The image target's seeds are generated at run time
 # (scripts/fuzz_seed_images.py), never committed. --update-seeds copies inputs that found
 # new coverage back into fuzz/corpus/<target>/, only small UTF-8 text files and never for
-# the image target. --summary appends the per-target figures as Markdown table rows.
+# the image target. --quick-build builds unoptimised and without a sanitizer (cargo fuzz
+# build --dev -s none: minutes, not most of an hour, from cold), for CI's short smoke runs;
+# the long runs use the default build. --summary appends the per-target figures as Markdown table rows.
 #
 # FUZZ_FLAGS adds libFuzzer flags to every run (e.g. FUZZ_FLAGS=-max_len=1024).
 #
@@ -27,6 +29,7 @@ budget=60
 update_seeds=0
 summary=""
 bin_dir_given=""
+quick_build=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +37,8 @@ while [ $# -gt 0 ]; do
     --update-seeds) update_seeds=1; shift ;;
     --summary) summary="$2"; shift 2 ;;
     --bin-dir) bin_dir_given="$2"; shift 2 ;;
-    -h|--help) sed -n "2,21p" "$0"; exit 0 ;;
+    --quick-build) quick_build=1; shift ;;
+    -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -59,10 +63,16 @@ fi
 if [ -n "$bin_dir_given" ]; then
   bin_dir="$bin_dir_given"
 else
-  echo "== building the fuzz targets (once)"
-  (cd fuzz && cargo +nightly fuzz build)
   triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
-  bin_dir="${CARGO_TARGET_DIR:-$root/fuzz/target}/$triple/release"
+  if [ "$quick_build" -eq 1 ]; then
+    echo "== building the fuzz targets (once; quick: unoptimised, no sanitizer)"
+    (cd fuzz && cargo +nightly fuzz build --dev -s none)
+    bin_dir="${CARGO_TARGET_DIR:-$root/fuzz/target}/$triple/debug"
+  else
+    echo "== building the fuzz targets (once)"
+    (cd fuzz && cargo +nightly fuzz build)
+    bin_dir="${CARGO_TARGET_DIR:-$root/fuzz/target}/$triple/release"
+  fi
 fi
 
 artifacts="${FUZZ_ARTIFACTS:-/tmp/guardrail-fuzz-artifacts}"

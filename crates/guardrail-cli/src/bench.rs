@@ -218,6 +218,8 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
         store,
         ServeConfig {
             decision_log: args.decision_log,
+            // The benchmark measures throughput, not the limit.
+            rate_limit: None,
             ..ServeConfig::default()
         },
     )?;

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Seconds a request may take.
     #[arg(long, default_value_t = 30)]
     request_timeout: u64,
+    /// Requests per second one token may make (twice that at once); beyond it the token
+    /// is answered 429 with Retry-After. 0: no limit.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = guardrail_server::service::DEFAULT_RATE_LIMIT_PER_SECOND)]
+    rate_limit: f64,
     /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (for tests on one
     /// machine; never in a deployment).
     #[arg(long, hide = true)]
@@ -143,6 +147,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let store = Store::open(&url, StoreOptions::default())
         .await
         .with_context(|| format!("cannot open the ledger at {url}"))?;
+    anyhow::ensure!(
+        args.rate_limit.is_finite() && args.rate_limit >= 0.0,
+        "--rate-limit takes requests per second per token, 0 (no limit) or more; got {}",
+        args.rate_limit
+    );
     let config = ServeConfig {
         stale_after: Duration::from_secs(args.stale_after),
         remap_every: args.remap_every.map(Duration::from_secs),
@@ -151,6 +160,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,
+        rate_limit: (args.rate_limit > 0.0)
+            .then(|| guardrail_server::rate::RateLimit::per_second(args.rate_limit)),
         clearing_house: clearing_house(&args)?,
         registry_key: match std::env::var("GUARDRAIL_REGISTRY_KEY") {
             Ok(hex) => Some(

@@ -29,6 +29,8 @@ pub struct ApiError {
     pub message: String,
     /// Structured details (per-event errors, the stored report on a conflict...).
     pub details: Option<Value>,
+    /// Seconds to wait before trying again (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -60,6 +63,22 @@ impl ApiError {
     /// 429: a cap refuses the action (an automated rule's circuit breaker is open).
     pub fn too_many(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "cap_reached", message)
+    }
+
+    /// 429: the token made more requests than its rate limit allows; try again after
+    /// `wait` (rounded up to whole seconds, at least one).
+    pub fn rate_limited(wait: std::time::Duration) -> ApiError {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "this token made more requests than its rate limit allows; try again in {} s",
+                seconds.max(1)
+            ),
+        );
+        error.retry_after = Some(seconds.max(1));
+        error
     }
 
     /// 503: a dependency (the database, the snapshot) is not available.
@@ -110,6 +129,13 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
         if self.status == StatusCode::UNAUTHORIZED
             && let Ok(value) = "Bearer".parse()
         {

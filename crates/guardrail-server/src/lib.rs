@@ -15,6 +15,7 @@ pub mod error;
 pub mod ledger_io;
 pub mod metrics;
 pub mod openapi;
+pub mod rate;
 pub mod referrals;
 pub mod registry;
 pub mod routes;

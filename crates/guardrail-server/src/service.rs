@@ -35,6 +35,9 @@ use crate::ledger_io::{LoadError, ledger_policy, ledger_rules, live_state, read_
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
 
+/// Requests per second one token may make by default (twice that at once).
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: f64 = 1_000.0;
+
 /// How the service runs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -70,6 +73,8 @@ pub struct ServeConfig {
     /// Let HMA's `/h/hash?url=` fetch loopback and private addresses (tests on one
     /// machine only; a deployment must never allow it).
     pub hma_fetch_private: bool,
+    /// Requests one token may make (429 with `Retry-After` beyond it); `None`: no limit.
+    pub rate_limit: Option<crate::rate::RateLimit>,
 }
 
 impl Default for ServeConfig {
@@ -91,6 +96,9 @@ impl Default for ServeConfig {
             rules_version: 0,
             policy: None,
             hma_fetch_private: false,
+            rate_limit: Some(crate::rate::RateLimit::per_second(
+                DEFAULT_RATE_LIMIT_PER_SECOND,
+            )),
         }
     }
 }
@@ -149,6 +157,8 @@ pub struct Service {
     pub config: ServeConfig,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Each token's request budget.
+    pub rate: crate::rate::RateLimiter,
     ledger: RwLock<LedgerState>,
     ledger_loaded: AtomicBool,
     /// Replaced whole when the ledger publishes new discovery rules (see
@@ -190,6 +200,7 @@ impl Service {
             tokens: ArcSwap::from_pointee(BTreeMap::new()),
             store,
             log: DecisionLog::new(config.allow_log_share),
+            rate: crate::rate::RateLimiter::new(config.rate_limit),
             config,
             metrics: Metrics::default(),
             ledger: RwLock::new(LedgerState::new()),

@@ -579,3 +579,72 @@ async fn the_ads_page_shows_each_ads_composition_and_what_was_excluded() {
     }
     assert!(!page.body.contains("fit_0"), "counts only");
 }
+
+/// The ledger's record of evidence views: (actor, role, subject, what).
+async fn evidence_views(
+    console: &Console,
+    at_least: usize,
+) -> Vec<(String, String, String, String)> {
+    for _ in 0..400 {
+        let views: Vec<_> = console
+            .service
+            .ledger()
+            .map(|state| {
+                state
+                    .evidence_views
+                    .iter()
+                    .map(|(actor, role, subject, what, _, _)| {
+                        (actor.clone(), role.clone(), subject.clone(), what.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if views.len() >= at_least {
+            return views;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {at_least} evidence views were recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_of_evidence_needs_its_role_and_is_recorded_first() {
+    let console = Console::start().await;
+    // Without a session: no evidence, and nothing recorded as seen.
+    for path in ["/cases/r-1", "/accounts/301"] {
+        let answer = console.call("GET", path, "", "").await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(answer.location.starts_with("/login"), "{path}");
+        assert!(!answer.body.contains("words"), "{path}");
+    }
+    // (who, path, subject recorded, what recorded begins with)
+    let (reviewer, _) = console.login("reviewer", PASSWORD).await.expect("logs in");
+    let (investigator, _) = console
+        .login("investigator", PASSWORD)
+        .await
+        .expect("logs in");
+    let table = [
+        (&reviewer, "/cases/r-1", "r-1", "case page"),
+        (&investigator, "/cases/r-2", "r-2", "case page"),
+        (&reviewer, "/accounts/301", "account 301", "account page"),
+    ];
+    for (n, (cookie, path, subject, what)) in table.iter().enumerate() {
+        let answer = console.call("GET", path, cookie, "").await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
+        let views = evidence_views(&console, n + 1).await;
+        let (actor, role, seen, described) = &views[n];
+        assert_eq!(seen, subject, "{views:?}");
+        assert!(described.starts_with(what), "{views:?}");
+        let name = if *cookie == &reviewer {
+            "reviewer"
+        } else {
+            "investigator"
+        };
+        assert!(actor.contains(name), "{actor}");
+        assert_eq!(role, name, "{views:?}");
+    }
+    // A case that does not exist is not a view of evidence.
+    let missing = console.call("GET", "/cases/r-404", &reviewer, "").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(evidence_views(&console, 3).await.len(), 3);
+}

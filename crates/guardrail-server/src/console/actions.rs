@@ -385,22 +385,15 @@ pub async fn reveal(
             &format!("Report {id} has no media item {index}."),
         ));
     };
-    let event = Event::new(
-        format!(
-            "evidence-viewed:{:016x}{:016x}",
-            rand::random::<u64>(),
-            rand::random::<u64>()
-        ),
-        unix_now(),
-        Payload::EvidenceViewed(EvidenceViewed {
-            actor: viewer.actor(),
-            role: viewer.session.role.name().to_string(),
-            subject: id.clone(),
-            what: media_what(index, &item.hash),
-            why: "revealed a blurred media item while reviewing the case".to_string(),
-        }),
-    );
-    service.append(vec![event]).await.map_err(|e| {
+    audit_view(
+        &service,
+        &viewer,
+        &id,
+        media_what(index, &item.hash),
+        "revealed a blurred media item while reviewing the case",
+    )
+    .await
+    .map_err(|e| {
         error_page(
             Some(&viewer),
             StatusCode::SERVICE_UNAVAILABLE,
@@ -416,4 +409,32 @@ pub async fn reveal(
         }));
     }
     Ok(back_to_case(&id))
+}
+
+/// Records, durably, that `viewer` is about to see evidence (`evidence_viewed`: who, in
+/// which role, what, of which subject, why). Callers show the evidence only once this
+/// returned `Ok`: a view that cannot be recorded is not shown.
+pub async fn audit_view(
+    service: &Service,
+    viewer: &Viewer,
+    subject: &str,
+    what: String,
+    why: &str,
+) -> Result<(), guardrail_store::StoreError> {
+    let event = Event::new(
+        format!(
+            "evidence-viewed:{:016x}{:016x}",
+            rand::random::<u64>(),
+            rand::random::<u64>()
+        ),
+        unix_now(),
+        Payload::EvidenceViewed(EvidenceViewed {
+            actor: viewer.actor(),
+            role: viewer.session.role.name().to_string(),
+            subject: subject.to_string(),
+            what,
+            why: why.to_string(),
+        }),
+    );
+    service.append(vec![event]).await.map(|_| ())
 }

@@ -686,6 +686,23 @@ pub async fn case(State(service): Shared, viewer: Viewer, Path(id): Path<String>
         })?;
         record.received_seq
     };
+    // The case shows the report's text with its matched spans: evidence, so the view is
+    // recorded first, and not shown if it cannot be.
+    super::actions::audit_view(
+        &service,
+        &viewer,
+        &id,
+        "case page: the report's text with matched spans, media blurred".to_string(),
+        "opened the case",
+    )
+    .await
+    .map_err(|e| {
+        error_page(
+            Some(&viewer),
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("This view of the case could not be recorded, so it is not shown ({e})."),
+        )
+    })?;
     let original = report_original(&service, received_seq).await;
     let state = ledger(&service, &viewer)?;
     let Some(record) = state.reports.get(&id) else {
@@ -762,7 +779,6 @@ struct AccountPage {
 /// drill-down).
 pub async fn account(State(service): Shared, viewer: Viewer, Path(id): Path<String>) -> PageResult {
     viewer.require(Scope::Reviewer)?;
-    let state = ledger(&service, &viewer)?;
     let not_found = || {
         error_page(
             Some(&viewer),
@@ -770,6 +786,27 @@ pub async fn account(State(service): Shared, viewer: Viewer, Path(id): Path<Stri
             &format!("There is no account {id}."),
         )
     };
+    if ledger(&service, &viewer)?.account_id(&id).is_none() {
+        return Err(not_found());
+    }
+    // The account's evidence (matched text, network role, reports naming it): recorded
+    // before it is shown, and not shown if it cannot be.
+    super::actions::audit_view(
+        &service,
+        &viewer,
+        &format!("account {id}"),
+        "account page: matched text, network evidence and reports".to_string(),
+        "opened the account",
+    )
+    .await
+    .map_err(|e| {
+        error_page(
+            Some(&viewer),
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("This view of the account could not be recorded, so it is not shown ({e})."),
+        )
+    })?;
+    let state = ledger(&service, &viewer)?;
     let dense = state.account_id(&id).ok_or_else(not_found)?;
     let account = account_view(&service, &state, dense).ok_or_else(not_found)?;
     let reports = state

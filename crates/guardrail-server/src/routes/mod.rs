@@ -7,6 +7,7 @@
 //! What it must never do: answer a malformed request with 5xx (it is a 4xx in the API's
 //! error shape), or let a route through without the scope it declares.
 
+pub mod access;
 pub mod ads;
 pub mod decide;
 pub mod events;
@@ -46,7 +47,12 @@ pub fn caller(service: &Service, headers: &HeaderMap, needed: Scope) -> Result<C
             "the service is starting: the ledger (and its tokens) is still loading",
         ));
     };
-    Ok(authenticate(&tokens, authorization, needed, unix_now())?)
+    let caller = authenticate(&tokens, authorization, needed, unix_now())?;
+    service
+        .rate
+        .check(&caller.token)
+        .map_err(ApiError::rate_limited)?;
+    Ok(caller)
 }
 
 /// The ledger's folded state, or 503 while it loads.
@@ -121,7 +127,11 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/ledger/verify", get(ops::verify))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics));
+        .route("/metrics", get(ops::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            service.clone(),
+            access::authorize,
+        ));
     let hma = guardrail_hma::router(service.hma().clone()).route_layer(
         middleware::from_fn_with_state(service.clone(), media::hma_auth),
     );
