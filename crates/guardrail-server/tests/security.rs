@@ -370,3 +370,157 @@ async fn sql_injection_payloads_in_every_string_field_are_stored_as_data() {
     assert_eq!(status, StatusCode::OK, "{decided}");
     assert_eq!(decided["verdicts"].as_array().map(Vec::len), Some(2));
 }
+
+/// CRC-32 (IEEE) as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffff_u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG that declares `width` × `height` pixels in a few dozen bytes (a decompression
+/// bomb's header: the pixels are never there).
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    // One IDAT chunk holding an empty zlib stream: decoders read the header up to it.
+    let mut idat = b"IDAT".to_vec();
+    idat.extend_from_slice(&[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png.extend_from_slice(&8u32.to_be_bytes());
+    png.extend_from_slice(&idat);
+    png.extend_from_slice(&crc32(&idat).to_be_bytes());
+    png.extend_from_slice(&[0, 0, 0, 0]);
+    png.extend_from_slice(b"IEND");
+    png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
+    png
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_and_pixel_limits_refuse_before_decoding() {
+    let harness = Harness::start(ServeConfig {
+        body_limit: 64 * 1024,
+        rate_limit: None,
+        ..ServeConfig::default()
+    })
+    .await;
+    harness.ready().await;
+    let service = format!("Bearer {}", harness.token(Scope::Service));
+    // (declared width, height) → refused for its pixels, or decoded (and then refused
+    // only because the body holds no pixel data).
+    let table = [
+        (100_000_u32, 100_000_u32, true),
+        (50_000, 1_001, true),
+        (7_071, 7_071, false),
+        (7_072, 7_072, true),
+        (64, 64, false),
+    ];
+    for (width, height, over) in table {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/v1/media/hash")
+            .header("authorization", &service)
+            .header("content-type", "image/png")
+            .body(Body::from(png_declaring(width, height)))
+            .expect("a request");
+        let response = router(harness.service.clone())
+            .oneshot(request)
+            .await
+            .expect("an answer");
+        let status = response.status();
+        let body = to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("a body");
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{width}x{height}: {text}");
+        assert_eq!(
+            text.contains("over the limit"),
+            over,
+            "{width}x{height}: {text}"
+        );
+    }
+    // A body over the limit is 413 before anything reads it.
+    let big = vec![b'x'; 65 * 1024];
+    let (status, _, answer) = send(
+        &harness,
+        "POST",
+        "/v1/media/hash",
+        Some(&service),
+        Some(&String::from_utf8_lossy(&big)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+}
+
+/// A multipart body with one file part named `file_name`.
+fn upload(field: &str, file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "security-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_names_never_touch_the_filesystem() {
+    let harness = Harness::start(ServeConfig {
+        rate_limit: None,
+        ..ServeConfig::default()
+    })
+    .await;
+    harness.ready().await;
+    let service = format!("Bearer {}", harness.token(Scope::Service));
+    let marker = format!("guardrail-upload-{}", std::process::id());
+    let outside = std::env::temp_dir().join(&marker);
+    let names = [
+        format!("../../../../../../{}", outside.display()),
+        outside.display().to_string(),
+        format!("..\\..\\{marker}"),
+        format!("{marker}; rm -rf ."),
+        marker.clone(),
+    ];
+    let cwd_before: BTreeSet<_> = std::fs::read_dir(".")
+        .expect("the working directory")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    for name in &names {
+        for path in ["/h/hash", "/m/lookup"] {
+            let (content_type, body) = upload("video", name, b"not really a video");
+            let request = Request::builder()
+                .method("POST")
+                .uri(path)
+                .header("authorization", &service)
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .expect("a request");
+            let response = router(harness.service.clone())
+                .oneshot(request)
+                .await
+                .expect("an answer");
+            assert_eq!(response.status(), StatusCode::OK, "{path} with {name:?}");
+        }
+        assert!(!outside.exists(), "{name:?} wrote {}", outside.display());
+    }
+    let cwd_after: BTreeSet<_> = std::fs::read_dir(".")
+        .expect("the working directory")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert_eq!(cwd_before, cwd_after, "an upload created a file here");
+}
