@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, BASE, MARKUP_BIO, MARKUP_HANDLE, USERS, login, shot
+from conftest import ARTIFACTS, BASE, MARKUP_BIO, MARKUP_HANDLE, USERS, api, login, shot
 
 ROLE_PAGES = {"reviewer": "/queue", "investigator": "/network", "admin": "/rules"}
 
@@ -188,6 +188,54 @@ def test_markup_in_handle_and_bio_renders_as_text(as_role, reports):
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("main script, main img[src=x], main b").count() == 0
     assert page.errors == []
+
+
+# Markup that would run, or add elements, if any value reached a page unescaped.
+MARKUP_REASON = '<img src=x onerror="window.__xss=4"><b>reason</b>'
+MARKUP_TEXT = "<script>window.__xss=5</script><b>caption</b>"
+
+
+@pytest.fixture(scope="module")
+def markup_everywhere(reports):
+    """Markup in every free-text field a page can show: an enforcement's action, reason
+    and rule, a post's text and hashtag, a report transition's reason."""
+    status, answer = api("POST", "/v1/events", [
+        {"id": "p-markup", "type": "post", "at": 1_764_400_100, "account": "207", "post": "p-markup",
+         "text": MARKUP_TEXT, "hashtags": ["<b>tag</b>"]},
+    ])
+    assert status == 200, (status, answer)
+    status, answer = api("POST", "/v1/enforcement", {
+        "id": "enf-markup", "account": "207", "action": "<b>restrict</b>", "reason": MARKUP_REASON,
+        "rule": "<script>window.__xss=6</script>"})
+    assert status in (200, 201), (status, answer)
+    status, answer = api("POST", f"/v1/reports/{reports['spam']}/transitions",
+                         {"to": "in_review", "reason": MARKUP_REASON})
+    assert status in (200, 409), (status, answer)
+    return reports
+
+
+# Where the markup must be visible, as the characters it is made of.
+SHOWN_AS_TEXT = {
+    "/cases/{markup}": [MARKUP_HANDLE, MARKUP_BIO],
+    "/cases/{spam}": [MARKUP_REASON],
+    "/accounts/207": [MARKUP_HANDLE, MARKUP_BIO],
+    "/audit": [MARKUP_REASON],
+}
+
+
+@pytest.mark.parametrize("path", ["/queue", "/cases/{markup}", "/cases/{spam}", "/accounts/207", "/network",
+                                  "/ads", "/transparency", "/audit", "/rules"])
+def test_every_page_renders_every_value_as_text(as_role, markup_everywhere, path):
+    page = as_role("admin")
+    response = page.goto(BASE + path.format(**markup_everywhere))
+    assert response.status == 200, path
+    assert page.evaluate("typeof window.__xss") == "undefined", path
+    # No element the markup would have made: scripts, images pointing at x, bold tags.
+    assert page.locator("main script, main img[src=x], main b").count() == 0, path
+    assert page.errors == [], path
+    shown = page.inner_text("main")
+    for text in SHOWN_AS_TEXT.get(path, []):
+        assert text in shown, (path, text)
 
 
 def test_network_drawing_renders_its_nodes(as_role, reports):
