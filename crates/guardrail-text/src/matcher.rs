@@ -169,13 +169,7 @@ fn find_terms(
             continue;
         }
         seen.push((rule_index, span));
-        if out.len() >= limit {
-            return true;
-        }
-        if let Some(stage) = revealed_by {
-            stages.insert(stage);
-        }
-        out.push(Match {
+        let found = Match {
             rule: Arc::clone(&rule.id),
             kind: RuleKind::Term,
             tier: rule.tier,
@@ -184,8 +178,29 @@ fn find_terms(
             normalized: display_bytes(&bytes[found.start()..found.end()]),
             stages,
             weight: rule.weight,
-        });
+        };
+        if record(out, limit, revealed_by, found) {
+            return true;
+        }
     }
+    false
+}
+
+/// Adds a match to `out`, marked with the alternate view that revealed it; answers `true`
+/// (and adds nothing) once `out` holds `limit` matches.
+fn record(
+    out: &mut Vec<Match>,
+    limit: usize,
+    revealed_by: Option<Stage>,
+    mut found: Match,
+) -> bool {
+    if out.len() >= limit {
+        return true;
+    }
+    if let Some(stage) = revealed_by {
+        found.stages.insert(stage);
+    }
+    out.push(found);
     false
 }
 
@@ -201,17 +216,11 @@ fn find_patterns(
     for pattern_index in policy.pattern_set.matches(folded).iter() {
         let rule = &policy.patterns[pattern_index];
         for found in rule.regex.find_iter(folded) {
-            let Some((span, mut stages)) = range_origin(units, folded, found.start(), found.end())
+            let Some((span, stages)) = range_origin(units, folded, found.start(), found.end())
             else {
                 continue;
             };
-            if out.len() >= limit {
-                return true;
-            }
-            if let Some(stage) = revealed_by {
-                stages.insert(stage);
-            }
-            out.push(Match {
+            let found = Match {
                 rule: Arc::clone(&rule.id),
                 kind: RuleKind::Pattern,
                 tier: rule.tier,
@@ -220,7 +229,10 @@ fn find_patterns(
                 normalized: found.as_str().to_string(),
                 stages,
                 weight: rule.weight,
-            });
+            };
+            if record(out, limit, revealed_by, found) {
+                return true;
+            }
         }
     }
     false
