@@ -472,3 +472,133 @@ async fn every_decision_path_fails_closed_when_the_engine_faults() {
     assert!(records(&harness).await >= before);
     scenario.teardown();
 }
+
+/// A console session for a new reviewer: (cookie, body of the queue page).
+async fn console_session(harness: &Harness) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    let password = "a long enough test password";
+    let user = common::new_user(
+        "fault-reviewer",
+        Scope::Reviewer,
+        password,
+        common::unix_now(),
+        "test",
+    )
+    .expect("a user");
+    let seq = harness.service.append(vec![user]).await.expect("stored")[0].seq();
+    assert!(
+        harness
+            .service
+            .wait_folded(seq, Duration::from_secs(10))
+            .await
+    );
+    let call = |method: &'static str, path: &'static str, cookie: String, form: String| {
+        let service = harness.service.clone();
+        async move {
+            let mut request = Request::builder().method(method).uri(path);
+            if !cookie.is_empty() {
+                request = request.header(header::COOKIE, cookie);
+            }
+            if method == "POST" {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            }
+            let response = common::router(service)
+                .oneshot(request.body(Body::from(form)).expect("a request"))
+                .await
+                .expect("an answer");
+            let cookies: Vec<String> = response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_string))
+                .collect();
+            let body = to_bytes(response.into_body(), 16 << 20)
+                .await
+                .expect("a body");
+            (cookies, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (_, form) = call("GET", "/login", String::new(), String::new()).await;
+    let marker = "name=\"csrf\" value=\"";
+    let at = form.find(marker).expect("a login form") + marker.len();
+    let csrf: String = form[at..].chars().take(64).collect();
+    let (cookies, _) = call(
+        "POST",
+        "/login",
+        format!("guardrail_login_csrf={csrf}"),
+        format!(
+            "username=fault-reviewer&password={}&csrf={csrf}",
+            password.replace(' ', "+")
+        ),
+    )
+    .await;
+    cookies
+        .iter()
+        .find(|c| c.starts_with("guardrail_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_whose_view_cannot_be_recorded_is_not_shown() {
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    let scenario = FailScenario::setup();
+    let harness = Harness::start(ServeConfig::default()).await;
+    harness.ready().await;
+    let text = "a report text only its case page shows";
+    let (status, report) = harness
+        .post(
+            "/v1/reports",
+            Scope::Service,
+            json!({"client_key": "k-fault", "reporter": "101", "subject": {"account": "105"}, "category": "spam", "text": text}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    let id = report["id"].as_str().expect("an id").to_string();
+    let cookie = console_session(&harness).await;
+    let view = || {
+        let request = Request::builder()
+            .uri(format!("/cases/{id}"))
+            .header(header::COOKIE, cookie.clone())
+            .body(Body::empty())
+            .expect("a request");
+        let service = harness.service.clone();
+        async move {
+            let response = common::router(service)
+                .oneshot(request)
+                .await
+                .expect("an answer");
+            let status = response.status();
+            let body = to_bytes(response.into_body(), 16 << 20)
+                .await
+                .expect("a body");
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let views = || {
+        harness
+            .service
+            .ledger()
+            .map_or(0, |s| s.evidence_views.len())
+    };
+
+    fail::cfg("store::append", "return(full)").expect("a failpoint");
+    let (status, page) = view().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("could not be recorded"), "{page}");
+    assert!(!page.contains(text), "the evidence was shown unrecorded");
+    assert_eq!(views(), 0);
+    alive(&harness).await;
+
+    fail::remove("store::append");
+    let (status, page) = view().await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(text), "{page}");
+    assert_eq!(views(), 1, "the view was recorded before it was shown");
+    scenario.teardown();
+}
