@@ -479,7 +479,7 @@ async fn console_session(harness: &Harness) -> String {
     use axum::http::{Request, header};
     use tower::ServiceExt;
     let password = "a long enough test password";
-    let user = common::new_user(
+    let user = guardrail_server::new_user(
         "fault-reviewer",
         Scope::Reviewer,
         password,

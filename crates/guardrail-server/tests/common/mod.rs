@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use guardrail_ledger::event::Event;
-pub use guardrail_server::{Scope, ServeConfig, Service, new_token, new_user, router, unix_now};
+pub use guardrail_server::{Scope, ServeConfig, Service, new_token, router, unix_now};
 use guardrail_store::{DbUrl, Store, StoreOptions};
 use serde_json::{Value, json};
 use tower::ServiceExt;
