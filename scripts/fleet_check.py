@@ -13,7 +13,9 @@ GUARDRAIL_TEST_PG_URL (an empty database), sends a small platform to replica A, 
 - events stored through A are decided on by B (B's follower folds what A stored);
 - an enforcement (a takedown) stored through A reaches B's decisions within a snapshot
   interval (it prints the time it took; it fails past --within seconds);
-- a report received by B is readable on A.
+- a report received by B is readable on A;
+- a hash banked through A's HMA routes is matched on B (B's follower applies A's bank
+  changes), and A's own match is not doubled.
 
 It must never point at a server or database it was not given, and it stops both replicas on
 exit (SIGTERM, so acknowledged writes finish).
@@ -168,6 +170,35 @@ def main():
                 time.sleep(0.1)
             else:
                 problems.append("a report received by B never became readable on A")
+        # A hash banked through A (HMA's curation routes) is matched on B: B's follower
+        # applies A's bank changes; A does not apply its own twice.
+        banked = "f" * 16 + "0" * 16 + "a5" * 16
+        status, answer = request(a, "POST", "/c/banks", token, {"name": "FLEET_BANK", "matching_enabled_ratio": 1.0})
+        if status not in (200, 201):
+            problems.append(f"A refused a new bank: {status} {answer}")
+        status, answer = request(a, "POST", "/c/bank/FLEET_BANK/signal", token, {"pdq": banked})
+        if status != 200:
+            problems.append(f"A refused a banked hash: {status} {answer}")
+        started = time.time()
+        matched = None
+        while time.time() - started < args.within:
+            status, answer = request(b, "POST", "/v1/media/match", token, {"hashes": [banked]})
+            result = (answer or {}).get("results", [{}])[0] if status == 200 else {}
+            if result.get("fail_closed"):
+                problems.append(f"B's banks stopped following the ledger: {result['fail_closed']}")
+                break
+            if result.get("matches"):
+                matched = time.time() - started
+                break
+            time.sleep(0.05)
+        if matched is None:
+            problems.append(f"a hash banked through A was not matched on B within {args.within} s")
+        else:
+            print(f"fleet_check: a hash banked through A was matched on B in {matched:.2f} s")
+        status, answer = request(a, "POST", "/v1/media/match", token, {"hashes": [banked]})
+        result = (answer or {}).get("results", [{}])[0] if status == 200 else {}
+        if result.get("fail_closed") or len(result.get("matches", [])) != 1:
+            problems.append(f"A's own bank change went wrong on A: {status} {answer}")
     finally:
         for process in replicas:
             process.send_signal(signal.SIGTERM)

@@ -145,6 +145,23 @@ impl HmaState {
         Ok(count)
     }
 
+    /// Applies changes another process recorded (a replica's, read back from the shared
+    /// ledger), in the ledger's order, without recording them again: content they add is
+    /// matched from now on (scanned flat until the next [`HmaState::reindex`]). Stops at
+    /// the first change that does not fit this state (a bank that already exists, a
+    /// content id this process handed out too) and answers it; the changes before it stay
+    /// applied.
+    pub async fn apply_recorded(&self, changes: &[BankChange]) -> Result<usize, ReplayError> {
+        let _writer = self.inner.writer.lock().await;
+        let mut store = self.write();
+        for (position, change) in changes.iter().enumerate() {
+            store
+                .apply(change)
+                .map_err(|reason| ReplayError { position, reason })?;
+        }
+        Ok(changes.len())
+    }
+
     /// Rebuilds the PDQ index with its multi-index over everything banked so far (content
     /// added since the last rebuild is otherwise scanned flat). Writes wait; reads do not
     /// until the new index is swapped in.

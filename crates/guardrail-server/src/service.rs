@@ -183,6 +183,11 @@ pub struct Service {
     /// The console's sessions, login failures and audit caches (in memory; see
     /// [`crate::console`]).
     pub console: crate::console::ConsoleState,
+    /// Bank changes this process stored, until the follower reads them back.
+    own_bank_changes: crate::routes::media::OwnBankChanges,
+    /// Why this process's banks stopped following the ledger (a replica's change that
+    /// does not fit them); media matching fails closed while it is set.
+    bank_sync_error: Mutex<Option<String>>,
 }
 
 impl Service {
@@ -191,7 +196,12 @@ impl Service {
     pub fn new(store: Store, config: ServeConfig) -> Result<Arc<Service>, FetcherSetupError> {
         let (folded, _) = watch::channel(0);
         let store = Arc::new(store);
-        let journal = LedgerJournal::new(store.clone(), tokio::runtime::Handle::current());
+        let own_bank_changes = crate::routes::media::OwnBankChanges::default();
+        let journal = LedgerJournal::new(
+            store.clone(),
+            tokio::runtime::Handle::current(),
+            own_bank_changes.clone(),
+        );
         let mut hma_config = HmaConfig::default();
         hma_config.fetch.allow_private_addresses = config.hma_fetch_private;
         let hma = HmaState::new(hma_config, Arc::new(journal))?;
@@ -218,6 +228,8 @@ impl Service {
             registry: crate::registry::RegistryCache::default(),
             ads: crate::routes::ads::AdsState::default(),
             console: crate::console::ConsoleState::default(),
+            own_bank_changes,
+            bank_sync_error: Mutex::new(None),
         }))
     }
 
@@ -525,6 +537,7 @@ impl Service {
         for record in &records {
             events.push((record.seq, read_event(record.seq, &record.body)?));
         }
+        let (replicas_bank_changes, own_bank_changes) = self.split_bank_changes(&events);
         let count = events.len() as u64;
         let service = self.clone();
         // Folding and deriving are CPU work: off the async workers. Pages of events that
@@ -588,9 +601,85 @@ impl Service {
             reason: format!("folding stopped: {e}"),
         })?;
         if let Some(last) = last {
+            // Only once folded: a page that must be folded again next turn is split again.
+            {
+                let mut own = lock(&self.own_bank_changes);
+                for id in &own_bank_changes {
+                    own.remove(id);
+                }
+            }
+            if !replicas_bank_changes.is_empty() {
+                self.follow_bank_changes(replicas_bank_changes).await;
+            }
             let _ = self.folded.send(last);
         }
         Ok(count)
+    }
+
+    /// The bank changes in `events` that another replica made, in ledger order (one that
+    /// does not read back is kept as an error, never skipped), and the ids of this
+    /// process's own (already applied by the route that made them).
+    fn split_bank_changes(
+        &self,
+        events: &[(u64, Event)],
+    ) -> (Vec<Result<guardrail_hma::BankChange, String>>, Vec<String>) {
+        let own = lock(&self.own_bank_changes);
+        let mut replicas = Vec::new();
+        let mut mine = Vec::new();
+        for (seq, event) in events {
+            let Payload::BankChanged(changed) = &event.payload else {
+                continue;
+            };
+            if own.contains(&event.id) {
+                mine.push(event.id.clone());
+            } else {
+                replicas.push(serde_json::from_value(changed.change.clone()).map_err(|e| {
+                    format!("the bank change stored at sequence {seq} does not read back: {e}")
+                }));
+            }
+        }
+        (replicas, mine)
+    }
+
+    /// Applies other replicas' bank changes to this process's banks, so a hash banked
+    /// through any replica is matched on every one. A change that does not fit (two
+    /// replicas handing out one content id) stops the banks from following: media
+    /// matching then fails closed on this replica, with the reason, until it restarts and
+    /// rebuilds its banks from the ledger.
+    async fn follow_bank_changes(&self, changes: Vec<Result<guardrail_hma::BankChange, String>>) {
+        if lock(&self.bank_sync_error).is_some() {
+            return;
+        }
+        let mut readable = Vec::with_capacity(changes.len());
+        let mut unreadable = None;
+        for change in changes {
+            match change {
+                Ok(change) => readable.push(change),
+                Err(why) => {
+                    unreadable = Some(why);
+                    break;
+                }
+            }
+        }
+        let failed = match self.hma.apply_recorded(&readable).await {
+            Ok(applied) => {
+                tracing::info!(applied, "bank changes from other replicas applied");
+                unreadable
+            }
+            Err(error) => Some(format!(
+                "a bank change from another replica does not fit this replica's banks ({}): {}",
+                error.position, error.reason
+            )),
+        };
+        if let Some(why) = failed {
+            tracing::error!(reason = %why, "the banks stopped following the ledger; media matching fails closed until a restart");
+            *lock(&self.bank_sync_error) = Some(why);
+        }
+    }
+
+    /// Why this process's banks are behind the ledger, if they are.
+    pub fn bank_sync_error(&self) -> Option<String> {
+        lock(&self.bank_sync_error).clone()
     }
 
     /// Builds a fresh network map over the ledger and publishes it; answers the new

@@ -39,6 +39,12 @@ pub const READ_BY_ID: &str =
 /// The last record's sequence number and hash.
 pub const READ_HEAD: &str = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1";
 
+/// Takes PostgreSQL's transaction-scoped advisory lock that every append holds, so that
+/// writers sharing one database (replicas) extend the chain one at a time. (The number is
+/// the lock's name; selected through a subquery so the row has a decodable column.)
+pub const LOCK_APPENDS: &str =
+    "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7166730261183460689)) AS appends_locked";
+
 /// Reads a meta value.
 pub const META_GET: &str = "SELECT value FROM meta WHERE key = $1";
 

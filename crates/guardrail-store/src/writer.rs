@@ -243,7 +243,10 @@ impl Writer {
     /// events are sealed as if none were stored and inserted, and the `UNIQUE` constraint on
     /// `event_id` is the check (retries are rare, and this saves a look-up per event on
     /// the common path). If the database reports a unique violation, that transaction is
-    /// rolled back and the batch is done again with every id looked up first.
+    /// rolled back and the batch is done again with every id looked up first, after the
+    /// chain's head is read again: on a shared database another replica may have stored
+    /// records since this writer's last commit (the sequence number it was about to use is
+    /// then taken, a violation of the primary key). Contended, this repeats a few times.
     async fn append(
         &mut self,
         batches: Vec<Vec<Event>>,
@@ -251,12 +254,16 @@ impl Writer {
         let lengths: Vec<usize> = batches.iter().map(Vec::len).collect();
         let events: Vec<Event> = batches.into_iter().flatten().collect();
         let first_of = first_occurrences(&events);
-        let outcomes = match self.commit(&events, &first_of, false).await {
-            Err(error) if is_unique_violation(&error) => {
-                self.commit(&events, &first_of, true).await?
-            }
-            other => other?,
-        };
+        let mut result = self.commit(&events, &first_of, false).await;
+        let mut retries = 0;
+        while let Err(error) = &result
+            && is_unique_violation(error)
+            && retries < MAX_CONTENDED_RETRIES
+        {
+            retries += 1;
+            result = self.commit(&events, &first_of, true).await;
+        }
+        let outcomes = result?;
         let mut outcomes = outcomes.into_iter();
         Ok(lengths
             .into_iter()
@@ -264,8 +271,11 @@ impl Writer {
             .collect())
     }
 
-    /// Seals, inserts and commits `events`; with `look_up`, ids already stored are found
-    /// first and answered `Duplicate` or `Conflict` instead of inserted.
+    /// Seals, inserts and commits `events`; with `look_up`, the chain's head is read again
+    /// and ids already stored are found first and answered `Duplicate` or `Conflict`
+    /// instead of inserted. The transaction holds the database's append lock from its
+    /// start (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock), so what it reads
+    /// cannot move before it commits, whoever else writes to the database.
     async fn commit(
         &mut self,
         events: &[Event],
@@ -276,10 +286,23 @@ impl Writer {
         let backend = self.config.backend;
         let max_rows = max_rows_per_statement(backend);
         let (conn, chain) = self.live().await?;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(|error| StoreError::database(&db, "append: begin", error))?;
+        let mut tx = match backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => conn.begin().await,
+        }
+        .map_err(|error| StoreError::database(&db, "append: begin", error))?;
+        if backend == Backend::Postgres {
+            sqlx::query(sql::LOCK_APPENDS)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| StoreError::database(&db, "append: lock", error))?;
+        }
+        if look_up {
+            // Another writer on this database may have moved the head since this one's
+            // last commit (its sequence number was taken: the violation that led here).
+            let (seq, hash) = read_head(&mut tx, &db).await?;
+            *chain = ChainWriter::new(hash, seq + 1);
+        }
 
         let stored = if look_up {
             let ids: Vec<&str> = events
@@ -417,6 +440,10 @@ async fn find_stored(
 }
 
 /// For every event, the index of the first event in the batch with the same id.
+/// How often one group commit is tried again when other writers on the same database keep
+/// taking the sequence numbers it was about to use.
+const MAX_CONTENDED_RETRIES: usize = 8;
+
 fn first_occurrences(events: &[Event]) -> Vec<usize> {
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
     events

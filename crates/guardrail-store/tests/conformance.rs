@@ -27,6 +27,7 @@ conformance!(
     reopening_continues_the_chain,
     checkpoints_and_meta_round_trip,
     a_failed_batch_writes_nothing_and_the_store_recovers,
+    two_writers_on_one_database_extend_one_chain,
 );
 
 fn seqs(outcomes: &[AppendOutcome]) -> Vec<u64> {
@@ -504,13 +505,36 @@ async fn a_failed_batch_writes_nothing_and_the_store_recovers(db: &TestDb) {
     .expect("raw insert");
     drop(raw);
 
-    // This store still believes the head is 3: its next batch collides on seq 4 and
-    // fails whole.
+    // This store still believes the head is 3: its next batch collides on seq 4, and is
+    // sealed again after the other writer's record, whole, in one commit.
     let batch: Vec<Event> = (10..15).map(mixed).collect();
+    let outcomes = store
+        .append(batch.clone())
+        .await
+        .expect("a batch colliding with another writer is stored after it");
+    assert_eq!(seqs(&outcomes), [5, 6, 7, 8, 9]);
+    assert_eq!(store.verify().await.expect("one chain"), 9);
+
+    // The database refuses every insert: the batch fails whole, nothing of it is stored,
+    // and once the database accepts writes again the same batch is stored.
+    let (stop, go): (&[&str], &[&str]) = match db {
+        TestDb::Sqlite { .. } => (
+            &[
+                "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            ],
+            &["DROP TRIGGER refuse"],
+        ),
+        TestDb::Postgres { .. } => (
+            &["ALTER TABLE events ADD CONSTRAINT refuse CHECK (seq < 0) NOT VALID"],
+            &["ALTER TABLE events DROP CONSTRAINT refuse"],
+        ),
+    };
+    db.exec(stop).await;
+    let batch: Vec<Event> = (20..25).map(mixed).collect();
     let error = store
         .append(batch.clone())
         .await
-        .expect_err("a batch colliding with another writer");
+        .expect_err("a batch the database refuses");
     assert!(error.to_string().contains("append"), "{error}");
     for event in &batch {
         assert_eq!(
@@ -520,10 +544,10 @@ async fn a_failed_batch_writes_nothing_and_the_store_recovers(db: &TestDb) {
             event.id
         );
     }
-    // The writer reloads the head and carries on after the other writer's record.
+    db.exec(go).await;
     let outcomes = store.append(batch).await.expect("retry");
-    assert_eq!(seqs(&outcomes), [5, 6, 7, 8, 9]);
-    assert_eq!(store.verify().await.expect("one chain"), 9);
+    assert_eq!(seqs(&outcomes), [10, 11, 12, 13, 14]);
+    assert_eq!(store.verify().await.expect("one chain"), 14);
 
     // Input that cannot be stored fails the call before anything is queued.
     let mut bad = follow(2_000);
@@ -677,4 +701,64 @@ async fn sqlite_ledgers_are_one_file_in_wal_mode_that_reopens_clean() {
         absolute.contains(cwd.to_str().expect("utf-8 cwd")),
         "{absolute}"
     );
+}
+
+/// Two stores on one database (two replicas of the service): each writer's head goes
+/// stale whenever the other commits, and every append must still be acknowledged, once,
+/// on one gap-free chain.
+async fn two_writers_on_one_database_extend_one_chain(db: &TestDb) {
+    const PER_WRITER: u64 = 300;
+    let first = Arc::new(db.open().await);
+    let second = Arc::new(db.open().await);
+    let mut handles = Vec::new();
+    for (writer, store) in [(0u64, Arc::clone(&first)), (1, Arc::clone(&second))] {
+        handles.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0..PER_WRITER {
+                // Alternating small calls, so the writers interleave commit by commit.
+                let event = mixed(writer * PER_WRITER + n);
+                let outcomes = store
+                    .append(vec![event.clone()])
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {writer}, append {n}: {e}"));
+                let AppendOutcome::Stored { seq } = outcomes[0] else {
+                    panic!("{} was not stored: {:?}", event.id, outcomes[0]);
+                };
+                acknowledged.push((event.id, seq));
+                tokio::task::yield_now().await;
+            }
+            acknowledged
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for handle in handles {
+        acknowledged.extend(handle.await.expect("writer"));
+    }
+    let total = 2 * PER_WRITER;
+    let seqs: HashSet<u64> = acknowledged.iter().map(|(_, seq)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=total).collect::<HashSet<u64>>(),
+        "one gap-free sequence"
+    );
+    let mut stored = Vec::new();
+    let mut pages = first.pages(0, 4_096);
+    while let Some(page) = pages.next_page().await.expect("page") {
+        stored.extend(page);
+    }
+    for (id, seq) in &acknowledged {
+        assert_eq!(
+            &stored[(*seq - 1) as usize].event_id,
+            id,
+            "acknowledged at {seq}"
+        );
+    }
+    assert_eq!(first.verify().await.expect("one intact chain"), total);
+    assert_eq!(second.verify().await.expect("one intact chain"), total);
+    for store in [first, second] {
+        match Arc::try_unwrap(store) {
+            Ok(store) => store.close().await,
+            Err(_) => panic!("every writer has finished"),
+        }
+    }
 }

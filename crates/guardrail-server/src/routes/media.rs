@@ -49,12 +49,22 @@ fn decode_options() -> DecodeOptions {
 pub struct LedgerJournal {
     store: Arc<Store>,
     handle: tokio::runtime::Handle,
+    own: OwnBankChanges,
 }
 
+/// The ids of the `bank_changed` events this process stored, until its follower reads
+/// them back: the follower applies every other replica's changes to this process's
+/// banks, and skips these (already applied by the route that made them).
+pub type OwnBankChanges = Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
 impl LedgerJournal {
-    /// A journal writing to `store` on `handle`'s runtime.
-    pub fn new(store: Arc<Store>, handle: tokio::runtime::Handle) -> LedgerJournal {
-        LedgerJournal { store, handle }
+    /// A journal writing to `store` on `handle`'s runtime, noting its events in `own`.
+    pub fn new(
+        store: Arc<Store>,
+        handle: tokio::runtime::Handle,
+        own: OwnBankChanges,
+    ) -> LedgerJournal {
+        LedgerJournal { store, handle, own }
     }
 }
 
@@ -75,6 +85,11 @@ impl BankJournal for LedgerJournal {
                 actor: "hma".to_string(),
             }),
         );
+        // Noted before it is stored, so the follower never mistakes it for a replica's.
+        self.own
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(event.id.clone());
         self.handle
             .block_on(self.store.append(vec![event]))
             .map(|_| ())
@@ -222,10 +237,15 @@ pub async fn match_media(
         vec![(answer.pdq, Some(answer.quality))]
     };
     let hma = service.hma();
+    let behind = service.bank_sync_error();
     let results = hashes
         .into_iter()
         .map(|(pdq, quality)| {
-            let found = if quality.is_some_and(|q| q < MIN_QUALITY) {
+            let found = if let Some(why) = &behind {
+                Err(format!(
+                    "fail closed: this replica's banks are behind the ledger ({why})"
+                ))
+            } else if quality.is_some_and(|q| q < MIN_QUALITY) {
                 Ok(Vec::new())
             } else {
                 contained(|| hma.match_pdq(&pdq))
