@@ -18,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use guardrail_adapter::{GuardView, Signup};
 use guardrail_ledger::state::LedgerState;
-use guardrail_policy::{Action, Verdict};
+use guardrail_policy::{Action, ConditionUse, ShadowHit, Verdict};
 use guardrail_text::{TextDecision, check};
 use guardrail_types::{AccountId, Surface, TextPlace};
 use guardrail_world::IdentifierKind;
@@ -65,15 +65,29 @@ pub struct CandidateVerdict {
     /// The enforced rule that decided, if any.
     pub decided_by: Option<String>,
     /// The deciding rule's conditions, each with its value and evidence in words.
-    pub conditions: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub conditions: Vec<ConditionAnswer>,
     /// Whether the decision rests on a missing signal taken as unsafe.
     pub fail_closed: bool,
     /// The signals that were missing where the decision needed them.
     pub missing: Vec<String>,
     /// Shadow rules that would have acted.
-    pub shadow: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub shadow: Vec<ShadowHit>,
     /// The surface shows help resources instead of results.
     pub help_resources: bool,
+}
+
+/// A condition as answered: the engine's own (serialised straight from the verdict, with
+/// no intermediate JSON tree: answers carry a hundred verdicts), or the one a fail-closed
+/// verdict names.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ConditionAnswer {
+    /// A condition of the deciding rule.
+    Engine(ConditionUse),
+    /// What a fail-closed verdict could not establish.
+    FailClosed(Value),
 }
 
 /// The answer: one verdict per candidate, and the snapshot they read.
@@ -88,20 +102,20 @@ pub struct DecideAnswer {
     pub fail_closed_reason: Option<String>,
 }
 
-fn answer(candidate: String, verdict: &Verdict) -> CandidateVerdict {
-    let to_values = |v: Value| match v {
-        Value::Array(items) => items,
-        _ => Vec::new(),
-    };
+fn answer(candidate: String, verdict: Verdict) -> CandidateVerdict {
     CandidateVerdict {
         candidate,
         surface: verdict.surface.name().to_string(),
         action: verdict.action.name().to_string(),
-        decided_by: verdict.decided_by.clone(),
-        conditions: to_values(serde_json::to_value(&verdict.conditions).unwrap_or(Value::Null)),
+        decided_by: verdict.decided_by,
+        conditions: verdict
+            .conditions
+            .into_iter()
+            .map(ConditionAnswer::Engine)
+            .collect(),
         fail_closed: verdict.fail_closed,
-        missing: verdict.missing.clone(),
-        shadow: to_values(serde_json::to_value(&verdict.shadow).unwrap_or(Value::Null)),
+        missing: verdict.missing,
+        shadow: verdict.shadow,
         help_resources: verdict.help_resources,
     }
 }
@@ -124,11 +138,11 @@ fn fail_closed_on(
         surface: surface.name().to_string(),
         action: Action::Drop.name().to_string(),
         decided_by: Some("fail_closed".to_string()),
-        conditions: vec![json!({
+        conditions: vec![ConditionAnswer::FailClosed(json!({
             "condition": condition,
             "value": "false",
             "evidence": [reason],
-        })],
+        }))],
         fail_closed: true,
         missing: vec![missing.to_string()],
         shadow: Vec::new(),
@@ -243,7 +257,7 @@ pub fn decide_on(service: &Service, surface: Surface, request: &DecideRequest) -
     let mut verdicts = Vec::with_capacity(request.candidates.len().max(1));
     // Each decision is contained on its own: a fault fails that candidate closed.
     let decided = |candidate: &str, decide: &dyn Fn() -> Verdict| match contained(decide) {
-        Ok(verdict) => answer(candidate.to_string(), &verdict),
+        Ok(verdict) => answer(candidate.to_string(), verdict),
         Err(reason) => fail_closed_on(
             surface,
             candidate.to_string(),
