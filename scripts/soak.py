@@ -5,9 +5,11 @@
     python3 scripts/soak.py --url http://127.0.0.1:8080 --token grd.… [--pid PID]
 
 By default it starts its own `guardrail serve` over a fresh SQLite ledger in a temporary
-directory, seeds a small platform (a few hundred placeholder accounts with follows and
-posts through POST /v1/events, then POST /v1/admin/remap so decisions read a mapped
-snapshot), and then sends, for --seconds, an open-loop mix at a fixed --rate: decisions
+directory (publishing the default text policy plus one invented banned term first, then
+restarting, since the service reads its text policy once), seeds a small platform (a few
+hundred placeholder accounts with follows and posts through POST /v1/events; two bios carry
+the invented term so the network map has seeds; then POST /v1/admin/remap so decisions read
+a mapped snapshot, which it checks), and then sends, for --seconds, an open-loop mix at a fixed --rate: decisions
 (POST /v1/decide/{surface} over every surface, /v1/text/check, /v1/autocomplete/filter),
 small event batches with new ids, reports with fresh client keys, and PDQ hash matches.
 
@@ -15,8 +17,11 @@ The load is bounded: a fixed schedule (request n is due at start + n/rate) serve
 fixed pool of keep-alive connections, never more requests in flight than connections.
 Latency is measured from when a request was due, not from when it was sent, so a stall
 shows up as the latency of every request that waited behind it (no coordinated omission).
-Every second it samples the server's RSS (/proc/PID/status VmRSS) and open file
-descriptors (/proc/PID/fd), when it started the server itself or was given --pid.
+Every second it samples the server's RSS (/proc/PID/status VmRSS), open file descriptors
+(/proc/PID/fd) and CPU, when it started the server itself or was given --pid. It also
+records how far the client itself fell behind its schedule: on a busy machine that lag,
+not the server, explains the tail (it warns past 10 ms at p99). `--mix events=0,...`
+changes the weights, to tell which kind moves a curve.
 
 It prints a table per route (requests, errors, p50/p95/p99/max ms) and the memory and fd
 summary (first-minute mean against last-minute mean, least-squares slope per minute; the
@@ -61,6 +66,11 @@ WORDS = ("sunset", "hiking", "cooking", "garden", "bicycle", "museum", "football
          "recipes", "coffee", "mountains", "sketching", "chess", "pottery", "astronomy", "running")
 PLACES = ("search", "hashtag", "autocomplete", "bio", "caption", "comment", "username")
 CATEGORIES = ("spam", "harassment", "impersonation", "other", "child_sexual_exploitation")
+# An invented term on the soak platform's own ban list: two cluster bios carry it, so the
+# text guard confirms them and the network map has seeds to propagate from.
+SOAK_TERM = "zandrelq"
+DEFAULT_POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates", "guardrail-text",
+                              "policies", "default.toml")
 
 
 def parse_mix(text):
@@ -110,14 +120,15 @@ class Client:
             self.connection = None
 
 
-def start_server(binary, ledger_dir, log_path):
-    """Starts `guardrail serve` on a fresh SQLite ledger; returns (process, host, port, token)."""
+def start_server(binary, ledger_dir, log_path, token=None):
+    """Starts `guardrail serve` on a SQLite ledger; returns (process, host, port, token)."""
     db = os.path.join(ledger_dir, "ledger.db")
-    created = subprocess.run([binary, "token", "create", "--scope", "admin", "--db", db],
-                             capture_output=True, text=True)
-    if created.returncode != 0:
-        raise SystemExit(f"soak: `{binary} token create` failed ({created.returncode}): {created.stderr.strip()}")
-    token = created.stdout.strip().splitlines()[-1]
+    if token is None:
+        created = subprocess.run([binary, "token", "create", "--scope", "admin", "--db", db],
+                                 capture_output=True, text=True)
+        if created.returncode != 0:
+            raise SystemExit(f"soak: `{binary} token create` failed ({created.returncode}): {created.stderr.strip()}")
+        token = created.stdout.strip().splitlines()[-1]
     log = open(log_path, "ab")
     process = subprocess.Popen([binary, "serve", "--db", db, "--listen", "127.0.0.1:0"],
                                stdout=subprocess.DEVNULL, stderr=log)
@@ -140,6 +151,28 @@ def start_server(binary, ledger_dir, log_path):
     raise SystemExit(f"soak: serve never became ready in 120 s; see {log_path}")
 
 
+def start_with_policy(binary, ledger_dir, log_path):
+    """Publishes the default text policy plus SOAK_TERM, then restarts: the service reads
+    the text policy once, at its first load, so it must be in the ledger before that."""
+    try:
+        with open(DEFAULT_POLICY) as text:
+            policy = text.read()
+    except OSError as e:
+        raise SystemExit(f"soak: cannot read the default text policy at {DEFAULT_POLICY}: {e}")
+    policy += (f'\n# The soak platform\'s own ban list: one invented term.\n[[term]]\nid = "platform-banned-{SOAK_TERM}"\n'
+               f'text = "{SOAK_TERM}"\ntier = "block"\ncategory = "platform.banned"\nnotes = "Invented for the soak."\n')
+    process, host, port, token = start_server(binary, ledger_dir, log_path)
+    try:
+        status, text = Client(host, port, token, 60).call("POST", "/v1/events", [
+            {"id": f"{PREFIX}-policy", "type": "policy_published", "at": int(time.time()), "version": 1,
+             "toml": policy, "actor": "scripts/soak.py"}])
+    finally:
+        stop_server(process)
+    if status != 200:
+        raise SystemExit(f"soak: publishing the soak's text policy: POST /v1/events answered {status}: {text[:300]!r}")
+    return start_server(binary, ledger_dir, log_path, token)
+
+
 def stop_server(process):
     process.send_signal(signal.SIGTERM)
     try:
@@ -160,18 +193,21 @@ class World:
         self.handles = {a: f"{PREFIX}_{run}_{i}" for i, a in enumerate(self.accounts)}
         self.ages = {a: (rng.randint(13, 17) if rng.random() < 0.15 else rng.randint(18, 60)) for a in self.accounts}
         self.posts = []
+        # A dense adult cluster that follows many minors, two of it confirmed by the text
+        # guard: the map has something to find and decisions exercise the network rules.
+        self.cluster = [a for a in self.accounts if self.ages[a] >= 18][:12]
 
     def seed_events(self, rng, at):
         events = []
         for a in self.accounts:
+            bio = " and ".join(rng.sample(WORDS, 2))
+            if a in self.cluster[:2]:
+                bio = f"{SOAK_TERM} {bio}"
             events.append({"id": f"{a}-created", "type": "account_created", "at": at, "account": a,
                            "handle": self.handles[a], "declared_age": self.ages[a],
-                           "bio": " and ".join(rng.sample(WORDS, 2)), "interests": rng.sample(WORDS, 3)})
+                           "bio": bio, "interests": rng.sample(WORDS, 3)})
         minors = [a for a in self.accounts if self.ages[a] < 18]
-        adults = [a for a in self.accounts if self.ages[a] >= 18]
-        # A dense adult cluster that follows many minors, so the map has something to find
-        # and decisions exercise the network rules, not only the empty-map path.
-        cluster = adults[:12]
+        cluster = self.cluster
         edges = set()
         for a in self.accounts:
             for b in rng.sample(self.accounts, 6):
@@ -192,8 +228,8 @@ class World:
         return events
 
 
-def seed(client, world, rng):
-    """Sends the platform and re-maps; returns the snapshot version decisions must read."""
+def seed(client, world, rng, require_map):
+    """Sends the platform and re-maps; returns (snapshot version decisions read, events, map)."""
     events = world.seed_events(rng, int(time.time()) - 3600)
     for start in range(0, len(events), 500):
         status, text = client.call("POST", "/v1/events", events[start:start + 500])
@@ -208,7 +244,19 @@ def seed(client, world, rng):
     answer = json.loads(text) if status == 200 else {}
     if status != 200 or not isinstance(answer.get("snapshot"), int) or answer["snapshot"] < snapshot:
         raise SystemExit(f"soak: seeding: a decision after the re-map does not read snapshot v{snapshot}: {status} {text[:300]!r}")
-    return snapshot, len(events)
+    status, text = client.call("GET", "/v1/network/map")
+    mapped = json.loads(text) if status == 200 else {}
+    mapped = {"map_version": mapped.get("map_version"), "accounts": mapped.get("accounts"),
+              "seeds": len(mapped.get("seeds") or []), "suspects": mapped.get("suspects_total"),
+              "network_size": (mapped.get("size") or {}).get("accounts"), "reason": mapped.get("reason")}
+    if status != 200 or not mapped["seeds"]:
+        # Without a map every account decision fails closed on network membership and is
+        # written to the decision log: a load unlike a mapped platform's.
+        why = f"the re-map published no network map ({status}: {mapped.get('reason') or text[:200]!r})"
+        if require_map:
+            raise SystemExit(f"soak: seeding: {why}")
+        print(f"soak: WARNING: {why}; account decisions will fail closed on network membership")
+    return snapshot, len(events), mapped
 
 
 def build_request(kind, n, rng, world, batch):
@@ -269,16 +317,14 @@ def judge(kind, status, text):
     if not 200 <= status < 300:
         return f"HTTP {status}: {text[:160].decode(errors='replace')}"
     if kind in ("decide", "autocomplete_filter"):
-        # A 200 that says no fresh snapshot was there is the service failing closed: a
-        # stall hidden behind a success status, so it counts as an error here.
+        # A 200 without a snapshot is the service failing closed because no fresh snapshot
+        # was there: a stall hidden behind a success status, so it counts as an error here.
         try:
             answer = json.loads(text)
         except ValueError as e:
             return f"answer is not JSON: {e}"
-        if kind == "decide" and answer.get("fail_closed_reason"):
-            return f"whole decision failed closed: {answer['fail_closed_reason']}"
-        if kind == "decide" and not isinstance(answer.get("snapshot"), int):
-            return "decision answered without its snapshot version"
+        if not isinstance(answer.get("snapshot"), int):
+            return f"failed closed without a snapshot: {answer.get('fail_closed_reason') or 'no reason given'}"
     return None
 
 
@@ -379,37 +425,45 @@ class Load:
 
 
 class Sampler:
-    """RSS and fds of the server process once a second (nothing without a pid)."""
+    """RSS, fds and CPU of the server process once a second (nothing without a pid)."""
 
     def __init__(self, pid):
         self.pid = pid
-        self.samples = []            # (t, rss_kib, fds, requests, errors)
+        self.samples = []            # (t, rss_kib, fds, requests, errors, cpu_pct)
         self.stopping = threading.Event()
         self.thread = None
         self.failure = None
+        self.ticks = os.sysconf("SC_CLK_TCK")
 
     def read(self):
         with open(f"/proc/{self.pid}/status") as status:
             rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        return rss, len(os.listdir(f"/proc/{self.pid}/fd"))
+        with open(f"/proc/{self.pid}/stat") as stat:
+            # utime and stime are fields 14 and 15; the name before ")" may hold spaces.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return rss, len(os.listdir(f"/proc/{self.pid}/fd")), (int(fields[11]) + int(fields[12])) / self.ticks
 
     def begin(self, start, load):
         def loop():
-            tick = 0
+            tick, previous = 0, None
             while not self.stopping.is_set():
                 target = start + tick
                 wait = target - time.monotonic()
                 if wait > 0 and self.stopping.wait(wait):
                     break
-                rss, fds = None, None
+                rss, fds, cpu_pct = None, None, None
                 if self.pid:
                     try:
-                        rss, fds = self.read()
-                    except (OSError, StopIteration) as e:
+                        rss, fds, cpu = self.read()
+                    except (OSError, StopIteration, IndexError, ValueError) as e:
                         self.failure = f"sampling /proc/{self.pid} at t={tick} s failed: {e}"
                         return
+                    now = time.monotonic()
+                    if previous:
+                        cpu_pct = round(100.0 * (cpu - previous[0]) / (now - previous[1]), 1)
+                    previous = (cpu, now)
                 with load.lock:
-                    self.samples.append((tick, rss, fds, load.done, load.errors))
+                    self.samples.append((tick, rss, fds, load.done, load.errors, cpu_pct))
                 tick += 1
         self.thread = threading.Thread(target=loop, daemon=True)
         self.thread.start()
@@ -606,7 +660,7 @@ def main():
         if not os.access(args.binary, os.X_OK):
             raise SystemExit(f"soak: no guardrail binary at {args.binary} (--binary)")
         ledger_dir = tempfile.mkdtemp(prefix="guardrail-soak-ledger-")
-        process, host, port, token = start_server(args.binary, ledger_dir, os.path.join(out_dir, "serve.log"))
+        process, host, port, token = start_with_policy(args.binary, ledger_dir, os.path.join(out_dir, "serve.log"))
         pid = process.pid
 
     problems = []
@@ -614,9 +668,10 @@ def main():
         rng = random.Random(args.seed)
         world = World(f"{random.getrandbits(24):06x}", args.accounts, rng)
         began = time.monotonic()
-        snapshot, seeded = seed(Client(host, port, token, 120), world, rng)
+        snapshot, seeded, mapped = seed(Client(host, port, token, 120), world, rng, require_map=process is not None)
         print(f"soak: {host}:{port}; seeded {args.accounts} accounts ({seeded} events) and re-mapped to snapshot "
-              f"v{snapshot} in {time.monotonic() - began:.1f} s")
+              f"v{snapshot} in {time.monotonic() - began:.1f} s (map: {mapped['seeds']} seeds, "
+              f"{mapped['suspects']} suspects, {mapped['network_size']} in the network)")
         print(f"soak: {args.rate:g} requests/s for {args.seconds} s over {args.connections} connections"
               f"{'' if pid else ' (no pid: memory and fds not sampled)'}")
         load = Load(args, host, port, token, world)
@@ -642,6 +697,12 @@ def main():
         print(f"{name:<20}{row['requests']:>9}{row['errors']:>8}{cells}")
     print(f"(latency from each request's due time; the client's own lag behind the schedule: "
           f"p99 {percentile(lag, 99) or 0:.1f} ms, max {lag[-1] if lag else 0:.1f} ms)")
+    lag_p99 = percentile(lag, 99) or 0
+    if lag_p99 > 10:
+        # The client sends late when it is starved of CPU: latencies then include the load
+        # generator's own stalls, and the machine was too busy for a clean measurement.
+        print(f"soak: WARNING: the client itself ran {lag_p99:.0f} ms behind its schedule at p99 "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): run it on a quieter machine")
     if load.unsent:
         print(f"soak: {load.unsent} scheduled requests were never sent (the schedule fell more than {args.grace:g} s behind)")
 
@@ -653,6 +714,11 @@ def main():
               f"({100 * r['growth_ratio']:+.1f}%), slope {r['slope_per_min'] / 1024:+.2f} MiB/min, max {r['max'] / 1024:.1f} MiB")
         print(f"  fds  {f['first_mean']:8.1f}     -> {f['last_mean']:8.1f}     "
               f"({f['growth']:+.1f}), slope {f['slope_per_min']:+.2f} /min, max {f['max']}")
+        cpu = [s[5] for s in sampler.samples if s[5] is not None]
+        memory["server_cpu_pct"] = {"mean": sum(cpu) / len(cpu), "max": max(cpu)} if cpu else None
+        if cpu:
+            print(f"  CPU  {memory['server_cpu_pct']['mean']:.0f}% of one core on average, "
+                  f"{memory['server_cpu_pct']['max']:.0f}% at most")
 
     # Verdict.
     if sampler.failure:
@@ -681,7 +747,7 @@ def main():
     # Files.
     with open(os.path.join(out_dir, "samples.csv"), "w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(("t", "rss_kib", "fds", "requests_so_far", "errors_so_far"))
+        writer.writerow(("t", "rss_kib", "fds", "requests_so_far", "errors_so_far", "server_cpu_pct"))
         writer.writerows(("" if v is None else v for v in s) for s in sampler.samples)
     with open(os.path.join(out_dir, "latency.csv"), "w", newline="") as out:
         writer = csv.writer(out)
@@ -691,9 +757,10 @@ def main():
                                       for c in ("requests", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms")])
     windows = p99_windows(load)
     summary = {"config": {k: v for k, v in vars(args).items() if k not in ("token", "mix")}, "server": f"{host}:{port}", "pid": pid,
-               "snapshot_after_seed": snapshot, "mix": args.mix, "kinds": rows, "routes": routes,
+               "snapshot_after_seed": snapshot, "network_map": mapped, "mix": args.mix, "kinds": rows, "routes": routes,
                "errors": {k: v for k, v in load.error_counts.items() if v}, "unsent": load.unsent,
                "client_lag_ms": {"p99": percentile(lag, 99), "max": lag[-1] if lag else None},
+               "load_average_at_end": os.getloadavg(), "cpus": os.cpu_count(),
                "memory": memory, "p99_per_10s": windows, "problems": problems, "ok": not problems}
     with open(os.path.join(out_dir, "summary.json"), "w") as out:
         json.dump(summary, out, indent=2)
