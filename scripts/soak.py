@@ -714,6 +714,14 @@ def main():
               f"({100 * r['growth_ratio']:+.1f}%), slope {r['slope_per_min'] / 1024:+.2f} MiB/min, max {r['max'] / 1024:.1f} MiB")
         print(f"  fds  {f['first_mean']:8.1f}     -> {f['last_mean']:8.1f}     "
               f"({f['growth']:+.1f}), slope {f['slope_per_min']:+.2f} /min, max {f['max']}")
+        # Stored data is expected to cost memory (the service folds every event into its
+        # state); growth per event written tells data from a leak.
+        written = (rows["events"]["requests"] - rows["events"]["errors"]) * args.batch + \
+            rows["reports"]["requests"] - rows["reports"]["errors"]
+        if written and r["slope_per_min"] is not None:
+            memory["rss_bytes_per_event_written"] = r["slope_per_min"] * 1024 / (written / (args.seconds / 60.0))
+            print(f"  RSS slope per event written (events and reports): {memory['rss_bytes_per_event_written']:.0f} bytes "
+                  f"({written} written; --mix events=0,reports=0 tells data from a leak)")
         cpu = [s[5] for s in sampler.samples if s[5] is not None]
         memory["server_cpu_pct"] = {"mean": sum(cpu) / len(cpu), "max": max(cpu)} if cpu else None
         if cpu:
