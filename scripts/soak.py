@@ -645,9 +645,6 @@ def main():
     args = parser.parse_args()
     if args.seconds < 5 or args.rate <= 0 or args.connections < 1:
         raise SystemExit("soak: needs --seconds >= 5, --rate > 0 and --connections >= 1")
-    out_dir = args.out or tempfile.mkdtemp(prefix="guardrail-soak-")
-    os.makedirs(out_dir, exist_ok=True)
-
     process, ledger_dir = None, None
     if args.url:
         parsed = urllib.parse.urlsplit(args.url)
@@ -656,9 +653,11 @@ def main():
         if not args.token:
             raise SystemExit("soak: --url needs --token (an admin token: seeding re-maps)")
         host, port, token, pid = parsed.hostname, parsed.port or 80, args.token, args.pid
-    else:
-        if not os.access(args.binary, os.X_OK):
-            raise SystemExit(f"soak: no guardrail binary at {args.binary} (--binary)")
+    elif not os.access(args.binary, os.X_OK):
+        raise SystemExit(f"soak: no guardrail binary at {args.binary} (--binary)")
+    out_dir = args.out or tempfile.mkdtemp(prefix="guardrail-soak-")
+    os.makedirs(out_dir, exist_ok=True)
+    if not args.url:
         ledger_dir = tempfile.mkdtemp(prefix="guardrail-soak-ledger-")
         process, host, port, token = start_with_policy(args.binary, ledger_dir, os.path.join(out_dir, "serve.log"))
         pid = process.pid
