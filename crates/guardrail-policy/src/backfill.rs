@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::decide::{Candidate, Context, Engine};
 use guardrail_types::Surface;
@@ -12,8 +12,9 @@ use guardrail_types::Surface;
 use crate::rules::Action;
 use crate::signals::{AccountSignals, Relationship};
 
-/// A request as recorded in the decision log: owned, replayable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A request as recorded in the decision log: owned, replayable (and read back from the
+/// ledger's `decision_logged` events).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
     /// The surface.
     pub surface: Surface,

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use guardrail_text::Tier;
 use guardrail_types::{AccountId, AgeBand, NetworkRole};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the text guard found on an account's bio, name and posts, or on a text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextSignal {
     /// The most severe tier matched, if any.
     pub worst_tier: Option<Tier>,
@@ -23,7 +23,7 @@ pub struct TextSignal {
 }
 
 /// Known-image matches for an account's uploads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HashSignal {
     /// How many uploads matched a positive bank (after negative banks).
     pub matches: u32,
@@ -32,7 +32,7 @@ pub struct HashSignal {
 }
 
 /// The network map's view of an account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSignal {
     /// Risk score from propagation, in [0, 1].
     pub score: f64,
@@ -43,7 +43,7 @@ pub struct NetworkSignal {
 }
 
 /// What is known about one account. `None` fields are unknown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountSignals {
     /// The account.
     pub id: AccountId,
@@ -135,7 +135,7 @@ impl fmt::Display for Shown<'_> {
 }
 
 /// How the viewer and the candidate are related.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Relationship {
     /// The viewer follows the candidate.
     pub viewer_follows: bool,

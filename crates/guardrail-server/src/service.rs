@@ -15,7 +15,7 @@
 //! record it cannot read (the follower stops and the service goes unready), or block a
 //! decision on the decision log (a full queue drops and counts).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +24,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
 use guardrail_ledger::state::{LedgerState, TokenRecord};
+use guardrail_policy::backfill::RecordedRequest;
 use guardrail_policy::{Action, RuleSet, Verdict};
 use guardrail_store::{AppendOutcome, Store, StoreError};
 use guardrail_text::Policy;
@@ -484,10 +485,33 @@ impl Service {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// The decisions this process logged most recently (at most a few thousand, oldest
-    /// first), replayable through another rule set: what the console's backfill reads.
-    pub fn recent_decisions(&self) -> Vec<DecisionRecord> {
-        lock(&self.log.recent).iter().cloned().collect()
+    /// The newest `limit` decisions of the ledger's decision log (every replica's, oldest
+    /// first), as requests replayable through another rule set: what the console's
+    /// backfill reads. Also answers how many logged decisions did not read back as
+    /// requests (an older format): counted, never replayed as something they are not.
+    pub async fn logged_decisions(
+        &self,
+        limit: usize,
+    ) -> Result<(Vec<RecordedRequest>, usize), StoreError> {
+        let records = self.store.latest_of_kind("decision_logged", limit).await?;
+        let mut requests = Vec::with_capacity(records.len());
+        let mut unreadable = 0;
+        for record in records {
+            let request =
+                read_event(record.seq, &record.body)
+                    .ok()
+                    .and_then(|event| match event.payload {
+                        Payload::DecisionLogged(logged) => {
+                            serde_json::from_value(logged.request).ok()
+                        }
+                        _ => None,
+                    });
+            match request {
+                Some(request) => requests.push(request),
+                None => unreadable += 1,
+            }
+        }
+        Ok((requests, unreadable))
     }
 
     /// The discovery rules the running guard enforces.
@@ -796,10 +820,10 @@ impl Service {
 }
 
 /// The decision log: every decision that is not `allow`, and a share of those that are,
-/// queued for the ledger off the request path.
+/// queued for the ledger off the request path. The ledger's copy is what the console's
+/// backfill replays ([`Service::logged_decisions`]): every replica's, across restarts.
 #[derive(Debug)]
 struct DecisionLog {
-    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Mutex<Option<mpsc::Sender<DecisionRecord>>>,
     receiver: Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
     allow_every: u64,
@@ -809,12 +833,9 @@ struct DecisionLog {
 }
 
 const DECISION_LOG_QUEUE: usize = 65_536;
-/// Logged decisions kept in memory for the console's rule backfill: the requests with the
-/// signals they read (the ledger's copy is JSON for people, not for replay).
-const RECENT_DECISIONS: usize = 5_000;
-/// One allow in this many is kept among the recent decisions (a sample of what a new rule
-/// could change; every other action is kept).
-const RECENT_ALLOW_EVERY: u64 = 10;
+
+/// Logged decisions the console's backfill replays: the newest in the ledger.
+pub const BACKFILL_DECISIONS: usize = 5_000;
 
 impl DecisionLog {
     fn new(allow_share: f64) -> DecisionLog {
@@ -825,7 +846,6 @@ impl DecisionLog {
             (1.0 / allow_share.min(1.0)).round() as u64
         };
         DecisionLog {
-            recent: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_DECISIONS))),
             sender: Mutex::new(Some(sender)),
             receiver: Mutex::new(Some(receiver)),
             allow_every,
@@ -836,21 +856,10 @@ impl DecisionLog {
     }
 
     fn sink(&self) -> LedgerSink {
-        // Allows reach the sink one in `recent_every` (kept for the console's backfill);
-        // the ledger's share is a further one in `ledger_every` of those, so the logged
-        // share stays exact: 1 in 100 is 1 in 10 of 1 in 10.
-        let recent_every = if self.allow_every.is_multiple_of(RECENT_ALLOW_EVERY) {
-            RECENT_ALLOW_EVERY
-        } else {
-            1
-        };
         LedgerSink {
-            recent: self.recent.clone(),
             sender: lock(&self.sender).clone(),
-            recent_allow_every: recent_every,
-            ledger_allow_every: self.allow_every / recent_every,
+            allow_every: self.allow_every,
             allows: AtomicU64::new(0),
-            ledger_allows: AtomicU64::new(0),
             queued: self.queued.clone(),
             dropped: self.dropped.clone(),
         }
@@ -864,12 +873,9 @@ impl DecisionLog {
 /// The guard's sink: hands decisions to the log's queue, never waiting.
 #[derive(Debug)]
 struct LedgerSink {
-    recent: Arc<Mutex<VecDeque<DecisionRecord>>>,
     sender: Option<mpsc::Sender<DecisionRecord>>,
-    recent_allow_every: u64,
-    ledger_allow_every: u64,
+    allow_every: u64,
     allows: AtomicU64,
-    ledger_allows: AtomicU64,
     queued: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
 }
@@ -880,28 +886,14 @@ impl DecisionSink for LedgerSink {
             return true;
         }
         // A deterministic 1-in-N sample of allows: cheap, and the share is exact.
-        self.allows
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(self.recent_allow_every)
+        self.allow_every != 0
+            && self
+                .allows
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(self.allow_every)
     }
 
     fn record(&self, record: DecisionRecord) {
-        {
-            let mut recent = lock(&self.recent);
-            if recent.len() >= RECENT_DECISIONS {
-                recent.pop_front();
-            }
-            recent.push_back(record.clone());
-        }
-        if record.action == Action::Allow
-            && (self.ledger_allow_every == 0
-                || !self
-                    .ledger_allows
-                    .fetch_add(1, Ordering::Relaxed)
-                    .is_multiple_of(self.ledger_allow_every))
-        {
-            return;
-        }
         let Some(sender) = &self.sender else {
             return;
         };
@@ -940,7 +932,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use guardrail_policy::backfill::RecordedRequest;
     use guardrail_types::Surface;
 
     fn decision(action: Action) -> (Verdict, DecisionRecord) {
@@ -972,14 +963,15 @@ mod tests {
         (verdict, record)
     }
 
-    /// (allow share, allows, drops) → (kept for the backfill, sent to the ledger).
+    /// (allow share, allows, drops) → decisions sent to the ledger's decision log.
     #[test]
-    fn the_backfill_sample_keeps_the_ledgers_share_exact() {
+    fn the_decision_log_keeps_every_non_allow_and_an_exact_share_of_allows() {
         let cases = [
-            (0.01, 1_000, 5, (100 + 5, 10 + 5)),
-            (1.0, 50, 5, (55, 55)),
-            (0.0, 100, 3, (10 + 3, 3)),
-            (0.5, 100, 0, (100, 50)),
+            (0.01, 1_000, 5, 10 + 5),
+            (1.0, 50, 5, 55),
+            (0.0, 100, 3, 3),
+            (0.5, 100, 0, 50),
+            (0.1, 99, 2, 10 + 2),
         ];
         for (share, allows, drops, expected) in cases {
             let log = DecisionLog::new(share);
@@ -993,14 +985,12 @@ mod tests {
                     sink.record(record);
                 }
             }
-            let kept = lock(&log.recent).len();
             let mut sent = 0;
             while receiver.try_recv().is_ok() {
                 sent += 1;
             }
             assert_eq!(
-                (kept, sent),
-                expected,
+                sent, expected,
                 "share {share}, {allows} allows, {drops} drops"
             );
         }

@@ -32,6 +32,10 @@ pub const CHUNK_LADDER: [usize; 11] = [1_024, 512, 256, 128, 64, 32, 16, 8, 4, 2
 pub const READ_PAGE: &str = "SELECT seq, event_id, kind, at, body, hash FROM events \
      WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+/// Reads the newest records of one kind (walking the primary key backwards).
+pub const READ_LATEST_OF_KIND: &str = "SELECT seq, event_id, kind, at, body, hash FROM events \
+     WHERE kind = $1 ORDER BY seq DESC LIMIT $2";
+
 /// Reads one record by event id.
 pub const READ_BY_ID: &str =
     "SELECT seq, event_id, kind, at, body, hash FROM events WHERE event_id = $1";

@@ -153,6 +153,34 @@ impl Store {
             .collect()
     }
 
+    /// The newest `limit` records of `kind` (an event type, e.g. `decision_logged`), oldest
+    /// first.
+    pub async fn latest_of_kind(
+        &self,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let rows = sqlx::query(sql::READ_LATEST_OF_KIND)
+            .bind(kind)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| StoreError::database(&self.db, "read records of a kind", error))?;
+        let mut records = rows
+            .iter()
+            .map(RawRecord::from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| StoreError::database(&self.db, "read records of a kind", error))?
+            .into_iter()
+            .map(|raw| {
+                raw.into_record()
+                    .map_err(|(seq, why)| self.malformed(seq, why))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        records.reverse();
+        Ok(records)
+    }
+
     /// Every record after `after_seq`, `page_size` at a time.
     pub fn pages(&self, after_seq: u64, page_size: usize) -> Pages<'_> {
         Pages {

@@ -21,7 +21,7 @@ use crate::lexicon::{BUILTIN_WORDS, Lexicon};
 use crate::normalize::{NormalizeOptions, TermView, normalize};
 
 /// How severe a rule is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// A weighted risk signal; alone it changes nothing, together they restrict.

@@ -3,8 +3,8 @@
 //! What it is for: an admin edits the rule file; publishing stores a `rules_published`
 //! event with the next version. Every rule that is new or changed goes out in shadow mode
 //! (evaluated and recorded in verdicts, never acting), whatever the edit said; the page
-//! shows, for each shadow rule, its backfill — how many of the decisions this process
-//! logged recently it would have changed if enforced, with samples — and the caps on
+//! shows, for each shadow rule, its backfill — how many of the newest decisions in the
+//! ledger's decision log (every replica's) it would have changed if enforced, with samples — and the caps on
 //! automated actions. Promotion to enforce is one click, and another publish.
 //!
 //! A publish is in force as soon as the service folds it: the follower installs the
@@ -172,11 +172,22 @@ pub async fn page(
             )
         })
         .collect();
-    let log: Vec<RecordedRequest> = service
-        .recent_decisions()
-        .into_iter()
-        .map(|d| d.request)
-        .collect();
+    let (log, unreadable) = service
+        .logged_decisions(crate::service::BACKFILL_DECISIONS)
+        .await
+        .map_err(|e| {
+            error_page(
+                Some(&viewer),
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("The decision log could not be read from the ledger ({e})."),
+            )
+        })?;
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "logged decisions that do not read back as requests were left out of the backfill"
+        );
+    }
     let backfills = rules
         .rules
         .iter()
