@@ -24,55 +24,17 @@ unmounts and resets what it changed on exit.
 """
 
 import argparse
-import http.client
-import json
 import os
-import re
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
+import guardrail_serve
+from guardrail_serve import request
+
 T0 = int(time.time()) - 3600
-
-
-def request(address, method, path, token=None, body=None):
-    connection = http.client.HTTPConnection(*address, timeout=60)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        answer = connection.getresponse()
-        text = answer.read()
-        return answer.status, (json.loads(text) if text.strip() else None)
-    finally:
-        connection.close()
-
-
-def serve(binary, db, log_path):
-    log = open(log_path, "ab")
-    process = subprocess.Popen([binary, "serve", "--db", db, "--listen", "127.0.0.1:0"],
-                               stdout=subprocess.DEVNULL, stderr=log)
-    pattern = re.compile(r"^guardrail: serving .* on http://([0-9.]+):([0-9]+)$")
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"disk_faults: serve exited with {process.returncode}; see {log_path}")
-        with open(log_path, errors="replace") as text:
-            found = [m.groups() for m in map(pattern.match, text.read().splitlines()) if m]
-        if found:
-            address = (found[-1][0], int(found[-1][1]))
-            try:
-                if request(address, "GET", "/readyz")[0] == 200:
-                    return process, address
-            except OSError:
-                pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"disk_faults: serve never became ready; see {log_path}")
 
 
 def batch(start, size):
@@ -86,10 +48,8 @@ class Intake:
     """One running service, and every event id it acknowledged."""
 
     def __init__(self, binary, db, log_path, problems):
-        created = subprocess.run([binary, "token", "create", "--scope", "admin", "--db", db],
-                                 check=True, capture_output=True, text=True)
-        self.token = created.stdout.strip().splitlines()[-1]
-        self.process, self.address = serve(binary, db, log_path)
+        self.token = guardrail_serve.admin_token(binary, db)
+        self.process, self.address = guardrail_serve.start(binary, db, log_path)
         self.acknowledged = set()
         self.problems = problems
 
@@ -125,11 +85,7 @@ class Intake:
             self.problems.append(f"{when}: /healthz is not 200")
 
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        guardrail_serve.stop(self.process)
 
     def check_ledger(self, binary, db, stored, what):
         verified = subprocess.run([binary, "ledger", "verify", "--db", db], capture_output=True, text=True)

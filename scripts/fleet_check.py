@@ -22,58 +22,19 @@ exit (SIGTERM, so acknowledged writes finish).
 """
 
 import argparse
-import http.client
-import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
+from guardrail_serve import admin_token, request, stop
+from guardrail_serve import start as start_serve
+
 T0 = int(time.time()) - 3600
 
 
-def request(address, method, path, token=None, body=None):
-    host, port = address
-    connection = http.client.HTTPConnection(host, port, timeout=30)
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        answer = connection.getresponse()
-        text = answer.read()
-        return answer.status, (json.loads(text) if text.strip() else None)
-    finally:
-        connection.close()
-
-
 def start(binary, db, log_path):
-    log = open(log_path, "ab")
-    process = subprocess.Popen(
-        [binary, "serve", "--db", db, "--listen", "127.0.0.1:0", "--stale-after", "30"],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    pattern = re.compile(r"^guardrail: serving .* on http://([0-9.]+):([0-9]+)$")
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"fleet_check: a replica exited with {process.returncode}; see {log_path}")
-        with open(log_path, errors="replace") as text:
-            found = [m.groups() for m in map(pattern.match, text.read().splitlines()) if m]
-        if found:
-            address = (found[-1][0], int(found[-1][1]))
-            try:
-                if request(address, "GET", "/readyz")[0] == 200:
-                    return process, address
-            except OSError:
-                pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"fleet_check: a replica did not become ready; see {log_path}")
+    return start_serve(binary, db, log_path, extra_args=("--stale-after", "30"))
 
 
 def main():
@@ -85,9 +46,7 @@ def main():
     args = parser.parse_args()
     if not args.db or not args.db.startswith("postgres"):
         raise SystemExit("fleet_check: needs a PostgreSQL URL (--db or GUARDRAIL_TEST_PG_URL); run it under scripts/with-postgres.sh")
-    created = subprocess.run([args.binary, "token", "create", "--scope", "admin", "--db", args.db],
-                             check=True, capture_output=True, text=True)
-    token = created.stdout.strip().splitlines()[-1]
+    token = admin_token(args.binary, args.db)
     work = tempfile.mkdtemp(prefix="guardrail-fleet-")
     replicas = []
     problems = []
@@ -201,12 +160,7 @@ def main():
             problems.append(f"A's own bank change went wrong on A: {status} {answer}")
     finally:
         for process in replicas:
-            process.send_signal(signal.SIGTERM)
-        for process in replicas:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
     for problem in problems:
         print(f"fleet_check: PROBLEM: {problem}")
     if problems:

@@ -46,15 +46,14 @@ import json
 import math
 import os
 import random
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+import guardrail_serve
 
 PREFIX = "soak"
 DECISION_KINDS = ("decide", "text_check", "autocomplete_filter")
@@ -126,31 +125,9 @@ def start_server(binary, ledger_dir, log_path, token=None):
     """Starts `guardrail serve` on a SQLite ledger; returns (process, host, port, token)."""
     db = os.path.join(ledger_dir, "ledger.db")
     if token is None:
-        created = subprocess.run([binary, "token", "create", "--scope", "admin", "--db", db],
-                                 capture_output=True, text=True)
-        if created.returncode != 0:
-            raise SystemExit(f"soak: `{binary} token create` failed ({created.returncode}): {created.stderr.strip()}")
-        token = created.stdout.strip().splitlines()[-1]
-    log = open(log_path, "ab")
-    process = subprocess.Popen([binary, "serve", "--db", db, "--listen", "127.0.0.1:0"],
-                               stdout=subprocess.DEVNULL, stderr=log)
-    pattern = re.compile(r"^guardrail: serving .* on http://([0-9.]+):([0-9]+)$")
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"soak: serve exited with {process.returncode} before it was ready; see {log_path}")
-        with open(log_path, errors="replace") as text:
-            found = [m.groups() for m in map(pattern.match, text.read().splitlines()) if m]
-        if found:
-            host, port = found[-1][0], int(found[-1][1])
-            try:
-                if Client(host, port, None, 5).call("GET", "/readyz")[0] == 200:
-                    return process, host, port, token
-            except (OSError, http.client.HTTPException):
-                pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"soak: serve never became ready in 120 s; see {log_path}")
+        token = guardrail_serve.admin_token(binary, db)
+    process, (host, port) = guardrail_serve.start(binary, db, log_path)
+    return process, host, port, token
 
 
 def start_with_policy(binary, ledger_dir, log_path):
@@ -169,19 +146,10 @@ def start_with_policy(binary, ledger_dir, log_path):
             {"id": f"{PREFIX}-policy", "type": "policy_published", "at": int(time.time()), "version": 1,
              "toml": policy, "actor": "scripts/soak.py"}])
     finally:
-        stop_server(process)
+        guardrail_serve.stop(process)
     if status != 200:
         raise SystemExit(f"soak: publishing the soak's text policy: POST /v1/events answered {status}: {text[:300]!r}")
     return start_server(binary, ledger_dir, log_path, token)
-
-
-def stop_server(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # ---------------------------------------------------------------- the platform
@@ -685,7 +653,7 @@ def main():
             problems.append(f"the server exited with {process.returncode} during the load")
     finally:
         if process is not None:
-            stop_server(process)
+            guardrail_serve.stop(process)
 
     # Tables.
     rows = {k: stats([ms for _, ms in load.latency[k]], len(load.latency[k]),

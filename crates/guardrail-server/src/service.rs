@@ -320,7 +320,9 @@ impl Service {
         let _ = self.policy.set(policy);
         self.guard.store(Some(Arc::new(guard)));
         self.mark_fresh();
-        let _ = self.folded.send(read(&self.ledger).last_seq);
+        // `send_replace`, not `send`: the value must change even while nobody waits (a
+        // waiter that subscribes later reads it; `send` drops it without receivers).
+        self.folded.send_replace(read(&self.ledger).last_seq);
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "first snapshot published; ready"
@@ -478,8 +480,9 @@ impl Service {
         if self.guard.load().is_none() {
             return false;
         }
-        self.nudge.notify_one();
+        // Subscribed before the follower is woken, so no fold can slip in between.
         let mut folded = self.folded.subscribe();
+        self.nudge.notify_one();
         tokio::time::timeout(timeout, folded.wait_for(|&at| at >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
@@ -635,7 +638,7 @@ impl Service {
             if !replicas_bank_changes.is_empty() {
                 self.follow_bank_changes(replicas_bank_changes).await;
             }
-            let _ = self.folded.send(last);
+            self.folded.send_replace(last);
         }
         Ok(count)
     }

@@ -393,81 +393,81 @@ async fn every_decision_path_fails_closed_when_the_engine_faults() {
     );
     fail::remove("guard::decide");
 
-    fail::cfg("text::check", "panic(text guard fault)").expect("a failpoint");
-    let (status, text) = harness
-        .post(
+    // (failpoint, route, body, the verdict's field, its fail-closed value, where the
+    // reason is, words of the reason, the value once the fault is cleared)
+    let signup = json!({"handle": "fresh_start", "bio": "cooking"});
+    let bio = json!({"text": "cooking", "place": "bio"});
+    let table = [
+        (
+            "text::check",
             "/v1/text/check",
-            Scope::Service,
-            json!({"text": "cooking", "place": "bio"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    assert_eq!(text["decision"], "block", "{text}");
-    assert_eq!(text["decided_by"], "fail_closed", "{text}");
-    assert!(
-        text["diagnostics"].to_string().contains("text guard fault"),
-        "{text}"
-    );
-    let (status, signup) = harness
-        .post(
+            &bio,
+            "decision",
+            "block",
+            "diagnostics",
+            "text guard fault",
+            "allow",
+        ),
+        (
+            "text::check",
             "/v1/signup/decide",
-            Scope::Service,
-            json!({"handle": "fresh_start", "bio": "cooking"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{signup}");
-    assert_eq!(signup["action"], "review", "{signup}");
-    assert!(
-        signup["reasons"].to_string().contains("text guard fault"),
-        "{signup}"
-    );
-    fail::remove("text::check");
-
-    fail::cfg("guard::signup", "panic(entity check fault)").expect("a failpoint");
-    let (status, signup) = harness
-        .post(
+            &signup,
+            "action",
+            "review",
+            "reasons",
+            "text guard fault",
+            "allow",
+        ),
+        (
+            "guard::signup",
             "/v1/signup/decide",
-            Scope::Service,
-            json!({"handle": "fresh_start", "bio": "cooking"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{signup}");
-    assert_eq!(signup["action"], "review", "{signup}");
-    assert!(
-        signup["reasons"]
-            .to_string()
-            .contains("entity check failed"),
-        "{signup}"
-    );
-    fail::remove("guard::signup");
-    alive(&harness).await;
-
-    // Cleared, the same requests are decided on their merits again: the faults above
-    // were what dropped them.
-    let (_, decided) = harness
-        .post(
+            &signup,
+            "action",
+            "review",
+            "reasons",
+            "entity check failed",
+            "allow",
+        ),
+        (
+            "guard::decide",
             "/v1/decide/related_hashtags",
-            Scope::Service,
-            json!({"query": "foo", "candidates": ["food"]}),
-        )
-        .await;
-    assert_eq!(decided["verdicts"][0]["action"], "allow", "{decided}");
-    let (_, text) = harness
-        .post(
-            "/v1/text/check",
-            Scope::Service,
-            json!({"text": "cooking", "place": "bio"}),
-        )
-        .await;
-    assert_eq!(text["decision"], "allow", "{text}");
-    let (_, signup) = harness
-        .post(
-            "/v1/signup/decide",
-            Scope::Service,
-            json!({"handle": "fresh_start", "bio": "cooking"}),
-        )
-        .await;
-    assert_eq!(signup["action"], "allow", "{signup}");
+            &json!({"query": "foo", "candidates": ["food"]}),
+            "verdicts",
+            "drop",
+            "verdicts",
+            "engine fault",
+            "allow",
+        ),
+    ];
+    let field = |answer: &Value, name: &str| match name {
+        "verdicts" => answer["verdicts"][0]["action"].clone(),
+        other => answer[other].clone(),
+    };
+    for (point, route, body, name, closed, reasons, words, cleared) in table {
+        let fault = if point == "guard::signup" {
+            "entity check fault"
+        } else {
+            words
+        };
+        fail::cfg(point, &format!("panic({fault})")).expect("a failpoint");
+        let (status, answer) = harness.post(route, Scope::Service, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{point} on {route}: {answer}");
+        assert_eq!(field(&answer, name), closed, "{point} on {route}: {answer}");
+        assert!(
+            answer[reasons].to_string().contains(words),
+            "{point} on {route}: {answer}"
+        );
+        fail::remove(point);
+        alive(&harness).await;
+        // Cleared, the same request is decided on its merits: the fault was what
+        // dropped it.
+        let (_, answer) = harness.post(route, Scope::Service, body.clone()).await;
+        assert_eq!(
+            field(&answer, name),
+            cleared,
+            "{route} after {point}: {answer}"
+        );
+    }
     // Decisions store nothing synchronously; the ledger is as it was, and whole.
     assert!(records(&harness).await >= before);
     scenario.teardown();

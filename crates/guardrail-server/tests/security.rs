@@ -19,8 +19,8 @@ use guardrail_server::routes::access::ROUTE_SCOPES;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// Sends a request with a raw `Authorization` header (or none); answers status, headers
-/// and body.
+/// Sends a request with a raw `Authorization` header (or none) and a JSON body (or none);
+/// answers status, headers and body.
 async fn send(
     harness: &Harness,
     method: &str,
@@ -28,16 +28,29 @@ async fn send(
     authorization: Option<&str>,
     body: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let body = body.map(|b| ("application/json", b.as_bytes().to_vec()));
+    send_bytes(harness, method, path, authorization, body).await
+}
+
+/// [`send`] with any body and content type.
+async fn send_bytes(
+    harness: &Harness,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
+    let request = match body {
+        Some((content_type, bytes)) => request
+            .header("content-type", content_type)
+            .body(Body::from(bytes)),
+        None => request.body(Body::empty()),
     }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("a request");
+    .expect("a request");
     let response = router(harness.service.clone())
         .oneshot(request)
         .await
@@ -430,22 +443,15 @@ async fn size_and_pixel_limits_refuse_before_decoding() {
         (64, 64, false),
     ];
     for (width, height, over) in table {
-        let request = Request::builder()
-            .method("POST")
-            .uri("/v1/media/hash")
-            .header("authorization", &service)
-            .header("content-type", "image/png")
-            .body(Body::from(png_declaring(width, height)))
-            .expect("a request");
-        let response = router(harness.service.clone())
-            .oneshot(request)
-            .await
-            .expect("an answer");
-        let status = response.status();
-        let body = to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("a body");
-        let text = String::from_utf8_lossy(&body);
+        let (status, _, answer) = send_bytes(
+            &harness,
+            "POST",
+            "/v1/media/hash",
+            Some(&service),
+            Some(("image/png", png_declaring(width, height))),
+        )
+        .await;
+        let text = answer.to_string();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{width}x{height}: {text}");
         assert_eq!(
             text.contains("over the limit"),
@@ -503,18 +509,15 @@ async fn upload_names_never_touch_the_filesystem() {
     for name in &names {
         for path in ["/h/hash", "/m/lookup"] {
             let (content_type, body) = upload("video", name, b"not really a video");
-            let request = Request::builder()
-                .method("POST")
-                .uri(path)
-                .header("authorization", &service)
-                .header("content-type", content_type)
-                .body(Body::from(body))
-                .expect("a request");
-            let response = router(harness.service.clone())
-                .oneshot(request)
-                .await
-                .expect("an answer");
-            assert_eq!(response.status(), StatusCode::OK, "{path} with {name:?}");
+            let (status, _, answer) = send_bytes(
+                &harness,
+                "POST",
+                path,
+                Some(&service),
+                Some((&content_type, body)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{path} with {name:?}: {answer}");
         }
         assert!(!outside.exists(), "{name:?} wrote {}", outside.display());
     }
