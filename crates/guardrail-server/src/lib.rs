@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod console;
+mod decision_log;
 pub mod error;
 pub mod ledger_io;
 pub mod metrics;

@@ -24,14 +24,15 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
 use guardrail_ledger::state::{LedgerState, TokenRecord};
+use guardrail_policy::RuleSet;
 use guardrail_policy::backfill::RecordedRequest;
-use guardrail_policy::{Action, RuleSet, Verdict};
 use guardrail_store::{AppendOutcome, Store, StoreError};
 use guardrail_text::Policy;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
 
+use crate::decision_log::DecisionLog;
 use crate::ledger_io::{LoadError, ledger_policy, ledger_rules, live_state, read_event};
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
@@ -822,96 +823,7 @@ impl Service {
     }
 }
 
-/// The decision log: every decision that is not `allow`, and a share of those that are,
-/// queued for the ledger off the request path. The ledger's copy is what the console's
-/// backfill replays ([`Service::logged_decisions`]): every replica's, across restarts.
-#[derive(Debug)]
-struct DecisionLog {
-    sender: Mutex<Option<mpsc::Sender<DecisionRecord>>>,
-    receiver: Mutex<Option<mpsc::Receiver<DecisionRecord>>>,
-    allow_every: u64,
-    queued: Arc<AtomicU64>,
-    dropped: Arc<AtomicU64>,
-    written: AtomicU64,
-}
-
-const DECISION_LOG_QUEUE: usize = 65_536;
-
-/// Logged decisions the console's backfill replays: the newest in the ledger.
-pub const BACKFILL_DECISIONS: usize = 5_000;
-
-impl DecisionLog {
-    fn new(allow_share: f64) -> DecisionLog {
-        let (sender, receiver) = mpsc::channel(DECISION_LOG_QUEUE);
-        let allow_every = if allow_share <= 0.0 {
-            0
-        } else {
-            (1.0 / allow_share.min(1.0)).round() as u64
-        };
-        DecisionLog {
-            sender: Mutex::new(Some(sender)),
-            receiver: Mutex::new(Some(receiver)),
-            allow_every,
-            queued: Arc::new(AtomicU64::new(0)),
-            dropped: Arc::new(AtomicU64::new(0)),
-            written: AtomicU64::new(0),
-        }
-    }
-
-    fn sink(&self) -> LedgerSink {
-        LedgerSink {
-            sender: lock(&self.sender).clone(),
-            allow_every: self.allow_every,
-            allows: AtomicU64::new(0),
-            queued: self.queued.clone(),
-            dropped: self.dropped.clone(),
-        }
-    }
-
-    fn close(&self) {
-        lock(&self.sender).take();
-    }
-}
-
-/// The guard's sink: hands decisions to the log's queue, never waiting.
-#[derive(Debug)]
-struct LedgerSink {
-    sender: Option<mpsc::Sender<DecisionRecord>>,
-    allow_every: u64,
-    allows: AtomicU64,
-    queued: Arc<AtomicU64>,
-    dropped: Arc<AtomicU64>,
-}
-
-impl DecisionSink for LedgerSink {
-    fn accepts(&self, verdict: &Verdict) -> bool {
-        if verdict.action != Action::Allow {
-            return true;
-        }
-        // A deterministic 1-in-N sample of allows: cheap, and the share is exact.
-        self.allow_every != 0
-            && self
-                .allows
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(self.allow_every)
-    }
-
-    fn record(&self, record: DecisionRecord) {
-        let Some(sender) = &self.sender else {
-            return;
-        };
-        match sender.try_send(record) {
-            Ok(()) => {
-                self.queued.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
@@ -929,73 +841,5 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     match lock.write() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use guardrail_types::Surface;
-
-    fn decision(action: Action) -> (Verdict, DecisionRecord) {
-        let verdict = Verdict {
-            surface: Surface::Feed,
-            action,
-            decided_by: None,
-            conditions: Vec::new(),
-            fail_closed: false,
-            missing: Vec::new(),
-            shadow: Vec::new(),
-            help_resources: false,
-        };
-        let record = DecisionRecord {
-            request: RecordedRequest {
-                surface: Surface::Feed,
-                viewer: None,
-                query: None,
-                account: None,
-                text: None,
-                variant_restricted: None,
-                features_minors: None,
-                relationship: None,
-            },
-            action,
-            decided_by: None,
-            snapshot: 1,
-        };
-        (verdict, record)
-    }
-
-    /// (allow share, allows, drops) → decisions sent to the ledger's decision log.
-    #[test]
-    fn the_decision_log_keeps_every_non_allow_and_an_exact_share_of_allows() {
-        let cases = [
-            (0.01, 1_000, 5, 10 + 5),
-            (1.0, 50, 5, 55),
-            (0.0, 100, 3, 3),
-            (0.5, 100, 0, 50),
-            (0.1, 99, 2, 10 + 2),
-        ];
-        for (share, allows, drops, expected) in cases {
-            let log = DecisionLog::new(share);
-            let sink = log.sink();
-            let mut receiver = lock(&log.receiver).take().expect("a receiver");
-            let actions = std::iter::repeat_n(Action::Allow, allows)
-                .chain(std::iter::repeat_n(Action::Drop, drops));
-            for action in actions {
-                let (verdict, record) = decision(action);
-                if sink.accepts(&verdict) {
-                    sink.record(record);
-                }
-            }
-            let mut sent = 0;
-            while receiver.try_recv().is_ok() {
-                sent += 1;
-            }
-            assert_eq!(
-                sent, expected,
-                "share {share}, {allows} allows, {drops} drops"
-            );
-        }
     }
 }

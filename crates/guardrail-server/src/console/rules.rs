@@ -173,7 +173,7 @@ pub async fn page(
         })
         .collect();
     let (log, unreadable) = service
-        .logged_decisions(crate::service::BACKFILL_DECISIONS)
+        .logged_decisions(crate::decision_log::BACKFILL_DECISIONS)
         .await
         .map_err(|e| {
             error_page(
