@@ -232,3 +232,19 @@ fn a_character_that_decomposes_to_an_emoji_folds_to_that_emoji() {
     let arrow = normalize_str("\u{21AE}");
     assert_eq!(arrow.folded(), normalize_str("\u{2194}").folded());
 }
+
+/// Found by the `text_normalize` fuzz target in CI: U+01A6 (`Ʀ`, LATIN LETTER YR) lower-cases
+/// to U+0280 (`ʀ`), a small capital the fold reads as `r`; the first fold stopped at `ʀ`,
+/// so folding the folded text again gave `r`: folding was not idempotent.
+#[test]
+fn a_capital_whose_lower_case_is_a_small_capital_folds_to_its_letter() {
+    for input in ["^:\u{1A6}", "\u{1A6}", "p\u{1A6}do"] {
+        let once = normalize_str(input);
+        let twice = normalize_str(once.folded());
+        assert_eq!(twice.folded(), once.folded(), "{input:?}");
+    }
+    assert_eq!(
+        normalize_str("\u{1A6}").folded(),
+        normalize_str("\u{280}").folded()
+    );
+}

@@ -259,6 +259,15 @@ pub(crate) fn fold(units: Vec<Unit>, diagnostics: &mut Vec<Diagnostic>) -> Vec<U
                     folded.stages.insert(Stage::CaseFold);
                     folded.set_upper(true);
                 }
+                // A capital whose lower case is a letter-like symbol (U+01A6 `Ʀ`, whose
+                // lower case is the small capital `ʀ`) reads as that symbol does, or
+                // folding the folded text again would read it (found by fuzzing).
+                if let Some((letter, stage)) = letter_like(lower) {
+                    folded.ch = letter;
+                    folded.stages.insert(stage);
+                    out.push(folded);
+                    continue;
+                }
                 folded.ch = lower;
                 push_with_prototype(&mut out, folded);
             }
