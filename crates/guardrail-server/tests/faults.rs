@@ -44,6 +44,16 @@ async fn alive(harness: &Harness) {
     assert_eq!(status, StatusCode::OK, "the service stays up: {body}");
 }
 
+/// Account suggestions for `body`, which must be answered 200 (decision routes never
+/// answer otherwise); the answer.
+async fn suggest(harness: &Harness, body: Value) -> Value {
+    let (status, decided) = harness
+        .post("/v1/decide/account_suggestions", Scope::Service, body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    decided
+}
+
 /// Every verdict of a decision answer: dropped, failed closed, with `words` in its reason.
 fn all_failed_closed(answer: &Value, words: &str) {
     let verdicts = answer["verdicts"].as_array().expect("verdicts");
@@ -81,14 +91,7 @@ async fn a_full_disk_or_read_only_database_at_intake_acknowledges_nothing() {
             "{message}"
         );
         // Decisions go on while intake is refused.
-        let (status, decided) = harness
-            .post(
-                "/v1/decide/account_suggestions",
-                Scope::Service,
-                json!({"viewer": "101", "candidates": ["102"]}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{decided}");
+        suggest(&harness, json!({"viewer": "101", "candidates": ["102"]})).await;
         alive(&harness).await;
         assert_eq!(
             records(&harness).await,
@@ -144,14 +147,7 @@ async fn a_follower_that_cannot_read_the_ledger_serves_on_and_catches_up() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(said.to_string().contains("read records"), "{said}");
-    let (status, decided) = harness
-        .post(
-            "/v1/decide/account_suggestions",
-            Scope::Service,
-            json!({"viewer": "101", "candidates": ["102"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{decided}");
+    let decided = suggest(&harness, json!({"viewer": "101", "candidates": ["102"]})).await;
     all_failed_closed(&decided, "connection reset");
     alive(&harness).await;
 
@@ -163,14 +159,11 @@ async fn a_follower_that_cannot_read_the_ledger_serves_on_and_catches_up() {
             .await,
         "the follower catches up once the database answers"
     );
-    let (status, decided) = harness
-        .post(
-            "/v1/decide/account_suggestions",
-            Scope::Service,
-            json!({"viewer": "late-acct-1", "candidates": ["late-acct-2"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{decided}");
+    let decided = suggest(
+        &harness,
+        json!({"viewer": "late-acct-1", "candidates": ["late-acct-2"]}),
+    )
+    .await;
     // Decided by the engine on a fresh snapshot that knows the new account (new accounts
     // are not mapped until the next re-map, and the engine drops them for that: its own
     // fail-closed rule, not the stale snapshot's).
@@ -202,14 +195,11 @@ async fn a_snapshot_that_fails_to_load_fails_closed_until_a_retry_loads_it() {
         ready.to_string().contains("deriving the first snapshot"),
         "{ready}"
     );
-    let (status, decided) = harness
-        .post(
-            "/v1/decide/account_suggestions",
-            Scope::Service,
-            json!({"viewer": "101", "candidates": ["102", "103"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{decided}");
+    let decided = suggest(
+        &harness,
+        json!({"viewer": "101", "candidates": ["102", "103"]}),
+    )
+    .await;
     all_failed_closed(&decided, "snapshot derivation fault");
     alive(&harness).await;
 
