@@ -49,13 +49,23 @@ impl AccountText {
         }
     }
 
+    /// The network map's view of this account's text.
+    pub fn map_signal(&self) -> MapTextSignal {
+        MapTextSignal {
+            bio: self.bio,
+            posts: self.posts,
+            searches: self.searches,
+            rules: self.rules.clone(),
+        }
+    }
+
     /// Reads a bio.
-    pub(crate) fn read_bio(&mut self, policy: &Policy, bio: &str) {
+    pub fn read_bio(&mut self, policy: &Policy, bio: &str) {
         self.bio = self.absorb(policy, TextPlace::Bio, bio);
     }
 
     /// Reads a post: its caption and hashtags.
-    pub(crate) fn read_post(&mut self, policy: &Policy, caption: &str, hashtags: &[String]) {
+    pub fn read_post(&mut self, policy: &Policy, caption: &str, hashtags: &[String]) {
         let mut strictest = self.absorb(policy, TextPlace::Caption, caption);
         for tag in hashtags {
             strictest = strictest.max(self.absorb(policy, TextPlace::Hashtag, tag));
@@ -65,7 +75,7 @@ impl AccountText {
 
     /// Reads a search query (a weaker signal of its own; not scored into the account's
     /// risk, because advocates and researchers search for what they report).
-    pub(crate) fn read_search(&mut self, policy: &Policy, query: &str) {
+    pub fn read_search(&mut self, policy: &Policy, query: &str) {
         let verdict = check(policy, TextPlace::Search, query);
         self.searches = self.searches.max(verdict.decision);
     }
@@ -146,12 +156,7 @@ impl WorldText {
 impl TextSignals for WorldText {
     fn signals(&self, node: NodeId) -> MapTextSignal {
         self.account(AccountId(node))
-            .map(|found| MapTextSignal {
-                bio: found.bio,
-                posts: found.posts,
-                searches: found.searches,
-                rules: found.rules.clone(),
-            })
+            .map(AccountText::map_signal)
             .unwrap_or_default()
     }
 }

@@ -13,6 +13,7 @@ mod audit_external;
 mod bench;
 mod bench_intake;
 mod dataflow;
+mod dataflow_ledger;
 mod decide;
 mod external;
 mod graph;

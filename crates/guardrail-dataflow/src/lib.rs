@@ -27,6 +27,7 @@ pub mod compare;
 pub mod error;
 pub mod flow;
 pub mod labels;
+pub mod ledger;
 pub mod links;
 pub mod paths;
 pub mod ppr;
