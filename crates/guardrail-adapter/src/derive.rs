@@ -162,16 +162,33 @@ impl Deriver {
     }
 
     /// A re-map: a fresh network map over the ledger's state (PPR, communities, roles),
-    /// with every signal derived again around it. The text already read is reused, so a
-    /// re-map costs the map, not another pass of the text guard over every text.
-    pub fn remap(&self, state: &LedgerState) -> Deriver {
+    /// published in place with [`Deriver::set_map`]. The text already read is reused, so a
+    /// re-map costs the map, not another pass of the text guard over every text, and
+    /// nothing else is derived again: every other signal already follows the ledger event
+    /// by event (a test holds the result to a rebuild).
+    pub fn remap(&mut self, state: &LedgerState) {
         let world = state.world();
         let text = WorldText::from_accounts(self.texts.clone());
         let input = map_input(&world, text.blocked_accounts());
         let sources = MapSources { text, input };
-        let map = Arc::new(map_world(&sources, state.last_seq));
-        let posts: Vec<&Post> = world.posts.iter().collect();
-        Deriver::derive(&world, &self.policy, sources, map, &posts, Some(state))
+        self.set_map(map_world(&sources, state.last_seq));
+    }
+
+    /// Publishes a network map computed elsewhere (the single-node engine, or the dataflow
+    /// that follows the ledger): every account's network signal is read from it again, and
+    /// accounts it does not cover carry "network signal unknown".
+    pub fn set_map(&mut self, map: MapOutcome) {
+        let network = network_signals(self.snapshot.signals.len(), &map);
+        for (index, signal) in network.into_iter().enumerate() {
+            let account = AccountId(index as u32);
+            let current = self.snapshot.signals.get(index).map(|s| &s.network);
+            if current != Some(&signal)
+                && let Some(signals) = self.snapshot.signals_mut(account)
+            {
+                signals.network = signal;
+            }
+        }
+        self.snapshot.map = Arc::new(map);
     }
 
     fn derive(

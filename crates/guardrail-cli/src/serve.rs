@@ -19,6 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use guardrail_ledger::event::{Event, Payload, PolicyPublished, TokenRevoked};
 use guardrail_ledger::ingest::world_events;
+use guardrail_server::map_engine::MapEngine;
 use guardrail_server::referrals::ClearingHouseConfig;
 use guardrail_server::{Scope, ServeConfig, Service, new_token, new_user, unix_now};
 use guardrail_sim::{WorldConfig, generate};
@@ -53,6 +54,15 @@ pub struct ServeArgs {
     /// Re-map the network every this many seconds (default: only on POST /v1/admin/remap).
     #[arg(long, value_name = "SECONDS")]
     remap_every: Option<u64>,
+    /// The engine behind re-maps: `single` (the network map recomputed over the whole
+    /// ledger each time) or `dataflow` (timely/differential dataflow following the ledger
+    /// event by event: a re-map costs the change since the last one; communities kept by
+    /// label propagation from the Leiden run at start).
+    #[arg(long, value_name = "ENGINE", default_value = "single")]
+    map_engine: guardrail_server::map_engine::MapEngine,
+    /// Worker threads of the dataflow engine.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    map_workers: usize,
     /// Enforcement actions one automated rule may take per hour before its circuit
     /// breaker opens (an alert; a person resets it).
     #[arg(long, value_name = "N", default_value_t = 1_000)]
@@ -157,6 +167,12 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         remap_every: args.remap_every.map(Duration::from_secs),
         sweep_every: Duration::from_secs(args.sweep_every.max(1)),
         rule_cap_per_hour: args.rule_cap_per_hour,
+        map_engine: match args.map_engine {
+            MapEngine::Dataflow { .. } => MapEngine::Dataflow {
+                workers: args.map_workers.max(1),
+            },
+            single => single,
+        },
         body_limit: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout),
         hma_fetch_private: args.hma_allow_private_fetch,

@@ -22,7 +22,7 @@ use guardrail_adapter::{AccountText, WorldText, map_input};
 use guardrail_graph::EdgeKind;
 use guardrail_graph::features::{AccountAttributes, MapInput, TextSignal};
 use guardrail_ledger::event::{AccountAction, Event, Payload};
-use guardrail_ledger::state::LedgerState;
+use guardrail_ledger::state::{Folded, LedgerState};
 use guardrail_text::Policy;
 use guardrail_types::{AccountId, AgeBand};
 
@@ -38,6 +38,34 @@ pub struct LedgerFeed {
     posts_by_author: Vec<Vec<usize>>,
     /// Each account's searches, as indexes into the state's searches.
     searches_by_account: Vec<Vec<usize>>,
+}
+
+/// What a feed must see of the ledger's state before an event is folded.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldContext {
+    /// For a follow or an unfollow: the pair, and whether it was followed before.
+    follow: Option<((AccountId, AccountId), bool)>,
+    /// How many searches the state held (each search folded appends one, in order).
+    searches: usize,
+}
+
+impl FoldContext {
+    /// Reads `state` before it folds `event`.
+    pub fn before(state: &LedgerState, event: &Event) -> FoldContext {
+        // A follow is a set: whether the pair was there before tells a new follow from a
+        // repeated one. An event folded later (it waited for an account) concerns an
+        // account created in that fold, so its pair cannot have been there before.
+        let follow = match &event.payload {
+            Payload::Follow(action) | Payload::Unfollow(action) => {
+                pair_of(state, action).map(|pair| (pair, state.follows.contains_key(&pair)))
+            }
+            _ => None,
+        };
+        FoldContext {
+            follow,
+            searches: state.searches.len(),
+        }
+    }
 }
 
 /// The map's input at the start of a feed: the graph and attributes (no seeds of their
@@ -115,18 +143,24 @@ impl LedgerFeed {
     /// Folds `event` (sequence `seq`) into `state` and answers what changed in the map's
     /// inputs, in an order a session accepts (an account's creation before its links).
     pub fn fold(&mut self, state: &mut LedgerState, seq: u64, event: &Event) -> Vec<Update> {
-        // A follow is a set: whether the pair was there before tells a new follow from a
-        // repeated one. An event folded later (it waited for an account) concerns an
-        // account created in that fold, so its pair cannot have been there before.
-        let before = match &event.payload {
-            Payload::Follow(action) | Payload::Unfollow(action) => {
-                pair_of(state, action).map(|pair| (pair, state.follows.contains_key(&pair)))
-            }
-            _ => None,
-        };
-        // Each search folded appends one record to the state's searches, in order.
-        let mut next_search = state.searches.len();
+        let before = FoldContext::before(state, event);
         let folded = state.fold(seq, event);
+        self.after(state, before, &folded)
+    }
+
+    /// What changed in the map's inputs once `state` folded an event (`folded`, what the
+    /// fold answered), given what [`FoldContext::before`] saw of the state before it: for
+    /// a caller that folds the ledger itself.
+    pub fn after(
+        &mut self,
+        state: &LedgerState,
+        context: FoldContext,
+        folded: &Folded,
+    ) -> Vec<Update> {
+        let FoldContext {
+            follow: before,
+            searches: mut next_search,
+        } = context;
         let mut updates = Vec::new();
         let mut follow_pairs: Vec<((AccountId, AccountId), bool)> = Vec::new();
         let mut text_touched: Vec<AccountId> = Vec::new();

@@ -356,6 +356,12 @@ pub fn build_map(
         })
         .collect();
 
+    let mut listed_per_community = vec![0usize; communities.len()];
+    for suspect in &suspects {
+        if let Some(count) = listed_per_community.get_mut(suspect.community as usize) {
+            *count += 1;
+        }
+    }
     let mut seed_communities: Vec<SeedCommunity> = community_strength
         .iter()
         .enumerate()
@@ -365,10 +371,7 @@ pub fn build_map(
             size: communities[community].len(),
             seeds,
             enrichment,
-            suspects: suspects
-                .iter()
-                .filter(|s| s.community as usize == community)
-                .count(),
+            suspects: listed_per_community[community],
         })
         .collect();
     seed_communities.sort_by(|a, b| {

@@ -14,6 +14,7 @@ pub mod console;
 mod decision_log;
 pub mod error;
 pub mod ledger_io;
+pub mod map_engine;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::map_engine::{DataflowMap, MapEngine};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
@@ -77,6 +78,8 @@ pub struct ServeConfig {
     pub hma_fetch_private: bool,
     /// Requests one token may make (429 with `Retry-After` beyond it); `None`: no limit.
     pub rate_limit: Option<crate::rate::RateLimit>,
+    /// The engine behind re-maps.
+    pub map_engine: MapEngine,
 }
 
 impl Default for ServeConfig {
@@ -101,6 +104,7 @@ impl Default for ServeConfig {
             rate_limit: Some(crate::rate::RateLimit::per_second(
                 DEFAULT_RATE_LIMIT_PER_SECOND,
             )),
+            map_engine: MapEngine::Single,
         }
     }
 }
@@ -190,6 +194,8 @@ pub struct Service {
     /// Why this process's banks stopped following the ledger (a replica's change that
     /// does not fit them); media matching fails closed while it is set.
     bank_sync_error: Mutex<Option<String>>,
+    /// The dataflow map following the ledger (with the dataflow engine, once loaded).
+    dataflow: Mutex<Option<DataflowMap>>,
 }
 
 impl Service {
@@ -232,6 +238,7 @@ impl Service {
             console: crate::console::ConsoleState::default(),
             own_bank_changes,
             bank_sync_error: Mutex::new(None),
+            dataflow: Mutex::new(None),
         }))
     }
 
@@ -311,13 +318,24 @@ impl Service {
         let guard = tokio::task::spawn_blocking(move || {
             let state = read(&service.ledger);
             let deriver = Deriver::from_ledger(&state, &derive_policy, None);
-            Guard::new(deriver, derive_policy, rules, service.decision_sink())
+            if let MapEngine::Dataflow { workers } = service.config.map_engine {
+                let dataflow = DataflowMap::start(&state, &derive_policy, workers)
+                    .map_err(|e| format!("the dataflow map did not start: {e}"))?;
+                *lock(&service.dataflow) = Some(dataflow);
+            }
+            Ok::<Guard, String>(Guard::new(
+                deriver,
+                derive_policy,
+                rules,
+                service.decision_sink(),
+            ))
         })
         .await
         .map_err(|e| LoadError::Event {
             seq: 0,
             reason: format!("deriving the first snapshot failed: {e}"),
-        })?;
+        })?
+        .map_err(|reason| LoadError::Event { seq: 0, reason })?;
         let _ = self.policy.set(policy);
         self.guard.store(Some(Arc::new(guard)));
         self.mark_fresh();
@@ -583,6 +601,9 @@ impl Service {
             let mut rules_changed = false;
             let mut fold_all = |state: &mut LedgerState, deriver: Option<&mut Deriver>| {
                 let mut deriver = deriver;
+                // Every event, relevant to other signals or not: views, likes and comments
+                // are the map's edges.
+                let mut dataflow = lock(&service.dataflow);
                 for (seq, event) in &events {
                     if *seq <= state.last_seq {
                         continue;
@@ -592,7 +613,11 @@ impl Service {
                         Payload::TokenCreated(_) | Payload::TokenRevoked(_)
                     );
                     rules_changed |= matches!(event.payload, Payload::RulesPublished(_));
+                    let context = dataflow.as_ref().map(|_| DataflowMap::before(state, event));
                     let folded = state.fold(*seq, event);
+                    if let (Some(dataflow), Some(context)) = (dataflow.as_mut(), context) {
+                        dataflow.after(state, context, &folded);
+                    }
                     if let Some(deriver) = deriver.as_deref_mut() {
                         deriver.follow(state, &folded);
                     }
@@ -717,14 +742,26 @@ impl Service {
         let service = self.clone();
         let started = Instant::now();
         let version = tokio::task::spawn_blocking(move || {
+            let mut failed = None;
             guard.write(|deriver| {
                 let state = read(&service.ledger);
-                *deriver = deriver.remap(&state);
+                let mut dataflow = lock(&service.dataflow);
+                match dataflow.as_mut() {
+                    Some(dataflow) => match dataflow.remap(state.last_seq) {
+                        Ok(map) => deriver.set_map(map),
+                        Err(e) => failed = Some(format!("the dataflow map failed: {e}")),
+                    },
+                    None => deriver.remap(&state),
+                }
             });
-            guard.snapshot().version()
+            match failed {
+                Some(why) => Err(why),
+                None => Ok(guard.snapshot().version()),
+            }
         })
         .await
-        .map_err(|e| Unready::Failed(format!("the re-map failed: {e}")))?;
+        .map_err(|e| Unready::Failed(format!("the re-map failed: {e}")))?
+        .map_err(Unready::Failed)?;
         tracing::info!(
             version,
             seconds = started.elapsed().as_secs_f64(),
