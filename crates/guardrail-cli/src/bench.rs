@@ -65,9 +65,13 @@ struct ServeBenchArgs {
     /// `guardrail serve` does; `--decision-log false` measures without it.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     decision_log: bool,
-    /// Only these scenarios (decide, text, events), comma separated.
+    /// Only these scenarios (decide, text, events, hma), comma separated. `hma` (HMA's
+    /// `/m/lookup` on a generated PDQ bank of --bank-size) runs only when named.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// PDQ hashes in the generated bank of the `hma` scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    bank_size: u64,
 }
 
 /// Runs `guardrail bench ...`.
@@ -125,10 +129,20 @@ impl Connection {
 
     /// Sends a POST and reads the answer; returns its status.
     async fn post(&mut self, path: &str, token: &str, body: &[u8]) -> Result<u16> {
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
+        self.send("POST", path, token, body).await
+    }
+
+    /// Sends a request (a body only when not empty) and reads the answer; returns its
+    /// status.
+    async fn send(&mut self, method: &str, path: &str, token: &str, body: &[u8]) -> Result<u16> {
+        let head = if body.is_empty() {
+            format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
+        } else {
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+        };
         let stream = self.reader.get_mut();
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
@@ -188,6 +202,48 @@ pub(crate) async fn load(
                 let status = connection.post(&path, &token, &body).await?;
                 if status != expect {
                     bail!("{path} answered {status}, not {expect}");
+                }
+                latencies.push(sent.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok(Figures::from_latencies(&all, seconds))
+}
+
+/// Runs GET requests to the paths `make_path` gives on `connections` connections for
+/// `seconds`; every answer must have status `expect`.
+pub(crate) async fn load_get(
+    address: SocketAddr,
+    token: &str,
+    expect: u16,
+    connections: usize,
+    seconds: u64,
+    make_path: Arc<dyn Fn(u64) -> String + Send + Sync>,
+) -> Result<Figures> {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let token = token.to_string();
+        let make_path = make_path.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(address).await?;
+            let mut latencies = Vec::new();
+            let mut n = worker as u64;
+            while Instant::now() < until {
+                let path = make_path(n);
+                n += connections as u64;
+                let sent = Instant::now();
+                let status = connection.send("GET", &path, &token, &[]).await?;
+                if status != expect {
+                    bail!("GET {path} answered {status}, not {expect}");
                 }
                 latencies.push(sent.elapsed());
             }
@@ -390,6 +446,17 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             &events,
             "events",
         );
+    }
+    if args.only.iter().any(|o| o == "hma") {
+        crate::bench_hma::bench_hma(
+            &service,
+            address,
+            &token,
+            args.bank_size,
+            args.connections,
+            args.seconds,
+        )
+        .await?;
     }
     server.abort();
     if args.data_dir.is_none() {

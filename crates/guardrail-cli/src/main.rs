@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod audit_external;
 mod bench;
+mod bench_hma;
 mod bench_intake;
 mod dataflow;
 mod dataflow_ledger;
