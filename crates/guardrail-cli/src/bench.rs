@@ -136,7 +136,9 @@ impl Connection {
     /// status.
     async fn send(&mut self, method: &str, path: &str, token: &str, body: &[u8]) -> Result<u16> {
         let head = if body.is_empty() {
-            format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n"
+            )
         } else {
             format!(
                 "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",

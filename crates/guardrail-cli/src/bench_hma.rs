@@ -40,7 +40,9 @@ fn random_hash(rng: &mut ChaCha8Rng) -> [u8; 32] {
 
 /// The `n`th banked hash (regenerated on demand, so queries need not keep the bank).
 fn banked(n: u64) -> [u8; 32] {
-    random_hash(&mut ChaCha8Rng::seed_from_u64(SEED ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+    random_hash(&mut ChaCha8Rng::seed_from_u64(
+        SEED ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    ))
 }
 
 /// Query `n`: a near copy of a banked hash (even `n`) or a fresh one (odd `n`).
@@ -118,12 +120,7 @@ pub(crate) async fn bench_hma(
         200,
         connections,
         seconds,
-        Arc::new(move |n: u64| {
-            format!(
-                "/m/lookup?signal={}&signal_type=pdq",
-                query(n, bank_size)
-            )
-        }),
+        Arc::new(move |n: u64| format!("/m/lookup?signal={}&signal_type=pdq", query(n, bank_size))),
     )
     .await?;
     report(
@@ -131,9 +128,7 @@ pub(crate) async fn bench_hma(
         &in_process,
         "requests",
     );
-    println!(
-        "  queries that matched: {hits} of {n} (half are near copies of banked hashes)"
-    );
+    println!("  queries that matched: {hits} of {n} (half are near copies of banked hashes)");
     report(
         &format!("HMA lookup (GET /m/lookup), {bank_size} hashes, HTTP"),
         &http,

@@ -38,10 +38,19 @@ impl Histogram {
     }
 }
 
+/// One route template's requests: counts by method and status (a handful per route,
+/// scanned), and the latency histogram.
+#[derive(Debug, Default)]
+struct RouteCounters {
+    answers: Vec<(String, u16, u64)>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
+    /// By route template. Looked up by `&str`, so a request to a route seen before
+    /// allocates nothing under the lock.
+    routes: BTreeMap<String, RouteCounters>,
     decisions: BTreeMap<(String, String, String), u64>,
     fail_closed: BTreeMap<(String, String), u64>,
     events: BTreeMap<&'static str, u64>,
@@ -86,15 +95,23 @@ impl Metrics {
     /// Counts a request to a route template with its status and latency.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let mut inner = self.lock();
-        *inner
-            .requests
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default() += 1;
-        inner
-            .latency
-            .entry(route.to_string())
-            .or_default()
-            .observe(seconds);
+        if !inner.routes.contains_key(route) {
+            inner
+                .routes
+                .insert(route.to_string(), RouteCounters::default());
+        }
+        let Some(counters) = inner.routes.get_mut(route) else {
+            return;
+        };
+        match counters
+            .answers
+            .iter_mut()
+            .find(|(m, s, _)| *s == status && m == method)
+        {
+            Some((_, _, count)) => *count += 1,
+            None => counters.answers.push((method.to_string(), status, 1)),
+        }
+        counters.latency.observe(seconds);
     }
 
     /// Counts decisions on a surface, by action and deciding rule.
@@ -135,18 +152,23 @@ impl Metrics {
             out,
             "# HELP guardrail_http_requests_total Requests answered, by route template, method and status.\n# TYPE guardrail_http_requests_total counter"
         );
-        for ((route, method, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "guardrail_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        for (route, counters) in &inner.routes {
+            let mut answers: Vec<&(String, u16, u64)> = counters.answers.iter().collect();
+            answers.sort();
+            for (method, status, count) in answers {
+                let _ = writeln!(
+                    out,
+                    "guardrail_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
+            }
         }
         let _ = writeln!(
             out,
             "# HELP guardrail_http_request_duration_seconds Request latency by route template.\n# TYPE guardrail_http_request_duration_seconds histogram"
         );
-        for (route, histogram) in &inner.latency {
+        for (route, counters) in &inner.routes {
+            let histogram = &counters.latency;
             let route = escape(route);
             for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
                 let _ = writeln!(

@@ -73,12 +73,9 @@ pub fn accepts(method: &str, path: &str) -> Option<Accepts> {
 
 /// Refuses a request whose token the route does not accept, before its body is read.
 pub async fn authorize(State(service): Shared, request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let Some(scopes) = accepts(request.method().as_str(), &path) else {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let path = matched.as_ref().map_or("", MatchedPath::as_str);
+    let Some(scopes) = accepts(request.method().as_str(), path) else {
         // A method the route does not have: axum answers 405 itself (with `Allow`).
         // Anything else that reaches here unlisted is a route added without a declared
         // scope.

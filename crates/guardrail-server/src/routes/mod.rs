@@ -200,11 +200,9 @@ async fn not_found() -> ApiError {
 /// Counts each request by route template, with its status and latency, and logs it.
 async fn count(State(service): Shared, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().as_str().to_string();
+    // Both are cheap to clone (the template is shared; the method is a constant).
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let api_route = request.uri().path().starts_with("/v1/");
     let mut response = next.run(request).await;
     // A body over the limit surfaces as a bare 413 from the limit layer; answer it in the
@@ -227,7 +225,10 @@ async fn count(State(service): Shared, request: Request, next: Next) -> Response
     }
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    service.metrics.request(&route, &method, status, seconds);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    service
+        .metrics
+        .request(route, method.as_str(), status, seconds);
     tracing::info!(
         target: "guardrail::http",
         %method,
