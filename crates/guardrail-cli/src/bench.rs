@@ -127,11 +127,6 @@ impl Connection {
         })
     }
 
-    /// Sends a POST and reads the answer; returns its status.
-    async fn post(&mut self, path: &str, token: &str, body: &[u8]) -> Result<u16> {
-        self.send("POST", path, token, body).await
-    }
-
     /// Sends a request (a body only when not empty) and reads the answer; returns its
     /// status.
     async fn send(&mut self, method: &str, path: &str, token: &str, body: &[u8]) -> Result<u16> {
@@ -175,35 +170,37 @@ impl Connection {
     }
 }
 
-/// Runs `make_body` requests on `connections` connections for `seconds`; every answer
-/// must have status `expect`.
-pub(crate) async fn load(
+/// One request of a load: method, path and body (empty: none).
+type Planned = (&'static str, String, Vec<u8>);
+
+/// Runs the requests `plan` gives (request `n` of the load) on `connections` connections
+/// for `seconds`; every answer must have status `expect`. Latency is from sending to the
+/// whole answer read; planning a request is not timed.
+async fn drive(
     address: SocketAddr,
     token: &str,
-    path: &str,
     expect: u16,
     connections: usize,
     seconds: u64,
-    make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+    plan: Arc<dyn Fn(u64) -> Planned + Send + Sync>,
 ) -> Result<Figures> {
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for worker in 0..connections {
         let token = token.to_string();
-        let path = path.to_string();
-        let make_body = make_body.clone();
+        let plan = plan.clone();
         tasks.push(tokio::spawn(async move {
             let mut connection = Connection::open(address).await?;
             let mut latencies = Vec::new();
             let mut n = worker as u64;
             while Instant::now() < until {
-                let body = make_body(n);
+                let (method, path, body) = plan(n);
                 n += connections as u64;
                 let sent = Instant::now();
-                let status = connection.post(&path, &token, &body).await?;
+                let status = connection.send(method, &path, &token, &body).await?;
                 if status != expect {
-                    bail!("{path} answered {status}, not {expect}");
+                    bail!("{method} {path} answered {status}, not {expect}");
                 }
                 latencies.push(sent.elapsed());
             }
@@ -219,6 +216,22 @@ pub(crate) async fn load(
     Ok(Figures::from_latencies(&all, seconds))
 }
 
+/// Runs `make_body` POSTs to `path` on `connections` connections for `seconds`; every
+/// answer must have status `expect`.
+pub(crate) async fn load(
+    address: SocketAddr,
+    token: &str,
+    path: &str,
+    expect: u16,
+    connections: usize,
+    seconds: u64,
+    make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> Result<Figures> {
+    let path = path.to_string();
+    let plan = move |n: u64| ("POST", path.clone(), make_body(n));
+    drive(address, token, expect, connections, seconds, Arc::new(plan)).await
+}
+
 /// Runs GET requests to the paths `make_path` gives on `connections` connections for
 /// `seconds`; every answer must have status `expect`.
 pub(crate) async fn load_get(
@@ -229,36 +242,8 @@ pub(crate) async fn load_get(
     seconds: u64,
     make_path: Arc<dyn Fn(u64) -> String + Send + Sync>,
 ) -> Result<Figures> {
-    let started = Instant::now();
-    let until = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for worker in 0..connections {
-        let token = token.to_string();
-        let make_path = make_path.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut connection = Connection::open(address).await?;
-            let mut latencies = Vec::new();
-            let mut n = worker as u64;
-            while Instant::now() < until {
-                let path = make_path(n);
-                n += connections as u64;
-                let sent = Instant::now();
-                let status = connection.send("GET", &path, &token, &[]).await?;
-                if status != expect {
-                    bail!("GET {path} answered {status}, not {expect}");
-                }
-                latencies.push(sent.elapsed());
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    all.sort_unstable();
-    Ok(Figures::from_latencies(&all, seconds))
+    let plan = move |n: u64| ("GET", make_path(n), Vec::new());
+    drive(address, token, expect, connections, seconds, Arc::new(plan)).await
 }
 
 async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {

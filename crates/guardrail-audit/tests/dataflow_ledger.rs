@@ -3,7 +3,9 @@
 //! bio rewritten, reports and blocks by minors, a self-follow), folded after a start from
 //! part of the ledger, must leave the map's inputs exactly as `map_input` builds them from
 //! the whole ledger's state. Then a dataflow session fed those updates maps the same
-//! suspects as the single-node engine on the rebuilt input.
+//! suspects as the single-node engine on the rebuilt input. Here, not in
+//! `guardrail-dataflow`, because generated worlds come from `guardrail-sim`, which production
+//! crates may not link; nothing here reads truth.
 
 use std::collections::HashSet;
 
