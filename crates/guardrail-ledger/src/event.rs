@@ -555,7 +555,9 @@ impl Event {
             kind: EventErrorKind::Malformed,
             message: format!("stored body is not JSON: {error}"),
         })?;
-        event_from_value(value, 0, None, None)
+        // The stored bytes are the canonical body they were written as (the chain hashes
+        // them): keep them rather than serialise the whole object again.
+        checked_event(value, 0, None, None, Some(body))
     }
 }
 
@@ -769,6 +771,18 @@ pub fn event_from_value(
     line: Option<usize>,
     limits: Option<&ParseLimits>,
 ) -> Result<Event, EventError> {
+    checked_event(value, index, line, limits, None)
+}
+
+/// [`event_from_value`], with the canonical body already at hand when it was read from
+/// the ledger (`stored`).
+fn checked_event(
+    value: Value,
+    index: usize,
+    line: Option<usize>,
+    limits: Option<&ParseLimits>,
+    stored: Option<&[u8]>,
+) -> Result<Event, EventError> {
     let fault = |field: Option<&str>, kind: EventErrorKind, message: String| EventError {
         index,
         line,
@@ -863,7 +877,10 @@ pub fn event_from_value(
         ));
     }
     let body_value = Value::Object(object);
-    let body = canonical_body(&body_value);
+    let body = match stored {
+        Some(bytes) => bytes.to_vec(),
+        None => canonical_body(&body_value),
+    };
     let payload: Payload = serde_json::from_value(body_value).map_err(|error| {
         let message = error.to_string();
         let field = field_of(&message);

@@ -10,7 +10,7 @@
 //! the sequence number, never a silent gap.
 
 use guardrail_ledger::event::Event;
-use guardrail_ledger::state::LedgerState;
+use guardrail_ledger::state::{Folded, LedgerState};
 use guardrail_policy::RuleSet;
 use guardrail_store::{Store, StoreError};
 use guardrail_text::Policy;
@@ -140,14 +140,61 @@ pub fn read_event(seq: u64, body: &[u8]) -> Result<Event, LoadError> {
     })
 }
 
+/// A stored record as a follower folds it: a whole event, or a logged decision known by
+/// its time alone (its recorded request is never read just to be counted).
+#[derive(Debug)]
+pub enum Stored {
+    /// Any event but a logged decision, read whole (boxed: most records of a busy
+    /// service are logged decisions).
+    Event(Box<Event>),
+    /// A `decision_logged` event: what folding it needs.
+    LoggedDecision {
+        /// Its platform time.
+        at: u64,
+    },
+}
+
+/// The envelope of a stored `decision_logged` body (every other field skipped unread).
+#[derive(serde::Deserialize)]
+struct LoggedEnvelope {
+    at: u64,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// Reads one stored record for folding. A canonical body lists its keys in order, so a
+/// logged decision's ends with its type; only those are read as an envelope, and anything
+/// in doubt is read whole.
+pub fn read_stored(seq: u64, body: &[u8]) -> Result<Stored, LoadError> {
+    if body.ends_with(br#""type":"decision_logged"}"#)
+        && let Ok(envelope) = serde_json::from_slice::<LoggedEnvelope>(body)
+        && envelope.kind == "decision_logged"
+    {
+        return Ok(Stored::LoggedDecision { at: envelope.at });
+    }
+    read_event(seq, body).map(|event| Stored::Event(Box::new(event)))
+}
+
+/// Folds one stored record into `state`; answers what the fold applied (nothing for a
+/// logged decision: no derived state reads one).
+pub fn fold_stored(state: &mut LedgerState, seq: u64, stored: &Stored) -> Option<Folded> {
+    match stored {
+        Stored::Event(event) => Some(state.fold(seq, event)),
+        Stored::LoggedDecision { at } => {
+            state.fold_logged_decision(seq, *at);
+            None
+        }
+    }
+}
+
 /// Folds every record after `state.last_seq` into `state`; answers how many were folded.
 pub async fn fold_tail(store: &Store, state: &mut LedgerState) -> Result<u64, LoadError> {
     let mut pages = store.pages(state.last_seq, 10_000);
     let mut folded = 0;
     while let Some(records) = pages.next_page().await? {
         for record in records {
-            let event = read_event(record.seq, &record.body)?;
-            state.apply(record.seq, &event);
+            let stored = read_stored(record.seq, &record.body)?;
+            fold_stored(state, record.seq, &stored);
             folded += 1;
         }
     }

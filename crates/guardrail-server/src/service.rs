@@ -34,7 +34,10 @@ use tokio::sync::{Notify, watch};
 use guardrail_hma::{FetcherSetupError, HmaConfig, HmaState};
 
 use crate::decision_log::DecisionLog;
-use crate::ledger_io::{LoadError, ledger_policy, ledger_rules, live_state, read_event};
+use crate::ledger_io::{
+    LoadError, Stored, fold_stored, ledger_policy, ledger_rules, live_state, read_event,
+    read_stored,
+};
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
 
@@ -581,7 +584,7 @@ impl Service {
         let records = self.store.read(after, 1_000).await?;
         let mut events = Vec::with_capacity(records.len());
         for record in &records {
-            events.push((record.seq, read_event(record.seq, &record.body)?));
+            events.push((record.seq, read_stored(record.seq, &record.body)?));
         }
         let (replicas_bank_changes, own_bank_changes) = self.split_bank_changes(&events);
         let count = events.len() as u64;
@@ -592,9 +595,10 @@ impl Service {
         // second so the derived clock (label expiry) keeps up.
         let last = tokio::task::spawn_blocking(move || {
             let guard = service.guard.load_full()?;
-            let relevant = events
-                .iter()
-                .any(|(_, e)| guardrail_adapter::changes_derived_state(&e.payload));
+            let relevant = events.iter().any(|(_, stored)| match stored {
+                Stored::Event(event) => guardrail_adapter::changes_derived_state(&event.payload),
+                Stored::LoggedDecision { .. } => false,
+            });
             let clock_due = service.snapshot_age() >= Duration::from_secs(1);
             let mut last = 0;
             let mut tokens_changed = false;
@@ -604,10 +608,21 @@ impl Service {
                 // Every event, relevant to other signals or not: views, likes and comments
                 // are the map's edges.
                 let mut dataflow = lock(&service.dataflow);
-                for (seq, event) in &events {
+                for (seq, stored) in &events {
                     if *seq <= state.last_seq {
                         continue;
                     }
+                    let event = match stored {
+                        Stored::Event(event) => event,
+                        Stored::LoggedDecision { .. } => {
+                            // Nothing derived reads one; only the clock moves.
+                            fold_stored(state, *seq, stored);
+                            if let Some(deriver) = deriver.as_deref_mut() {
+                                deriver.sync_clock(state);
+                            }
+                            continue;
+                        }
+                    };
                     tokens_changed |= matches!(
                         event.payload,
                         Payload::TokenCreated(_) | Payload::TokenRevoked(_)
@@ -674,12 +689,15 @@ impl Service {
     /// process's own (already applied by the route that made them).
     fn split_bank_changes(
         &self,
-        events: &[(u64, Event)],
+        events: &[(u64, Stored)],
     ) -> (Vec<Result<guardrail_hma::BankChange, String>>, Vec<String>) {
         let own = lock(&self.own_bank_changes);
         let mut replicas = Vec::new();
         let mut mine = Vec::new();
-        for (seq, event) in events {
+        for (seq, stored) in events {
+            let Stored::Event(event) = stored else {
+                continue;
+            };
             let Payload::BankChanged(changed) = &event.payload else {
                 continue;
             };

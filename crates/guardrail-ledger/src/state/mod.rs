@@ -218,6 +218,19 @@ impl LedgerState {
         }
     }
 
+    /// Folds a `decision_logged` event known only by its sequence number and time: the
+    /// state's whole reaction to one (the clock, and the count), without the event's body.
+    /// The service logs a decision per dropped candidate, and folding each one's recorded
+    /// request only to count it was most of a follower's work. Equal to [`Self::fold`] of
+    /// the event (a test holds it so).
+    pub fn fold_logged_decision(&mut self, seq: u64, at: u64) {
+        self.last_seq = seq;
+        let day_start = at - at % SECONDS_PER_DAY;
+        self.epoch = Some(self.epoch.map_or(day_start, |e| e.min(day_start)));
+        self.latest_at = self.latest_at.max(at);
+        self.decisions_logged += 1;
+    }
+
     /// Builds the index of pending events if it is not built (after a checkpoint is read).
     /// Returns the pending events that need nothing any more (possible only when the index
     /// is built just after a creation).
