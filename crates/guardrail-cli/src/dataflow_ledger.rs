@@ -39,7 +39,7 @@ fn round_file(dir: &Path, round: u64) -> PathBuf {
     dir.join(format!("round-{round}"))
 }
 
-/// Writes `text` to `path` whole or not at all (a reader never sees half a file).
+/// Writes `bytes` to `path` whole or not at all (a reader never sees half a file).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes)

@@ -52,11 +52,18 @@ impl FromStr for MapEngine {
     }
 }
 
+/// Input changes held for the next re-map before they are fed to the dataflow anyway, so
+/// a service that is never asked to re-map does not grow without bound.
+const MAX_PENDING: usize = 100_000;
+
 /// The dataflow map following the service's ledger.
 pub struct DataflowMap {
     feed: LedgerFeed,
     session: MapSession,
     pending: Vec<Update>,
+    max_pending: usize,
+    /// Why the dataflow stopped taking changes, once it did.
+    broken: Option<String>,
 }
 
 impl std::fmt::Debug for DataflowMap {
@@ -90,6 +97,8 @@ impl DataflowMap {
             feed,
             session,
             pending: Vec::new(),
+            max_pending: MAX_PENDING,
+            broken: None,
         })
     }
 
@@ -102,6 +111,18 @@ impl DataflowMap {
     pub fn after(&mut self, state: &LedgerState, context: FoldContext, folded: &Folded) {
         let updates = self.feed.after(state, context, folded);
         self.pending.extend(updates);
+        if self.pending.len() >= self.max_pending {
+            self.feed_pending();
+        }
+    }
+
+    fn feed_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        if self.broken.is_none()
+            && let Err(error) = self.session.apply(&pending)
+        {
+            self.broken = Some(error.to_string());
+        }
     }
 
     /// Input changes not fed to the dataflow yet.
@@ -110,17 +131,93 @@ impl DataflowMap {
     }
 
     /// Feeds the changes since the last re-map and answers the map the dataflow then
-    /// holds, as of ledger sequence `version`.
-    pub fn remap(&mut self, version: u64) -> Result<MapOutcome, DataflowError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.session.apply(&pending)?;
-        let map = self.session.map()?.ok_or(DataflowError::WorkerStopped {
+    /// holds, as of ledger sequence `version`; or why it cannot.
+    pub fn remap(&mut self, version: u64) -> Result<MapOutcome, String> {
+        self.feed_pending();
+        if let Some(why) = &self.broken {
+            return Err(why.clone());
+        }
+        let stopped = DataflowError::WorkerStopped {
             round: self.session.round(),
-        })?;
+        };
+        let map = self
+            .session
+            .map()
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| stopped.to_string())?;
         Ok(MapOutcome {
             map: Ok(map),
             accounts: self.feed.accounts(),
             version,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guardrail_ledger::event::Event;
+
+    fn events() -> Vec<Event> {
+        let mut lines = vec![
+            r#"{"id":"a1","type":"account_created","at":1000,"account":"s1","handle":"s1","declared_age":30,"bio":"mnsfw trades"}"#.to_string(),
+            r#"{"id":"a2","type":"account_created","at":1000,"account":"s2","handle":"s2","declared_age":30,"bio":"mnsfw trades"}"#.to_string(),
+        ];
+        for n in 0..6 {
+            lines.push(format!(
+                r#"{{"id":"b{n}","type":"account_created","at":1001,"account":"u{n}","handle":"u{n}","declared_age":40}}"#
+            ));
+            for seller in ["s1", "s2"] {
+                lines.push(format!(
+                    r#"{{"id":"f{n}{seller}","type":"follow","at":1002,"account":"u{n}","target":"{seller}"}}"#
+                ));
+            }
+        }
+        lines
+            .iter()
+            .map(|line| Event::from_body(line.as_bytes()).expect("a test event"))
+            .collect()
+    }
+
+    /// Follows every event after the first two with `max_pending`, re-maps, and answers
+    /// the members and how many changes were still held before the re-map.
+    fn follow(max_pending: usize) -> (Vec<String>, usize) {
+        let events = events();
+        let policy = Policy::default_policy();
+        let mut state = LedgerState::new();
+        for (index, event) in events[..2].iter().enumerate() {
+            state.fold(index as u64 + 1, event);
+        }
+        let mut map = DataflowMap::start(&state, &policy, 1).expect("the dataflow starts");
+        map.max_pending = max_pending;
+        for (index, event) in events.iter().enumerate().skip(2) {
+            let context = DataflowMap::before(&state, event);
+            let folded = state.fold(index as u64 + 1, event);
+            map.after(&state, context, &folded);
+        }
+        let held = map.pending();
+        let outcome = map.remap(state.last_seq).expect("a re-map");
+        let members = outcome
+            .map
+            .expect("a map")
+            .suspects
+            .iter()
+            .filter(|s| s.score >= guardrail_graph::map::CONFIDENT_SCORE)
+            .map(|s| s.account.clone())
+            .collect();
+        (members, held)
+    }
+
+    #[test]
+    fn changes_held_past_the_bound_are_fed_before_the_re_map_with_the_same_map() {
+        let (held_members, held) = follow(usize::MAX);
+        let (fed_members, still_held) = follow(4);
+        assert!(held > 4, "{held} changes held without a bound");
+        assert!(
+            still_held < 4,
+            "{still_held} changes held past a bound of 4"
+        );
+        assert!(!held_members.is_empty());
+        assert_eq!(fed_members, held_members);
     }
 }
