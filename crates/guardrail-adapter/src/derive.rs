@@ -731,14 +731,12 @@ impl Deriver {
 
     /// Reads an account's text again from its bio, posts and searches.
     fn reread_text(&mut self, state: &LedgerState, account: AccountId, bio: &str) {
-        let mut text = AccountText::default();
-        text.read_bio(&self.policy, bio);
-        for post in state.posts.iter().filter(|p| p.author == account) {
-            text.read_post(&self.policy, &post.text, &post.hashtags);
-        }
-        for search in state.searches.iter().filter(|s| s.account == account) {
-            text.read_search(&self.policy, &search.query);
-        }
+        let text = AccountText::of_account(
+            &self.policy,
+            bio,
+            state.posts.iter().filter(|p| p.author == account),
+            state.searches.iter().filter(|s| s.account == account),
+        );
         let signal = text.policy_signal();
         if let Some(slot) = self.texts.get_mut(account.index()) {
             *slot = text;

@@ -7,6 +7,7 @@
 
 use guardrail_graph::NodeId;
 use guardrail_graph::features::{MapInput, TextSignal as MapTextSignal, TextSignals};
+use guardrail_ledger::state::{PostRecord, Search};
 use guardrail_policy::TextSignal as PolicyTextSignal;
 use guardrail_text::{Policy, TextDecision, TextPlace, Tier, check};
 use guardrail_types::AccountId;
@@ -47,6 +48,25 @@ impl AccountText {
             risk_score: self.risk_score,
             rules: self.rules.clone(),
         }
+    }
+
+    /// Reads an account's texts in the order a rebuild reads them: the bio, then its
+    /// posts, then its searches (so the rules matched come in the same order).
+    pub fn of_account<'a>(
+        policy: &Policy,
+        bio: &str,
+        posts: impl IntoIterator<Item = &'a PostRecord>,
+        searches: impl IntoIterator<Item = &'a Search>,
+    ) -> AccountText {
+        let mut text = AccountText::default();
+        text.read_bio(policy, bio);
+        for post in posts {
+            text.read_post(policy, &post.text, &post.hashtags);
+        }
+        for search in searches {
+            text.read_search(policy, &search.query);
+        }
+        text
     }
 
     /// The network map's view of this account's text.

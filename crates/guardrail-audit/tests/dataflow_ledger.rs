@@ -7,17 +7,21 @@
 //! `guardrail-dataflow`, because generated worlds come from `guardrail-sim`, which production
 //! crates may not link; nothing here reads truth.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use guardrail_adapter::platform_policy;
-use guardrail_dataflow::ledger::{LedgerFeed, SummedInput};
+use guardrail_adapter::{AccountText, platform_policy};
+use guardrail_dataflow::Update;
+use guardrail_dataflow::ledger::{LedgerFeed, LedgerStart};
 use guardrail_dataflow::{ClusterConfig, DataflowConfig, MapSession};
+use guardrail_graph::EdgeKind;
+use guardrail_graph::features::{AccountAttributes, TextSignal};
 use guardrail_graph::map::{CONFIDENT_SCORE, MapConfig, build_map};
 use guardrail_ledger::event::Event;
 use guardrail_ledger::ingest::world_events;
 use guardrail_ledger::state::LedgerState;
 use guardrail_sim::vocabulary::BANNED_BASES;
 use guardrail_sim::{WorldConfig, generate};
+use guardrail_types::AccountId;
 
 fn event(json: &str) -> Event {
     Event::from_body(json.as_bytes()).expect("a valid test event")
@@ -194,4 +198,79 @@ fn a_session_following_the_ledger_maps_what_the_engine_maps_on_a_rebuild() {
     seeds_followed.sort();
     seeds_engine.sort();
     assert_eq!(seeds_followed, seeds_engine, "seeds");
+}
+
+/// The map's inputs as a feed's updates leave them: edge weights by `(source, target,
+/// kind)`, attributes and text per account: a start and its updates summed into one, to
+/// compare with a rebuild's.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct SummedInput {
+    /// Positive edge weights.
+    edges: HashMap<(u32, u32, EdgeKind), i64>,
+    /// Attributes per account.
+    attributes: Vec<AccountAttributes>,
+    /// Text per account.
+    text: Vec<TextSignal>,
+}
+
+impl SummedInput {
+    /// The inputs of a start.
+    fn of(start: &LedgerStart) -> SummedInput {
+        let graph = &start.input.graph;
+        let mut edges = HashMap::new();
+        for source in 0..graph.node_count() as u32 {
+            for edge in graph.out_edges(source) {
+                *edges.entry((source, edge.node, edge.kind)).or_insert(0) += edge.weight as i64;
+            }
+        }
+        let text = (0..graph.node_count() as u32)
+            .map(|node| {
+                start
+                    .text
+                    .account(AccountId(node))
+                    .map(AccountText::map_signal)
+                    .unwrap_or_default()
+            })
+            .collect();
+        SummedInput {
+            edges,
+            attributes: start.input.accounts.clone(),
+            text,
+        }
+    }
+
+    /// Adds updates.
+    fn apply(&mut self, updates: &[Update]) {
+        for update in updates {
+            match update {
+                Update::Edge {
+                    source,
+                    target,
+                    kind,
+                    weight,
+                } => {
+                    let entry = self.edges.entry((*source, *target, *kind)).or_insert(0);
+                    *entry += weight;
+                    if *entry == 0 {
+                        self.edges.remove(&(*source, *target, *kind));
+                    }
+                }
+                Update::Account { node, attributes } => {
+                    let index = *node as usize;
+                    if self.attributes.len() <= index {
+                        self.attributes
+                            .resize(index + 1, AccountAttributes::default());
+                        self.text.resize(index + 1, TextSignal::default());
+                    }
+                    self.attributes[index] = *attributes;
+                }
+                Update::Text { node, signal } => {
+                    if let Some(slot) = self.text.get_mut(*node as usize) {
+                        *slot = signal.clone();
+                    }
+                }
+                Update::ReviewSeed { .. } => {}
+            }
+        }
+    }
 }

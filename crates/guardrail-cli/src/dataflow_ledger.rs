@@ -21,8 +21,7 @@ use anyhow::{Context, Result, bail};
 use guardrail_dataflow::ledger::LedgerFeed;
 use guardrail_dataflow::{ClusterConfig, DataflowConfig, MapSession, Update};
 use guardrail_graph::map::MapConfig;
-use guardrail_ledger::state::LedgerState;
-use guardrail_server::ledger_io;
+use guardrail_server::ledger_io::{self, Stored};
 use guardrail_store::Store;
 use tokio::runtime::Runtime;
 
@@ -30,8 +29,6 @@ use crate::dataflow::{MapArgs, render};
 use crate::inputs::load_policy;
 use crate::ledger::{DbArg, ledger_policy, open, runtime};
 
-/// Events read from the store per query.
-const PAGE: usize = 10_000;
 /// The file that tells copies no round follows the last one written.
 const STOP: &str = "stop";
 
@@ -48,15 +45,48 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot move {} into place", path.display()))
 }
 
+/// Which rounds a run folds: round 0 at the ledger's head when it starts, then, when
+/// following, one each time the head has moved, up to `limit` rounds after it (0: no limit).
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    follow: bool,
+    limit: u64,
+    round: u64,
+    reached: u64,
+}
+
+impl Schedule {
+    fn of(args: &MapArgs) -> Schedule {
+        Schedule {
+            follow: args.follow,
+            limit: args.rounds,
+            round: 0,
+            reached: 0,
+        }
+    }
+
+    /// Whether another round may come.
+    fn open(&self) -> bool {
+        self.round == 0 || (self.follow && (self.limit == 0 || self.round <= self.limit))
+    }
+
+    /// The next round's target, when the head `head` makes one.
+    fn target(&mut self, head: u64) -> Option<u64> {
+        if self.round > 0 && head <= self.reached {
+            return None;
+        }
+        self.round += 1;
+        self.reached = head;
+        Some(head)
+    }
+}
+
 /// Where the rounds' targets come from.
 enum Rounds {
     /// This process looks at the ledger's head.
     Own {
-        follow: bool,
+        schedule: Schedule,
         interval: Duration,
-        limit: u64,
-        reached: u64,
-        round: u64,
     },
     /// The launcher writes them to files.
     Files { dir: PathBuf, round: u64 },
@@ -66,22 +96,14 @@ impl Rounds {
     /// The next round's target sequence, waiting for one; `None` when the run is over.
     fn next(&mut self, runtime: &Runtime, store: &Store) -> Result<Option<u64>> {
         match self {
-            Rounds::Own {
-                follow,
-                interval,
-                limit,
-                reached,
-                round,
-            } => {
-                if *round > 0 && (!*follow || (*limit > 0 && *round > *limit)) {
+            Rounds::Own { schedule, interval } => {
+                if !schedule.open() {
                     return Ok(None);
                 }
                 loop {
                     let (head, _) = runtime.block_on(store.head())?;
-                    if *round == 0 || head > *reached {
-                        *round += 1;
-                        *reached = head;
-                        return Ok(Some(head));
+                    if let Some(target) = schedule.target(head) {
+                        return Ok(Some(target));
                     }
                     std::thread::sleep(*interval);
                 }
@@ -110,13 +132,9 @@ pub(crate) struct RoundDriver {
     runtime: Runtime,
     store: Store,
     dir: PathBuf,
-    follow: bool,
+    schedule: Schedule,
     interval: Duration,
-    limit: u64,
-    round: u64,
-    reached: u64,
     last_look: Instant,
-    stopped: bool,
 }
 
 impl RoundDriver {
@@ -131,13 +149,9 @@ impl RoundDriver {
             runtime,
             store,
             dir: dir.to_path_buf(),
-            follow: args.follow,
+            schedule: Schedule::of(args),
             interval: interval(args.interval)?,
-            limit: args.rounds,
-            round: 0,
-            reached: 0,
             last_look: Instant::now(),
-            stopped: false,
         };
         driver.look()?;
         Ok(driver)
@@ -146,25 +160,19 @@ impl RoundDriver {
     fn look(&mut self) -> Result<()> {
         self.last_look = Instant::now();
         let (head, _) = self.runtime.block_on(self.store.head())?;
-        if self.round > 0 && head <= self.reached {
-            return Ok(());
-        }
-        write_atomically(
-            &round_file(&self.dir, self.round),
-            head.to_string().as_bytes(),
-        )?;
-        self.round += 1;
-        self.reached = head;
-        if !self.follow || (self.limit > 0 && self.round > self.limit) {
-            write_atomically(&self.dir.join(STOP), b"")?;
-            self.stopped = true;
+        let round = self.schedule.round;
+        if let Some(target) = self.schedule.target(head) {
+            write_atomically(&round_file(&self.dir, round), target.to_string().as_bytes())?;
+            if !self.schedule.open() {
+                write_atomically(&self.dir.join(STOP), b"")?;
+            }
         }
         Ok(())
     }
 
     /// Called while the copies run: writes the next round when the head moved.
     pub(crate) fn tick(&mut self) -> Result<()> {
-        if self.stopped || self.last_look.elapsed() < self.interval {
+        if !self.schedule.open() || self.last_look.elapsed() < self.interval {
             return Ok(());
         }
         self.look()
@@ -176,31 +184,6 @@ fn interval(seconds: f64) -> Result<Duration> {
         bail!("--interval must be a positive number of seconds, not {seconds}");
     }
     Ok(Duration::from_secs_f64(seconds))
-}
-
-/// Reads the stored events after `after` up to `target` (inclusive).
-fn read_until(
-    runtime: &Runtime,
-    store: &Store,
-    after: u64,
-    target: u64,
-) -> Result<Vec<(u64, guardrail_ledger::event::Event)>> {
-    let mut events = Vec::new();
-    let mut last = after;
-    while last < target {
-        let records = runtime.block_on(store.read(last, PAGE))?;
-        if records.is_empty() {
-            bail!("the ledger ends at sequence {last}, before this round's target {target}");
-        }
-        for record in records {
-            if record.seq > target {
-                return Ok(events);
-            }
-            last = record.seq;
-            events.push((record.seq, ledger_io::read_event(record.seq, &record.body)?));
-        }
-    }
-    Ok(events)
 }
 
 /// Runs one process of the ledger form.
@@ -215,26 +198,15 @@ pub(crate) fn run(args: &MapArgs, cluster: ClusterConfig) -> Result<ExitCode> {
             round: 0,
         },
         None => Rounds::Own {
-            follow: args.follow,
+            schedule: Schedule::of(args),
             interval: interval(args.interval)?,
-            limit: args.rounds,
-            reached: 0,
-            round: 0,
         },
     };
     let Some(target) = rounds.next(&runtime, &store)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let started = Instant::now();
-    // The checkpoint only when it is not past the target: every process must start from
-    // the same events.
-    let mut state = match runtime.block_on(store.load_checkpoint())? {
-        Some((seq, bytes)) if seq <= target => ledger_io::decode_state(seq, &bytes)?,
-        _ => LedgerState::new(),
-    };
-    for (seq, event) in read_until(&runtime, &store, state.last_seq, target)? {
-        state.apply(seq, &event);
-    }
+    let mut state = runtime.block_on(ledger_io::state_at(&store, target))?;
     let policy = match &args.policy {
         Some(path) => load_policy(path)?,
         None => ledger_policy(&state)?,
@@ -253,21 +225,26 @@ pub(crate) fn run(args: &MapArgs, cluster: ClusterConfig) -> Result<ExitCode> {
     let mut session = MapSession::start(&start.input, &start.text, &config, &cluster)?;
     drop(start);
     let loaded = started.elapsed();
+    publish(&session, args)?;
     if !args.follow {
-        publish(&session, args)?;
         session.finish();
         return Ok(ExitCode::SUCCESS);
     }
-    publish(&session, args)?;
     report(&session, 0, state.last_seq, 0, 0, 0, loaded)?;
     let mut round = 0;
     while let Some(target) = rounds.next(&runtime, &store)? {
         round += 1;
         let started = Instant::now();
-        let events = read_until(&runtime, &store, state.last_seq, target)?;
+        let records = runtime.block_on(ledger_io::read_until(&store, state.last_seq, target))?;
         let mut updates: Vec<Update> = Vec::new();
-        for (seq, event) in &events {
-            updates.extend(feed.fold(&mut state, *seq, event));
+        for (seq, stored) in &records {
+            match stored {
+                Stored::Event(event) => updates.extend(feed.fold(&mut state, *seq, event)),
+                // No map input reads a logged decision.
+                Stored::LoggedDecision { .. } => {
+                    ledger_io::fold_stored(&mut state, *seq, stored);
+                }
+            }
         }
         let changes = session.apply(&updates)?;
         publish(&session, args)?;
@@ -275,7 +252,7 @@ pub(crate) fn run(args: &MapArgs, cluster: ClusterConfig) -> Result<ExitCode> {
             &session,
             round,
             state.last_seq,
-            events.len(),
+            records.len(),
             updates.len(),
             changes.len(),
             started.elapsed(),

@@ -16,8 +16,6 @@
 //! What it must never do: do IO (the caller reads the store), read ground truth, or emit
 //! an edge about an account before the update that creates it.
 
-use std::collections::HashMap;
-
 use guardrail_adapter::{AccountText, WorldText, map_input};
 use guardrail_graph::EdgeKind;
 use guardrail_graph::features::{AccountAttributes, MapInput, TextSignal};
@@ -113,13 +111,7 @@ impl LedgerFeed {
         }
         let feed = LedgerFeed {
             policy: policy.clone(),
-            texts: (0..accounts)
-                .map(|a| {
-                    text.account(AccountId(a as u32))
-                        .cloned()
-                        .unwrap_or_default()
-                })
-                .collect(),
+            texts: text.clone().into_accounts(),
             attributes: input.accounts.clone(),
             posts_by_author,
             searches_by_account,
@@ -329,25 +321,16 @@ impl LedgerFeed {
         let Some(record) = state.account(account) else {
             return;
         };
-        let mut text = AccountText::default();
-        text.read_bio(&self.policy, &record.bio);
-        let posts = self.posts_by_author.get(account.index());
-        for post in posts
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| state.posts.get(i))
-        {
-            text.read_post(&self.policy, &post.text, &post.hashtags);
-        }
-        let searches = self.searches_by_account.get(account.index());
-        for search in searches
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| state.searches.get(i))
-        {
-            text.read_search(&self.policy, &search.query);
-        }
-        if let Some(slot) = self.texts.get_mut(account.index()) {
+        let index = account.index();
+        let posts = self.posts_by_author.get(index).into_iter().flatten();
+        let searches = self.searches_by_account.get(index).into_iter().flatten();
+        let text = AccountText::of_account(
+            &self.policy,
+            &record.bio,
+            posts.filter_map(|&i| state.posts.get(i)),
+            searches.filter_map(|&i| state.searches.get(i)),
+        );
+        if let Some(slot) = self.texts.get_mut(index) {
             *slot = text;
         }
     }
@@ -368,80 +351,5 @@ fn push_edge(
             kind,
             weight,
         });
-    }
-}
-
-/// The map's inputs as a feed's updates leave them: edge weights by `(source, target,
-/// kind)`, attributes and text per account. Tests and audits sum a start and its updates
-/// into one, and compare it with a rebuild's.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SummedInput {
-    /// Positive edge weights.
-    pub edges: HashMap<(u32, u32, EdgeKind), i64>,
-    /// Attributes per account.
-    pub attributes: Vec<AccountAttributes>,
-    /// Text per account.
-    pub text: Vec<TextSignal>,
-}
-
-impl SummedInput {
-    /// The inputs of a start.
-    pub fn of(start: &LedgerStart) -> SummedInput {
-        let graph = &start.input.graph;
-        let mut edges = HashMap::new();
-        for source in 0..graph.node_count() as u32 {
-            for edge in graph.out_edges(source) {
-                *edges.entry((source, edge.node, edge.kind)).or_insert(0) += edge.weight as i64;
-            }
-        }
-        let text = (0..graph.node_count() as u32)
-            .map(|node| {
-                start
-                    .text
-                    .account(AccountId(node))
-                    .map(AccountText::map_signal)
-                    .unwrap_or_default()
-            })
-            .collect();
-        SummedInput {
-            edges,
-            attributes: start.input.accounts.clone(),
-            text,
-        }
-    }
-
-    /// Adds updates.
-    pub fn apply(&mut self, updates: &[Update]) {
-        for update in updates {
-            match update {
-                Update::Edge {
-                    source,
-                    target,
-                    kind,
-                    weight,
-                } => {
-                    let entry = self.edges.entry((*source, *target, *kind)).or_insert(0);
-                    *entry += weight;
-                    if *entry == 0 {
-                        self.edges.remove(&(*source, *target, *kind));
-                    }
-                }
-                Update::Account { node, attributes } => {
-                    let index = *node as usize;
-                    if self.attributes.len() <= index {
-                        self.attributes
-                            .resize(index + 1, AccountAttributes::default());
-                        self.text.resize(index + 1, TextSignal::default());
-                    }
-                    self.attributes[index] = *attributes;
-                }
-                Update::Text { node, signal } => {
-                    if let Some(slot) = self.text.get_mut(*node as usize) {
-                        *slot = signal.clone();
-                    }
-                }
-                Update::ReviewSeed { .. } => {}
-            }
-        }
     }
 }

@@ -30,6 +30,14 @@ pub enum LoadError {
         /// Why.
         reason: String,
     },
+    /// The ledger ends before a sequence it was expected to reach.
+    #[error("the ledger ends at sequence {end}, before sequence {target}")]
+    Short {
+        /// Its last sequence number.
+        end: u64,
+        /// The sequence it should have reached.
+        target: u64,
+    },
     /// The checkpoint does not decode, or disagrees with itself.
     #[error("the checkpoint at sequence {seq} {reason}")]
     Checkpoint {
@@ -199,6 +207,44 @@ pub async fn fold_tail(store: &Store, state: &mut LedgerState) -> Result<u64, Lo
         }
     }
     Ok(folded)
+}
+
+/// The stored records after `after` up to `target` (inclusive), read for folding: one
+/// round of a follower that must stop where its peers stop.
+pub async fn read_until(
+    store: &Store,
+    after: u64,
+    target: u64,
+) -> Result<Vec<(u64, Stored)>, LoadError> {
+    let mut pages = store.pages(after, 10_000);
+    let mut records = Vec::new();
+    let mut end = after;
+    while end < target
+        && let Some(page) = pages.next_page().await?
+    {
+        for record in page.into_iter().take_while(|r| r.seq <= target) {
+            end = record.seq;
+            records.push((record.seq, read_stored(record.seq, &record.body)?));
+        }
+    }
+    if end < target {
+        return Err(LoadError::Short { end, target });
+    }
+    Ok(records)
+}
+
+/// The ledger's state as of sequence `target`: the latest checkpoint when it is not past
+/// `target` (processes that must agree start from the same events), then the records up
+/// to `target`.
+pub async fn state_at(store: &Store, target: u64) -> Result<LedgerState, LoadError> {
+    let mut state = match store.load_checkpoint().await? {
+        Some((seq, bytes)) if seq <= target => decode_state(seq, &bytes)?,
+        _ => LedgerState::new(),
+    };
+    for (seq, stored) in read_until(store, state.last_seq, target).await? {
+        fold_stored(&mut state, seq, &stored);
+    }
+    Ok(state)
 }
 
 /// The ledger's state as the service would have it: the latest checkpoint and every event

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::map_engine::{DataflowMap, MapEngine};
 use arc_swap::{ArcSwap, ArcSwapOption};
 use guardrail_adapter::{DecisionRecord, DecisionSink, Deriver, Guard};
 use guardrail_ledger::event::{DecisionLogged, Event, Payload};
@@ -38,6 +37,7 @@ use crate::ledger_io::{
     LoadError, Stored, fold_stored, ledger_policy, ledger_rules, live_state, read_event,
     read_stored,
 };
+use crate::map_engine::{DataflowMap, MapEngine};
 use crate::metrics::{Gauges, Metrics};
 use crate::routes::media::LedgerJournal;
 
@@ -595,9 +595,9 @@ impl Service {
         // second so the derived clock (label expiry) keeps up.
         let last = tokio::task::spawn_blocking(move || {
             let guard = service.guard.load_full()?;
-            let relevant = events.iter().any(|(_, stored)| match stored {
-                Stored::Event(event) => guardrail_adapter::changes_derived_state(&event.payload),
-                Stored::LoggedDecision { .. } => false,
+            let relevant = events.iter().any(|(_, stored)| {
+                matches!(stored, Stored::Event(event)
+                    if guardrail_adapter::changes_derived_state(&event.payload))
             });
             let clock_due = service.snapshot_age() >= Duration::from_secs(1);
             let mut last = 0;
@@ -612,16 +612,11 @@ impl Service {
                     if *seq <= state.last_seq {
                         continue;
                     }
-                    let event = match stored {
-                        Stored::Event(event) => event,
-                        Stored::LoggedDecision { .. } => {
-                            // Nothing derived reads one; only the clock moves.
-                            fold_stored(state, *seq, stored);
-                            if let Some(deriver) = deriver.as_deref_mut() {
-                                deriver.sync_clock(state);
-                            }
-                            continue;
-                        }
+                    // Nothing derived reads a logged decision: only the ledger's clock and
+                    // count move (the derived clock follows below).
+                    let Stored::Event(event) = stored else {
+                        fold_stored(state, *seq, stored);
+                        continue;
                     };
                     tokens_changed |= matches!(
                         event.payload,
@@ -636,6 +631,9 @@ impl Service {
                     if let Some(deriver) = deriver.as_deref_mut() {
                         deriver.follow(state, &folded);
                     }
+                }
+                if let Some(deriver) = deriver {
+                    deriver.sync_clock(state);
                 }
                 last = state.last_seq;
             };
