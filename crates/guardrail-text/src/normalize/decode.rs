@@ -333,27 +333,7 @@ fn decode_percent(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
 
 /// `:name:` becomes the emoji it names, when the name is a known shortcode.
 fn decode_shortcode(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
-    let mut name = String::new();
-    let mut end = None;
-    for (offset, unit) in units
-        .iter()
-        .enumerate()
-        .skip(at + 1)
-        .take(MAX_SHORTCODE_LEN)
-    {
-        match unit.ch {
-            ':' => {
-                end = Some(offset);
-                break;
-            }
-            'a'..='z' | '0'..='9' | '_' | '+' | '-' => name.push(unit.ch),
-            'A'..='Z' => name.push(unit.ch.to_ascii_lowercase()),
-            _ => return None,
-        }
-    }
-    let end = end?;
-    let emoji = emojis::get_by_shortcode(&name)?;
-    let consumed = end - at + 1;
+    let (emoji, consumed) = read_shortcode(units[at..].iter().map(|u| u.ch))?;
     let template = merged(units, at, consumed, Stage::Shortcode);
     let out = emoji
         .as_str()
@@ -361,6 +341,31 @@ fn decode_shortcode(units: &[Unit], at: usize) -> Option<(Vec<Unit>, usize)> {
         .map(|ch| Unit { ch, ..template })
         .collect();
     Some((out, consumed))
+}
+
+/// The emoji a `:name:` at the start of `chars` names, and how many characters it
+/// takes (both colons included); `None` when `chars` does not start with a known
+/// shortcode. The folded view's writer asks the same question (see
+/// `fold::guarded_colons`), so that it never writes text this would read otherwise.
+pub(crate) fn read_shortcode(
+    mut chars: impl Iterator<Item = char>,
+) -> Option<(&'static emojis::Emoji, usize)> {
+    if chars.next()? != ':' {
+        return None;
+    }
+    let mut name = String::new();
+    for (offset, ch) in chars.take(MAX_SHORTCODE_LEN).enumerate() {
+        match ch {
+            ':' => {
+                let emoji = emojis::get_by_shortcode(&name)?;
+                return Some((emoji, offset + 2));
+            }
+            'a'..='z' | '0'..='9' | '_' | '+' | '-' => name.push(ch),
+            'A'..='Z' => name.push(ch.to_ascii_lowercase()),
+            _ => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

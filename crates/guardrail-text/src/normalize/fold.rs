@@ -344,28 +344,83 @@ fn recognise_emoji(units: &[Unit], at: usize) -> Option<(&'static emojis::Emoji,
     emojis::get(first.encode_utf8(&mut buffer)).map(|emoji| (emoji, 1))
 }
 
+/// What a literal colon is written as where `:` would be misread (see
+/// [`guarded_colons`]). Folding maps it back to `:`, and decoding, which runs before
+/// folding, does not read it as the start of a shortcode.
+const GUARDED_COLON: char = '\u{FF1A}';
+
 /// Writes the folded view: each unit's character, emoji as `:shortcode:`.
 pub(crate) fn render(units: &[Unit]) -> String {
+    let guarded = guarded_colons(units);
     let mut text = String::with_capacity(units.len());
-    for unit in units {
+    for (index, unit) in units.iter().enumerate() {
         match unit.emoji {
             Some(emoji) => {
                 text.push(':');
                 text.push_str(&emoji_name(emoji));
                 text.push(':');
             }
+            None if guarded.contains(&index) => text.push(GUARDED_COLON),
             None => text.push(unit.ch),
         }
     }
     text
 }
 
-/// How many bytes a unit takes in the folded view.
-pub(crate) fn rendered_len(unit: &Unit) -> usize {
-    match unit.emoji {
-        Some(emoji) => emoji_name(emoji).len() + 2,
-        None => unit.ch.len_utf8(),
+/// How many bytes each unit takes in the folded view, in order.
+pub(crate) fn rendered_widths(units: &[Unit]) -> impl Iterator<Item = usize> + '_ {
+    let guarded = guarded_colons(units);
+    units
+        .iter()
+        .enumerate()
+        .map(move |(index, unit)| match unit.emoji {
+            Some(emoji) => emoji_name(emoji).len() + 2,
+            None if guarded.contains(&index) => GUARDED_COLON.len_utf8(),
+            None => unit.ch.len_utf8(),
+        })
+}
+
+/// The literal colons that, written as `:`, would be read as the start of a shortcode
+/// when the folded view is normalised again: `:a` before `♥` would be written
+/// `:a:hearts:`, which reads as `🅰` then `hearts:`. Folding must be idempotent (a
+/// folded text folds to itself), so those colons are written as [`GUARDED_COLON`].
+/// Only an emoji's `:shortcode:` can close such a name (decoding already read every
+/// `:name:` made of literal characters), so text without emoji has none. Indices of
+/// units, in order; usually empty.
+fn guarded_colons(units: &[Unit]) -> Vec<usize> {
+    if !units.iter().any(|u| u.emoji.is_some()) || !units.iter().any(|u| u.ch == ':') {
+        return Vec::new();
     }
+    // The folded view as characters, each with the literal unit it came from (`None`
+    // inside an emoji's shortcode), read the way decoding reads it: left to right, a
+    // shortcode consumed whole.
+    let mut chars: Vec<(char, Option<usize>)> = Vec::with_capacity(units.len());
+    for (index, unit) in units.iter().enumerate() {
+        match unit.emoji {
+            Some(emoji) => {
+                chars.push((':', None));
+                chars.extend(emoji_name(emoji).chars().map(|ch| (ch, None)));
+                chars.push((':', None));
+            }
+            None => chars.push((unit.ch, Some(index))),
+        }
+    }
+    let mut guarded = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let shortcode = (chars[at].0 == ':')
+            .then(|| super::decode::read_shortcode(chars[at..].iter().map(|&(ch, _)| ch)))
+            .flatten();
+        match (shortcode, chars[at].1) {
+            (Some(_), Some(literal)) => {
+                guarded.push(literal);
+                at += 1;
+            }
+            (Some((_, consumed)), None) => at += consumed,
+            (None, _) => at += 1,
+        }
+    }
+    guarded
 }
 
 #[cfg(test)]

@@ -108,8 +108,7 @@ pub(crate) fn range_origin(
     }
     let mut offset = 0;
     let mut origin: Option<(Span, StageSet)> = None;
-    for unit in units {
-        let width = fold::rendered_len(unit);
+    for (unit, width) in units.iter().zip(fold::rendered_widths(units)) {
         let (unit_start, unit_end) = (offset, offset + width);
         offset = unit_end;
         if unit_end <= start {
