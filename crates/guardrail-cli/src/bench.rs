@@ -72,6 +72,16 @@ struct ServeBenchArgs {
     /// PDQ hashes in the generated bank of the `hma` scenario.
     #[arg(long, default_value_t = 1_000_000)]
     bank_size: u64,
+    /// `hma` scenario: also writes the generated bank to FILE as `content_id,pdq` lines
+    /// (noise hashes only), so a peer HMA can be loaded with the same bank.
+    #[arg(long, value_name = "FILE")]
+    write_bank: Option<PathBuf>,
+    /// `hma` scenario: an HMA-compatible server (HOST:PORT, plain HTTP) holding the same
+    /// bank in a bank named BENCH_BANK with the same content ids (see --write-bank). It
+    /// gets the same queries on the same connections in the same run, and its matches for
+    /// the first queries are compared with Guardrail's.
+    #[arg(long, value_name = "HOST:PORT")]
+    peer: Option<SocketAddr>,
 }
 
 /// Runs `guardrail bench ...`.
@@ -113,23 +123,41 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-/// One keep-alive HTTP/1.1 connection.
-struct Connection {
-    reader: BufReader<TcpStream>,
+/// One HTTP/1.1 connection, kept alive unless the server closes it (a server that
+/// answers `Connection: close` gets a new connection for the next request, as its
+/// clients would open one).
+pub(crate) struct Connection {
+    address: SocketAddr,
+    reader: Option<BufReader<TcpStream>>,
 }
 
 impl Connection {
-    async fn open(address: SocketAddr) -> Result<Connection> {
-        let stream = TcpStream::connect(address).await?;
+    pub(crate) async fn open(address: SocketAddr) -> Result<Connection> {
+        let mut connection = Connection {
+            address,
+            reader: None,
+        };
+        connection.reader = Some(connection.connect().await?);
+        Ok(connection)
+    }
+
+    async fn connect(&self) -> Result<BufReader<TcpStream>> {
+        let stream = TcpStream::connect(self.address)
+            .await
+            .with_context(|| format!("cannot connect to {}", self.address))?;
         stream.set_nodelay(true)?;
-        Ok(Connection {
-            reader: BufReader::new(stream),
-        })
+        Ok(BufReader::new(stream))
     }
 
     /// Sends a request (a body only when not empty) and reads the answer; returns its
-    /// status.
-    async fn send(&mut self, method: &str, path: &str, token: &str, body: &[u8]) -> Result<u16> {
+    /// status and body.
+    pub(crate) async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>)> {
         let head = if body.is_empty() {
             format!(
                 "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n"
@@ -140,33 +168,43 @@ impl Connection {
                 body.len()
             )
         };
-        let stream = self.reader.get_mut();
+        let mut reader = match self.reader.take() {
+            Some(reader) => reader,
+            None => self.connect().await?,
+        };
+        let stream = reader.get_mut();
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
         let mut line = String::new();
-        self.reader.read_line(&mut line).await?;
+        reader.read_line(&mut line).await?;
         let status: u16 = line
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
             .with_context(|| format!("not an HTTP status line: {line:?}"))?;
         let mut length = 0usize;
+        let mut closes = false;
         loop {
             line.clear();
-            self.reader.read_line(&mut line).await?;
+            reader.read_line(&mut line).await?;
             let header = line.trim_end();
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse()?;
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse()?;
+                } else if name.eq_ignore_ascii_case("connection") {
+                    closes = value.trim().eq_ignore_ascii_case("close");
+                }
             }
         }
-        let mut body = vec![0u8; length];
-        self.reader.read_exact(&mut body).await?;
-        Ok(status)
+        let mut answer = vec![0u8; length];
+        reader.read_exact(&mut answer).await?;
+        if !closes {
+            self.reader = Some(reader);
+        }
+        Ok((status, answer))
     }
 }
 
@@ -198,7 +236,7 @@ async fn drive(
                 let (method, path, body) = plan(n);
                 n += connections as u64;
                 let sent = Instant::now();
-                let status = connection.send(method, &path, &token, &body).await?;
+                let (status, _) = connection.send(method, &path, &token, &body).await?;
                 if status != expect {
                     bail!("{method} {path} answered {status}, not {expect}");
                 }
@@ -439,9 +477,13 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             &service,
             address,
             &token,
-            args.bank_size,
-            args.connections,
-            args.seconds,
+            crate::bench_hma::HmaRun {
+                bank_size: args.bank_size,
+                connections: args.connections,
+                seconds: args.seconds,
+                write_bank: args.write_bank.clone(),
+                peer: args.peer,
+            },
         )
         .await?;
     }

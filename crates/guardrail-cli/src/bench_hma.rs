@@ -8,20 +8,27 @@
 //! banked hash with up to 31 bits flipped (HMA's match threshold: a hit), half fresh random
 //! hashes (a miss), as the matching benchmark draws them.
 //!
-//! It must never keep the generated bank: it lives in this process's memory only.
+//! With `--peer`, another HMA-compatible server holding the same bank (loaded from
+//! `--write-bank`'s file) gets the same queries in the same run, and its matches for the
+//! first queries are compared with Guardrail's: a differential check against HMA itself.
+//!
+//! It must never keep a bank of anything but generated noise hashes.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use guardrail_hma::BankChange;
 use guardrail_server::Service;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
 
-use crate::bench::{Figures, load_get, report};
+use crate::bench::{Connection, Figures, load_get, report};
 
 /// The bank's name.
 const BANK: &str = "BENCH_BANK";
@@ -81,15 +88,32 @@ fn load_bank(service: &Service, size: u64) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// What the scenario is asked to do.
+pub(crate) struct HmaRun {
+    pub bank_size: u64,
+    pub connections: usize,
+    pub seconds: u64,
+    /// Write the generated bank here (`content_id,pdq` lines) for loading a peer.
+    pub write_bank: Option<PathBuf>,
+    /// A peer HMA-compatible server holding the same bank, driven the same way.
+    pub peer: Option<SocketAddr>,
+}
+
+/// Queries whose matches are compared with the peer's, one at a time, before the load.
+const COMPARED_QUERIES: u64 = 2_000;
+
 /// Runs the scenario.
 pub(crate) async fn bench_hma(
     service: &Arc<Service>,
     address: SocketAddr,
     token: &str,
-    bank_size: u64,
-    connections: usize,
-    seconds: u64,
+    run: HmaRun,
 ) -> Result<()> {
+    let bank_size = run.bank_size;
+    if let Some(path) = &run.write_bank {
+        write_bank(path, bank_size)?;
+        println!("hma: the generated bank written to {}", path.display());
+    }
     let loaded = {
         let service = service.clone();
         tokio::task::spawn_blocking(move || load_bank(&service, bank_size)).await??
@@ -104,7 +128,7 @@ pub(crate) async fn bench_hma(
     let mut latencies = Vec::new();
     let mut hits = 0u64;
     let mut n = 0u64;
-    while started.elapsed() < Duration::from_secs(seconds) {
+    while started.elapsed() < Duration::from_secs(run.seconds) {
         let hash = query(n, bank_size);
         n += 1;
         let sent = Instant::now();
@@ -114,13 +138,15 @@ pub(crate) async fn bench_hma(
     }
     latencies.sort_unstable();
     let in_process = Figures::from_latencies(&latencies, started.elapsed().as_secs_f64());
+    let lookup_path =
+        move |n: u64| format!("/m/lookup?signal={}&signal_type=pdq", query(n, bank_size));
     let http = load_get(
         address,
         token,
         200,
-        connections,
-        seconds,
-        Arc::new(move |n: u64| format!("/m/lookup?signal={}&signal_type=pdq", query(n, bank_size))),
+        run.connections,
+        run.seconds,
+        Arc::new(lookup_path),
     )
     .await?;
     report(
@@ -138,5 +164,89 @@ pub(crate) async fn bench_hma(
         "  HTTP / in-process throughput: {:.2}; HMA's reported figure: 450-500 requests/s across 10 pods",
         http.per_second() / in_process.per_second()
     );
+    if let Some(peer) = run.peer {
+        let agreed = compare_with_peer(service, peer, bank_size).await?;
+        println!(
+            "  the peer at {peer} found the same matches (content ids and distances) for {agreed} of {COMPARED_QUERIES} queries"
+        );
+        let figures = load_get(
+            peer,
+            token,
+            200,
+            run.connections,
+            run.seconds,
+            Arc::new(lookup_path),
+        )
+        .await?;
+        report(
+            &format!("HMA lookup (GET /m/lookup), {bank_size} hashes, HTTP, the peer at {peer}"),
+            &figures,
+            "requests",
+        );
+        println!(
+            "  Guardrail / peer throughput: {:.2}",
+            http.per_second() / figures.per_second()
+        );
+    }
     Ok(())
+}
+
+/// Writes the generated bank as `content_id,pdq` lines (the ids the scenario banks).
+fn write_bank(path: &std::path::Path, size: u64) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot create the bank file {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for n in 0..size {
+        writeln!(out, "{},{}", n + 1, hex(&banked(n)))?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write the bank file {}", path.display()))?;
+    Ok(())
+}
+
+/// One match as HMA's `/m/lookup` lists it under a bank's name.
+#[derive(Deserialize)]
+struct PeerMatch {
+    bank_content_id: u64,
+    distance: String,
+}
+
+/// Asks the peer the first [`COMPARED_QUERIES`] queries one at a time and counts those
+/// whose matches in the bank (content id and distance) are the ones Guardrail finds.
+/// Each disagreement is printed (the first few), since it is either a bug here or there.
+async fn compare_with_peer(service: &Service, peer: SocketAddr, bank_size: u64) -> Result<u64> {
+    let mut connection = Connection::open(peer).await?;
+    let mut agreed = 0;
+    let mut shown = 0;
+    for n in 0..COMPARED_QUERIES {
+        let hash = query(n, bank_size);
+        let path = format!("/m/lookup?signal={hash}&signal_type=pdq");
+        let (status, body) = connection.send("GET", &path, "", &[]).await?;
+        if status != 200 {
+            bail!("the peer answered {status} to {path}");
+        }
+        let by_bank: BTreeMap<String, Vec<PeerMatch>> = serde_json::from_slice(&body)
+            .with_context(|| format!("the peer's answer to {path} is not HMA's lookup shape"))?;
+        let mut theirs: Vec<(u64, String)> = by_bank
+            .get(BANK)
+            .into_iter()
+            .flatten()
+            .map(|m| (m.bank_content_id, m.distance.clone()))
+            .collect();
+        theirs.sort();
+        let mut ours: Vec<(u64, String)> = service
+            .hma()
+            .match_pdq(&hash)
+            .into_iter()
+            .map(|(_, id, distance)| (id, distance.to_string()))
+            .collect();
+        ours.sort();
+        if ours == theirs {
+            agreed += 1;
+        } else if shown < 5 {
+            shown += 1;
+            println!("  query {n} ({hash}): Guardrail {ours:?}, the peer {theirs:?}");
+        }
+    }
+    Ok(agreed)
 }
