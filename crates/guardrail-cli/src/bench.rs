@@ -97,6 +97,9 @@ pub(crate) struct Figures {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU seconds this process (client and server together) spent over the run, where
+    /// measured: on a shared machine it varies less than wall-clock throughput.
+    cpu_seconds: Option<f64>,
 }
 
 impl Figures {
@@ -111,8 +114,21 @@ impl Figures {
             seconds,
             p50_ms: percentile(sorted, 0.5),
             p99_ms: percentile(sorted, 0.99),
+            cpu_seconds: None,
         }
     }
+}
+
+/// CPU seconds (user and system) this process has used so far, from `/proc/self/stat`
+/// (in USER_HZ ticks, 100 a second on Linux); `None` elsewhere.
+pub(crate) fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after its closing parenthesis don't.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -172,9 +188,11 @@ impl Connection {
             Some(reader) => reader,
             None => self.connect().await?,
         };
-        let stream = reader.get_mut();
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
+        // One write, so that a small request leaves as one segment (two writes with
+        // TCP_NODELAY are two segments, and the server wakes for each).
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        reader.get_mut().write_all(&request).await?;
         let mut line = String::new();
         reader.read_line(&mut line).await?;
         let status: u16 = line
@@ -223,6 +241,7 @@ async fn drive(
     plan: Arc<dyn Fn(u64) -> Planned + Send + Sync>,
 ) -> Result<Figures> {
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     let until = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for worker in 0..connections {
@@ -250,8 +269,14 @@ async fn drive(
         all.extend(task.await??);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_before
+        .zip(process_cpu_seconds())
+        .map(|(before, after)| after - before);
     all.sort_unstable();
-    Ok(Figures::from_latencies(&all, seconds))
+    Ok(Figures {
+        cpu_seconds,
+        ..Figures::from_latencies(&all, seconds)
+    })
 }
 
 /// Runs `make_body` POSTs to `path` on `connections` connections for `seconds`; every
@@ -367,6 +392,7 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             seconds: started.elapsed().as_secs_f64(),
             p50_ms: percentile(&latencies, 0.5),
             p99_ms: percentile(&latencies, 0.99),
+            cpu_seconds: None,
         };
         let body_of = {
             let request_of = request_of.clone();
@@ -495,8 +521,17 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
 }
 
 pub(crate) fn report(name: &str, figures: &Figures, unit: &str) {
+    let cpu = match figures.cpu_seconds {
+        Some(cpu) if figures.requests > 0 => format!(
+            ", CPU {:.1} µs per {} (client and server, {:.2} cores busy)",
+            cpu * 1e6 / figures.requests as f64,
+            unit.trim_end_matches('s'),
+            cpu / figures.seconds.max(1e-9)
+        ),
+        _ => String::new(),
+    };
     println!(
-        "{name}: {:.0} {unit}/s ({} in {:.1} s), p50 {:.3} ms, p99 {:.3} ms",
+        "{name}: {:.0} {unit}/s ({} in {:.1} s), p50 {:.3} ms, p99 {:.3} ms{cpu}",
         figures.per_second(),
         figures.requests,
         figures.seconds,
