@@ -72,6 +72,10 @@ struct ServeBenchArgs {
     /// PDQ hashes in the generated bank of the `hma` scenario.
     #[arg(long, default_value_t = 1_000_000)]
     bank_size: u64,
+    /// Text scenario: also run it with this many requests in flight on each connection
+    /// (HTTP/1.1 pipelining; each request still checks one text). 1: not run.
+    #[arg(long, default_value_t = 1)]
+    pipeline: usize,
     /// `hma` scenario: also writes the generated bank to FILE as `content_id,pdq` lines
     /// (noise hashes only), so a peer HMA can be loaded with the same bank.
     #[arg(long, value_name = "FILE")]
@@ -174,56 +178,103 @@ impl Connection {
         token: &str,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>)> {
-        let head = if body.is_empty() {
-            format!(
-                "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n"
-            )
-        } else {
-            format!(
-                "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-        };
         let mut reader = match self.reader.take() {
             Some(reader) => reader,
             None => self.connect().await?,
         };
         // One write, so that a small request leaves as one segment (two writes with
         // TCP_NODELAY are two segments, and the server wakes for each).
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body);
+        let mut request = Vec::new();
+        encode(&mut request, method, path, token, body);
         reader.get_mut().write_all(&request).await?;
-        let mut line = String::new();
-        reader.read_line(&mut line).await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("not an HTTP status line: {line:?}"))?;
-        let mut length = 0usize;
-        let mut closes = false;
-        loop {
-            line.clear();
-            reader.read_line(&mut line).await?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse()?;
-                } else if name.eq_ignore_ascii_case("connection") {
-                    closes = value.trim().eq_ignore_ascii_case("close");
-                }
-            }
-        }
-        let mut answer = vec![0u8; length];
-        reader.read_exact(&mut answer).await?;
+        let (status, answer, closes) = read_answer(&mut reader).await?;
         if !closes {
             self.reader = Some(reader);
         }
         Ok((status, answer))
     }
+
+    /// Sends `requests` in one write (HTTP/1.1 pipelining) and reads their answers in
+    /// order; returns each answer's status and its latency from the write. A server that
+    /// closes the connection before the last answer is an error.
+    async fn send_pipelined(
+        &mut self,
+        requests: &[Planned],
+        token: &str,
+    ) -> Result<Vec<(u16, Duration)>> {
+        let mut reader = match self.reader.take() {
+            Some(reader) => reader,
+            None => self.connect().await?,
+        };
+        let mut batch = Vec::new();
+        for (method, path, body) in requests {
+            encode(&mut batch, method, path, token, body);
+        }
+        let sent = Instant::now();
+        reader.get_mut().write_all(&batch).await?;
+        let mut answers = Vec::with_capacity(requests.len());
+        for index in 0..requests.len() {
+            let (status, _, closes) = read_answer(&mut reader).await?;
+            answers.push((status, sent.elapsed()));
+            if closes && index + 1 < requests.len() {
+                bail!(
+                    "the server closed a pipelined connection after {} of {} answers",
+                    index + 1,
+                    requests.len()
+                );
+            }
+            if closes {
+                return Ok(answers);
+            }
+        }
+        self.reader = Some(reader);
+        Ok(answers)
+    }
+}
+
+/// Appends one HTTP/1.1 request (a body only when not empty) to `out`.
+fn encode(out: &mut Vec<u8>, method: &str, path: &str, token: &str, body: &[u8]) {
+    let head = if body.is_empty() {
+        format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n")
+    } else {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+    };
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(body);
+}
+
+/// Reads one answer: its status, its body, and whether the server closes after it.
+async fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<u8>, bool)> {
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("not an HTTP status line: {line:?}"))?;
+    let mut length = 0usize;
+    let mut closes = false;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse()?;
+            } else if name.eq_ignore_ascii_case("connection") {
+                closes = value.trim().eq_ignore_ascii_case("close");
+            }
+        }
+    }
+    let mut answer = vec![0u8; length];
+    reader.read_exact(&mut answer).await?;
+    Ok((status, answer, closes))
 }
 
 /// One request of a load: method, path and body (empty: none).
@@ -307,6 +358,66 @@ pub(crate) async fn load_get(
 ) -> Result<Figures> {
     let plan = move |n: u64| ("GET", make_path(n), Vec::new());
     drive(address, token, expect, connections, seconds, Arc::new(plan)).await
+}
+
+/// Like [`load`], with `depth` requests in flight on each connection: each connection
+/// writes `depth` requests at once and reads their answers in order (HTTP/1.1
+/// pipelining), so the transport's system calls are shared by `depth` requests. Each
+/// request's latency runs from its batch's write to its own answer.
+#[allow(clippy::too_many_arguments)]
+async fn load_pipelined(
+    address: SocketAddr,
+    token: &str,
+    path: &str,
+    expect: u16,
+    connections: usize,
+    depth: usize,
+    seconds: u64,
+    make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+) -> Result<Figures> {
+    let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let token = token.to_string();
+        let path = path.to_string();
+        let make_body = make_body.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(address).await?;
+            let mut latencies = Vec::new();
+            let mut n = worker as u64;
+            while Instant::now() < until {
+                let batch: Vec<Planned> = (0..depth)
+                    .map(|_| {
+                        let planned = ("POST", path.clone(), make_body(n));
+                        n += connections as u64;
+                        planned
+                    })
+                    .collect();
+                for (status, latency) in connection.send_pipelined(&batch, &token).await? {
+                    if status != expect {
+                        bail!("POST {path} answered {status}, not {expect}");
+                    }
+                    latencies.push(latency);
+                }
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_before
+        .zip(process_cpu_seconds())
+        .map(|(before, after)| after - before);
+    all.sort_unstable();
+    Ok(Figures {
+        cpu_seconds,
+        ..Figures::from_latencies(&all, seconds)
+    })
 }
 
 async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
@@ -442,6 +553,13 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             "weekend hiking trip",
             "dm for trade",
         ];
+        let body_of = Arc::new(move |n: u64| {
+            serde_json::to_vec(&serde_json::json!({
+                "text": texts[(n % texts.len() as u64) as usize],
+                "place": "search"
+            }))
+            .unwrap_or_default()
+        });
         let http = load(
             address,
             &token,
@@ -449,16 +567,31 @@ async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {
             200,
             args.connections,
             args.seconds,
-            Arc::new(move |n: u64| {
-                serde_json::to_vec(&serde_json::json!({
-                    "text": texts[(n % texts.len() as u64) as usize],
-                    "place": "search"
-                }))
-                .unwrap_or_default()
-            }),
+            body_of.clone(),
         )
         .await?;
         report("text check (one text per request), HTTP", &http, "requests");
+        if args.pipeline > 1 {
+            let pipelined = load_pipelined(
+                address,
+                &token,
+                "/v1/text/check",
+                200,
+                args.connections,
+                args.pipeline,
+                args.seconds,
+                body_of,
+            )
+            .await?;
+            report(
+                &format!(
+                    "text check (one text per request), HTTP, {} in flight per connection (pipelined)",
+                    args.pipeline
+                ),
+                &pipelined,
+                "requests",
+            );
+        }
     }
     if wanted("events") {
         let batch = args.batch;
