@@ -280,22 +280,31 @@ async fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<u8>,
 /// One request of a load: method, path and body (empty: none).
 type Planned = (&'static str, String, Vec<u8>);
 
-/// Runs the requests `plan` gives (request `n` of the load) on `connections` connections
-/// for `seconds`; every answer must have status `expect`. Latency is from sending to the
-/// whole answer read; planning a request is not timed.
+/// How a load is driven: connections, requests in flight on each, and for how long.
+#[derive(Clone, Copy)]
+struct Load {
+    connections: usize,
+    depth: usize,
+    seconds: u64,
+}
+
+/// Runs the requests `plan` gives (request `n` of the load) on `load.connections`
+/// connections for `load.seconds`, `load.depth` at a time on each (written at once and
+/// answered in order; 1 is one request at a time); every answer must have status
+/// `expect`. Latency is from a request's write to its whole answer read; planning a
+/// request is not timed.
 async fn drive(
     address: SocketAddr,
     token: &str,
     expect: u16,
-    connections: usize,
-    seconds: u64,
+    load: Load,
     plan: Arc<dyn Fn(u64) -> Planned + Send + Sync>,
 ) -> Result<Figures> {
     let started = Instant::now();
     let cpu_before = process_cpu_seconds();
-    let until = started + Duration::from_secs(seconds);
+    let until = started + Duration::from_secs(load.seconds);
     let mut tasks = Vec::new();
-    for worker in 0..connections {
+    for worker in 0..load.connections {
         let token = token.to_string();
         let plan = plan.clone();
         tasks.push(tokio::spawn(async move {
@@ -303,14 +312,20 @@ async fn drive(
             let mut latencies = Vec::new();
             let mut n = worker as u64;
             while Instant::now() < until {
-                let (method, path, body) = plan(n);
-                n += connections as u64;
-                let sent = Instant::now();
-                let (status, _) = connection.send(method, &path, &token, &body).await?;
-                if status != expect {
-                    bail!("{method} {path} answered {status}, not {expect}");
+                let batch: Vec<Planned> = (0..load.depth.max(1))
+                    .map(|_| {
+                        let planned = plan(n);
+                        n += load.connections as u64;
+                        planned
+                    })
+                    .collect();
+                let answers = connection.send_pipelined(&batch, &token).await?;
+                for ((method, path, _), (status, latency)) in batch.iter().zip(answers) {
+                    if status != expect {
+                        bail!("{method} {path} answered {status}, not {expect}");
+                    }
+                    latencies.push(latency);
                 }
-                latencies.push(sent.elapsed());
             }
             Ok::<_, anyhow::Error>(latencies)
         }));
@@ -341,9 +356,17 @@ pub(crate) async fn load(
     seconds: u64,
     make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
 ) -> Result<Figures> {
-    let path = path.to_string();
-    let plan = move |n: u64| ("POST", path.clone(), make_body(n));
-    drive(address, token, expect, connections, seconds, Arc::new(plan)).await
+    load_pipelined(
+        address,
+        token,
+        path,
+        expect,
+        connections,
+        1,
+        seconds,
+        make_body,
+    )
+    .await
 }
 
 /// Runs GET requests to the paths `make_path` gives on `connections` connections for
@@ -357,13 +380,16 @@ pub(crate) async fn load_get(
     make_path: Arc<dyn Fn(u64) -> String + Send + Sync>,
 ) -> Result<Figures> {
     let plan = move |n: u64| ("GET", make_path(n), Vec::new());
-    drive(address, token, expect, connections, seconds, Arc::new(plan)).await
+    let load = Load {
+        connections,
+        depth: 1,
+        seconds,
+    };
+    drive(address, token, expect, load, Arc::new(plan)).await
 }
 
-/// Like [`load`], with `depth` requests in flight on each connection: each connection
-/// writes `depth` requests at once and reads their answers in order (HTTP/1.1
-/// pipelining), so the transport's system calls are shared by `depth` requests. Each
-/// request's latency runs from its batch's write to its own answer.
+/// Like [`load`], with `depth` requests in flight on each connection (HTTP/1.1
+/// pipelining), so the transport's system calls are shared by `depth` requests.
 #[allow(clippy::too_many_arguments)]
 async fn load_pipelined(
     address: SocketAddr,
@@ -375,49 +401,14 @@ async fn load_pipelined(
     seconds: u64,
     make_body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
 ) -> Result<Figures> {
-    let started = Instant::now();
-    let cpu_before = process_cpu_seconds();
-    let until = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for worker in 0..connections {
-        let token = token.to_string();
-        let path = path.to_string();
-        let make_body = make_body.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut connection = Connection::open(address).await?;
-            let mut latencies = Vec::new();
-            let mut n = worker as u64;
-            while Instant::now() < until {
-                let batch: Vec<Planned> = (0..depth)
-                    .map(|_| {
-                        let planned = ("POST", path.clone(), make_body(n));
-                        n += connections as u64;
-                        planned
-                    })
-                    .collect();
-                for (status, latency) in connection.send_pipelined(&batch, &token).await? {
-                    if status != expect {
-                        bail!("POST {path} answered {status}, not {expect}");
-                    }
-                    latencies.push(latency);
-                }
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await??);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds = cpu_before
-        .zip(process_cpu_seconds())
-        .map(|(before, after)| after - before);
-    all.sort_unstable();
-    Ok(Figures {
-        cpu_seconds,
-        ..Figures::from_latencies(&all, seconds)
-    })
+    let path = path.to_string();
+    let plan = move |n: u64| ("POST", path.clone(), make_body(n));
+    let load = Load {
+        connections,
+        depth,
+        seconds,
+    };
+    drive(address, token, expect, load, Arc::new(plan)).await
 }
 
 async fn bench_serve(args: ServeBenchArgs) -> Result<ExitCode> {

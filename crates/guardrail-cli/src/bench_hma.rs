@@ -138,17 +138,20 @@ pub(crate) async fn bench_hma(
     }
     latencies.sort_unstable();
     let in_process = Figures::from_latencies(&latencies, started.elapsed().as_secs_f64());
-    let lookup_path =
-        move |n: u64| format!("/m/lookup?signal={}&signal_type=pdq", query(n, bank_size));
-    let http = load_get(
-        address,
-        token,
-        200,
-        run.connections,
-        run.seconds,
-        Arc::new(lookup_path),
-    )
-    .await?;
+    // The same query stream for Guardrail and for the peer.
+    let lookups = |target: SocketAddr| {
+        let path =
+            move |n: u64| format!("/m/lookup?signal={}&signal_type=pdq", query(n, bank_size));
+        load_get(
+            target,
+            token,
+            200,
+            run.connections,
+            run.seconds,
+            Arc::new(path),
+        )
+    };
+    let http = lookups(address).await?;
     report(
         &format!("HMA lookup, {bank_size} hashes, in process (1 thread)"),
         &in_process,
@@ -169,15 +172,7 @@ pub(crate) async fn bench_hma(
         println!(
             "  the peer at {peer} found the same matches (content ids and distances) for {agreed} of {COMPARED_QUERIES} queries"
         );
-        let figures = load_get(
-            peer,
-            token,
-            200,
-            run.connections,
-            run.seconds,
-            Arc::new(lookup_path),
-        )
-        .await?;
+        let figures = lookups(peer).await?;
         report(
             &format!("HMA lookup (GET /m/lookup), {bank_size} hashes, HTTP, the peer at {peer}"),
             &figures,
