@@ -17,6 +17,7 @@ pub mod ledger_io;
 pub mod map_engine;
 pub mod metrics;
 pub mod openapi;
+mod own_writes;
 pub mod rate;
 pub mod referrals;
 pub mod registry;

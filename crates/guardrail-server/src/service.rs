@@ -199,6 +199,8 @@ pub struct Service {
     bank_sync_error: Mutex<Option<String>>,
     /// The dataflow map following the ledger (with the dataflow engine, once loaded).
     dataflow: Mutex<Option<DataflowMap>>,
+    /// Events this process stored, folded from memory instead of read back.
+    own_writes: crate::own_writes::OwnWrites,
 }
 
 impl Service {
@@ -242,6 +244,7 @@ impl Service {
             own_bank_changes,
             bank_sync_error: Mutex::new(None),
             dataflow: Mutex::new(None),
+            own_writes: crate::own_writes::OwnWrites::default(),
         }))
     }
 
@@ -491,7 +494,11 @@ impl Service {
     /// Stores events durably, then waits (a bounded time) until the follower has folded
     /// them, so the caller's next request sees them.
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<AppendOutcome>, StoreError> {
-        let outcomes = self.store.append(events).await?;
+        let outcomes = self.store.append(events.clone()).await?;
+        self.own_writes.remember(
+            events.into_iter().map(crate::own_writes::as_stored),
+            &outcomes,
+        );
         let highest = outcomes.iter().map(AppendOutcome::seq).max().unwrap_or(0);
         self.wait_folded(highest, Duration::from_secs(5)).await;
         Ok(outcomes)
@@ -581,10 +588,15 @@ impl Service {
         if head <= after {
             return Ok(0);
         }
-        let records = self.store.read(after, 1_000).await?;
-        let mut events = Vec::with_capacity(records.len());
-        for record in &records {
-            events.push((record.seq, read_stored(record.seq, &record.body)?));
+        // This process's own writes continue the ledger most of the time; anything
+        // else (a replica's write, a gap, what was stored before a restart) is read.
+        let mut events = self.own_writes.take_after(after, head, 10_000);
+        if events.is_empty() {
+            let records = self.store.read(after, 1_000).await?;
+            events.reserve(records.len());
+            for record in &records {
+                events.push((record.seq, read_stored(record.seq, &record.body)?));
+            }
         }
         let (replicas_bank_changes, own_bank_changes) = self.split_bank_changes(&events);
         let count = events.len() as u64;
@@ -864,7 +876,10 @@ impl Service {
                 .collect();
             let count = events.len() as u64;
             match self.store.append(events).await {
-                Ok(_) => {
+                Ok(outcomes) => {
+                    // A logged decision folds by its time alone (see `read_stored`).
+                    let folded_as = std::iter::repeat_with(|| Stored::LoggedDecision { at: now });
+                    self.own_writes.remember(folded_as, &outcomes);
                     self.log.written.fetch_add(count, Ordering::Relaxed);
                 }
                 Err(error) => {

@@ -125,17 +125,30 @@ async fn a_follower_that_cannot_read_the_ledger_serves_on_and_catches_up() {
     harness.ready().await;
 
     fail::cfg("store::read", "return(connection reset)").expect("a failpoint");
+    // This process's own writes are folded from memory: reads failing do not hold them.
     let (status, stored) = harness
-        .post("/v1/events", Scope::Service, new_accounts("late"))
+        .post("/v1/events", Scope::Service, new_accounts("own"))
         .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "intake writes, the follower reads: {stored}"
-    );
-    let seq = stored["events"][1]["seq"]
+    assert_eq!(status, StatusCode::OK, "intake writes: {stored}");
+    let own = stored["events"][1]["seq"]
         .as_u64()
         .expect("a sequence number");
+    assert!(
+        harness
+            .service
+            .wait_folded(own, Duration::from_secs(10))
+            .await,
+        "the process's own writes are folded without reading them back"
+    );
+    // Another replica's write must be read from the ledger: the follower fails on it.
+    let replica = common::parse_events(&new_accounts("late"));
+    let outcomes = harness
+        .service
+        .store
+        .append(replica)
+        .await
+        .expect("a replica's write");
+    let seq = outcomes.last().expect("stored").seq();
     // The follower fails on its next turn; readiness says why.
     let mut said = Value::Null;
     for _ in 0..200 {

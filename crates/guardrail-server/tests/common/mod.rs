@@ -32,9 +32,14 @@ pub fn platform_events() -> Vec<Event> {
         json!({"id": "p1", "type": "post", "at": T0 + 5, "account": "102", "post": "p-1", "text": "dinner", "hashtags": ["food"]}),
         json!({"id": "s1", "type": "search", "at": T0 + 6, "account": "101", "query": "games"}),
     ];
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    parse_events(&json!(lines))
+}
+
+/// Events as the store takes them, from a JSON array of events in the ledger's schema
+/// (what another replica would append).
+pub fn parse_events(lines: &Value) -> Vec<Event> {
     let batch = guardrail_ledger::event::parse_batch(
-        text.as_bytes(),
+        lines.to_string().as_bytes(),
         &guardrail_ledger::event::ParseLimits {
             now: unix_now(),
             max_future_seconds: 86_400,
