@@ -3,7 +3,9 @@
 //! again. The ledger stays the only source of truth: the follower folds in sequence
 //! order, takes an event from here only when every sequence number before it has been
 //! folded and the event itself is here, and reads from the store otherwise (a replica's
-//! write, a gap, a restart).
+//! write, a gap, a restart). That is sound because the store numbers records in commit
+//! order without gaps (each append takes the head under the append lock and chains onto
+//! it), so no record below one committed here can appear later.
 //!
 //! What it must never do: hand the follower anything but what was committed at that
 //! sequence number (only `Stored` outcomes are kept, with the event exactly as the store
