@@ -169,43 +169,21 @@ impl Connection {
         Ok(BufReader::new(stream))
     }
 
-    /// Sends a request (a body only when not empty) and reads the answer; returns its
-    /// status and body.
+    /// Sends `requests` in one write (HTTP/1.1 pipelining; one request is just a batch of
+    /// one) and reads their answers in order; returns each answer's status, body and
+    /// latency from the write. A server that closes the connection before the last answer
+    /// is an error; one that closes after it gets a new connection next time.
     pub(crate) async fn send(
         &mut self,
-        method: &str,
-        path: &str,
+        requests: &[Planned],
         token: &str,
-        body: &[u8],
-    ) -> Result<(u16, Vec<u8>)> {
+    ) -> Result<Vec<(u16, Vec<u8>, Duration)>> {
         let mut reader = match self.reader.take() {
             Some(reader) => reader,
             None => self.connect().await?,
         };
         // One write, so that a small request leaves as one segment (two writes with
         // TCP_NODELAY are two segments, and the server wakes for each).
-        let mut request = Vec::new();
-        encode(&mut request, method, path, token, body);
-        reader.get_mut().write_all(&request).await?;
-        let (status, answer, closes) = read_answer(&mut reader).await?;
-        if !closes {
-            self.reader = Some(reader);
-        }
-        Ok((status, answer))
-    }
-
-    /// Sends `requests` in one write (HTTP/1.1 pipelining) and reads their answers in
-    /// order; returns each answer's status and its latency from the write. A server that
-    /// closes the connection before the last answer is an error.
-    async fn send_pipelined(
-        &mut self,
-        requests: &[Planned],
-        token: &str,
-    ) -> Result<Vec<(u16, Duration)>> {
-        let mut reader = match self.reader.take() {
-            Some(reader) => reader,
-            None => self.connect().await?,
-        };
         let mut batch = Vec::new();
         for (method, path, body) in requests {
             encode(&mut batch, method, path, token, body);
@@ -214,8 +192,8 @@ impl Connection {
         reader.get_mut().write_all(&batch).await?;
         let mut answers = Vec::with_capacity(requests.len());
         for index in 0..requests.len() {
-            let (status, _, closes) = read_answer(&mut reader).await?;
-            answers.push((status, sent.elapsed()));
+            let (status, body, closes) = read_answer(&mut reader).await?;
+            answers.push((status, body, sent.elapsed()));
             if closes && index + 1 < requests.len() {
                 bail!(
                     "the server closed a pipelined connection after {} of {} answers",
@@ -278,7 +256,7 @@ async fn read_answer(reader: &mut BufReader<TcpStream>) -> Result<(u16, Vec<u8>,
 }
 
 /// One request of a load: method, path and body (empty: none).
-type Planned = (&'static str, String, Vec<u8>);
+pub(crate) type Planned = (&'static str, String, Vec<u8>);
 
 /// How a load is driven: connections, requests in flight on each, and for how long.
 #[derive(Clone, Copy)]
@@ -319,8 +297,8 @@ async fn drive(
                         planned
                     })
                     .collect();
-                let answers = connection.send_pipelined(&batch, &token).await?;
-                for ((method, path, _), (status, latency)) in batch.iter().zip(answers) {
+                let answers = connection.send(&batch, &token).await?;
+                for ((method, path, _), (status, _, latency)) in batch.iter().zip(answers) {
                     if status != expect {
                         bail!("{method} {path} answered {status}, not {expect}");
                     }

@@ -216,7 +216,12 @@ async fn compare_with_peer(service: &Service, peer: SocketAddr, bank_size: u64) 
     for n in 0..COMPARED_QUERIES {
         let hash = query(n, bank_size);
         let path = format!("/m/lookup?signal={hash}&signal_type=pdq");
-        let (status, body) = connection.send("GET", &path, "", &[]).await?;
+        let answers = connection
+            .send(&[("GET", path.clone(), Vec::new())], "")
+            .await?;
+        let Some((status, body, _)) = answers.into_iter().next() else {
+            bail!("the peer answered nothing to {path}");
+        };
         if status != 200 {
             bail!("the peer answered {status} to {path}");
         }

@@ -349,19 +349,37 @@ fn recognise_emoji(units: &[Unit], at: usize) -> Option<(&'static emojis::Emoji,
 /// folding, does not read it as the start of a shortcode.
 const GUARDED_COLON: char = '\u{FF1A}';
 
+/// What one unit is written as in the folded view.
+enum Piece {
+    Char(char),
+    Emoji(&'static emojis::Emoji),
+}
+
+/// Each unit's piece of the folded view, in order: the one place that decides how a unit
+/// is written, so the text and its byte widths cannot disagree.
+fn pieces(units: &[Unit]) -> impl Iterator<Item = Piece> + '_ {
+    let guarded = guarded_colons(units);
+    units
+        .iter()
+        .enumerate()
+        .map(move |(index, unit)| match unit.emoji {
+            Some(emoji) => Piece::Emoji(emoji),
+            None if guarded.contains(&index) => Piece::Char(GUARDED_COLON),
+            None => Piece::Char(unit.ch),
+        })
+}
+
 /// Writes the folded view: each unit's character, emoji as `:shortcode:`.
 pub(crate) fn render(units: &[Unit]) -> String {
-    let guarded = guarded_colons(units);
     let mut text = String::with_capacity(units.len());
-    for (index, unit) in units.iter().enumerate() {
-        match unit.emoji {
-            Some(emoji) => {
+    for piece in pieces(units) {
+        match piece {
+            Piece::Emoji(emoji) => {
                 text.push(':');
                 text.push_str(&emoji_name(emoji));
                 text.push(':');
             }
-            None if guarded.contains(&index) => text.push(GUARDED_COLON),
-            None => text.push(unit.ch),
+            Piece::Char(ch) => text.push(ch),
         }
     }
     text
@@ -369,15 +387,10 @@ pub(crate) fn render(units: &[Unit]) -> String {
 
 /// How many bytes each unit takes in the folded view, in order.
 pub(crate) fn rendered_widths(units: &[Unit]) -> impl Iterator<Item = usize> + '_ {
-    let guarded = guarded_colons(units);
-    units
-        .iter()
-        .enumerate()
-        .map(move |(index, unit)| match unit.emoji {
-            Some(emoji) => emoji_name(emoji).len() + 2,
-            None if guarded.contains(&index) => GUARDED_COLON.len_utf8(),
-            None => unit.ch.len_utf8(),
-        })
+    pieces(units).map(|piece| match piece {
+        Piece::Emoji(emoji) => emoji_name(emoji).len() + 2,
+        Piece::Char(ch) => ch.len_utf8(),
+    })
 }
 
 /// The literal colons that, written as `:`, would be read as the start of a shortcode
